@@ -1,0 +1,180 @@
+import { z } from 'zod'
+
+/**
+ * Configuration comes from the environment through this one schema. A bad or missing value
+ * stops start-up with one line naming the variable and what is expected (`ConfigError`).
+ */
+
+const SECRET_VARS = new Set([
+  'SUPABASE_SERVICE_ROLE_KEY',
+  'SUPABASE_JWT_SECRET',
+  'UPSTASH_REDIS_REST_TOKEN',
+  'TOSS_SECRET_KEY',
+  'ANTHROPIC_API_KEY',
+  'BFF_ADMIN_TOKEN',
+  'BFF_CANARY_SECRET',
+  'DATABASE_URL',
+  'REDIS_URL',
+])
+
+const httpUrl = z
+  .string()
+  .trim()
+  .refine((v) => /^https?:\/\/[^\s]+$/.test(v) && URL.canParse(v), 'an http(s) URL')
+  .transform((v) => v.replace(/\/+$/, ''))
+
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, `an integer from ${min} to ${max}`)
+    .transform(Number)
+    .pipe(z.number().int().min(min, `an integer from ${min} to ${max}`).max(max, `an integer from ${min} to ${max}`))
+
+const optionalSecret = (minLength: number) =>
+  z.string().min(minLength, `at least ${minLength} characters`).optional()
+
+const origins = z
+  .string()
+  .transform((v) =>
+    v
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean),
+  )
+  .pipe(
+    z.array(
+      z
+        .string()
+        .refine(
+          (o) => o === '*' || /^https?:\/\/[^/\s]+$/.test(o),
+          'comma-separated origins like https://app.example.com (scheme and host, no path)',
+        ),
+    ),
+  )
+
+const EnvSchema = z.object({
+  PORT: int(1, 65535).default(8787),
+  APP_ENV: z.enum(['development', 'staging', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  FLAGS_FILE: z.string().min(1).default('flags.json'),
+  SUPABASE_URL: httpUrl.optional(),
+  LEGACY_FUNCTIONS_URL: httpUrl.optional(),
+  SUPABASE_ANON_KEY: z.string().min(1).optional(),
+  SUPABASE_SERVICE_ROLE_KEY: z.string().min(1).optional(),
+  SUPABASE_JWT_SECRET: optionalSecret(32),
+  SUPABASE_JWKS_URL: httpUrl.optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'a postgres:// connection URL')
+    .optional(),
+  PGLITE_DIR: z.string().min(1).default('.data/pglite'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL')
+    .optional(),
+  UPSTASH_REDIS_REST_URL: httpUrl.optional(),
+  UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
+  ALLOWED_ORIGINS: origins.default([]),
+  TRUSTED_IP_HEADER: z
+    .string()
+    .regex(/^[a-z0-9-]+$/, 'a lower-case header name such as x-forwarded-for or cf-connecting-ip')
+    .optional(),
+  TOSS_SECRET_KEY: z
+    .string()
+    .regex(/^(test|live)_(g?sk)_[A-Za-z0-9_-]+$/, 'a TossPayments secret key (test_sk… or live_sk…)')
+    .optional(),
+  TOSS_API_URL: httpUrl.default('https://api.tosspayments.com'),
+  ANTHROPIC_API_KEY: z.string().min(1).optional(),
+  ANTHROPIC_BASE_URL: httpUrl.optional(),
+  BFF_ADMIN_TOKEN: optionalSecret(24),
+  BFF_CANARY_SECRET: optionalSecret(32),
+  LEGACY_HEADERS_TIMEOUT_MS: int(100, 600_000).default(15_000),
+  LEGACY_TOTAL_TIMEOUT_MS: int(100, 3_600_000).default(120_000),
+  REPLAY_BUFFER_BYTES: int(0, 64 * 1024 * 1024).default(1024 * 1024),
+  PROXY_BODY_LIMIT_BYTES: int(0, 4 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
+  SHUTDOWN_GRACE_MS: int(0, 60_000).default(9_000),
+  RATE_LIMIT_TIMEOUT_MS: int(10, 10_000).default(300),
+  FLAGS_REFRESH_MS: int(100, 600_000).default(5_000),
+})
+
+export type Env = z.input<typeof EnvSchema>
+type ParsedEnv = z.output<typeof EnvSchema>
+
+export interface Config extends ParsedEnv {
+  legacyFunctionsUrl: string
+  jwksUrl: string | undefined
+  jwtIssuer: string | undefined
+  isProduction: boolean
+  isDevelopment: boolean
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    readonly expected: string,
+  ) {
+    super(`config error: ${variable} must be ${expected}`)
+    this.name = 'ConfigError'
+  }
+}
+
+/** Local Supabase (`supabase start`) serves functions here; the development default. */
+const LOCAL_FUNCTIONS_URL = 'http://127.0.0.1:54321/functions/v1'
+
+/**
+ * Parse the environment. Empty strings count as unset (Cloud Run and wrangler both produce them).
+ * @throws ConfigError naming the first bad variable.
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const present: Record<string, string> = {}
+  for (const key of Object.keys(EnvSchema.shape)) {
+    const value = env[key]
+    if (value !== undefined && value !== '') present[key] = value
+  }
+  const parsed = EnvSchema.safeParse(present)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    const variable = String(issue?.path[0] ?? 'environment')
+    const shown = SECRET_VARS.has(variable) || present[variable] === undefined
+      ? ''
+      : ` (got ${JSON.stringify(present[variable]?.slice(0, 60))})`
+    throw new ConfigError(variable, `${describeIssue(issue)}${shown}`)
+  }
+  const e = parsed.data
+  const isProduction = e.APP_ENV === 'production'
+  const legacyFunctionsUrl =
+    e.LEGACY_FUNCTIONS_URL ??
+    (e.SUPABASE_URL ? `${e.SUPABASE_URL}/functions/v1` : undefined) ??
+    (e.APP_ENV === 'development' ? LOCAL_FUNCTIONS_URL : undefined)
+  if (!legacyFunctionsUrl) {
+    throw new ConfigError('LEGACY_FUNCTIONS_URL', 'set (or SUPABASE_URL) outside development')
+  }
+  if (e.APP_ENV !== 'development' && !e.BFF_CANARY_SECRET) {
+    throw new ConfigError('BFF_CANARY_SECRET', 'set outside development (at least 32 characters)')
+  }
+  if (Boolean(e.UPSTASH_REDIS_REST_URL) !== Boolean(e.UPSTASH_REDIS_REST_TOKEN)) {
+    const missing = e.UPSTASH_REDIS_REST_URL ? 'UPSTASH_REDIS_REST_TOKEN' : 'UPSTASH_REDIS_REST_URL'
+    throw new ConfigError(missing, 'set together with its Upstash counterpart')
+  }
+  if (e.ALLOWED_ORIGINS.includes('*') && isProduction) {
+    throw new ConfigError('ALLOWED_ORIGINS', 'an explicit list in production (no *)')
+  }
+  return {
+    ...e,
+    legacyFunctionsUrl,
+    jwksUrl:
+      e.SUPABASE_JWKS_URL ??
+      (e.SUPABASE_URL ? `${e.SUPABASE_URL}/auth/v1/.well-known/jwks.json` : undefined),
+    jwtIssuer: e.SUPABASE_URL ? `${e.SUPABASE_URL}/auth/v1` : undefined,
+    isProduction,
+    isDevelopment: e.APP_ENV === 'development',
+  }
+}
+
+function describeIssue(issue: z.core.$ZodIssue | undefined): string {
+  if (!issue) return 'valid'
+  if (issue.code === 'invalid_value') return `one of ${issue.values.map(String).join(', ')}`
+  if (issue.code === 'invalid_type') return 'set'
+  return issue.message
+}

@@ -1,0 +1,111 @@
+import type { Context } from 'hono'
+import type { Config } from './config.js'
+import type { RouteDef } from './route-table.js'
+import type { FlagSource } from './rollout/flags.js'
+import type { Logger } from './observability/log.js'
+import type { Metrics } from './observability/metrics.js'
+import type { LegacyTransport } from '../legacy-proxy/transport.js'
+
+/** The backend that served a routed response (`x-bff-backend`). */
+export type Backend = 'native' | 'legacy' | 'legacy-fallback'
+
+/** A route resolved from the request path. */
+export interface RouteMatch {
+  def: RouteDef
+  /** The function name the legacy target uses (the route id for aliases). */
+  name: string
+  /** Path after the function name, without a leading slash ('' when none). */
+  rest: string
+  /** True when the function is not in the route table (proxied as is). */
+  unknown: boolean
+}
+
+/** Verified (or, without a verifier, decoded) JWT claims of the caller. */
+export interface Identity {
+  subject: string | undefined
+  role: string | undefined
+  claims: Record<string, unknown>
+  /** False only when no verifier is configured and the token was merely decoded. */
+  verified: boolean
+}
+
+export interface IdentityVerifier {
+  /**
+   * Verify a bearer token and return its claims.
+   * @throws GatewayError (401) when the token is not acceptable.
+   */
+  verify(token: string): Promise<Record<string, unknown>>
+}
+
+export interface RateLimitOutcome {
+  allowed: boolean
+  limit: number
+  remaining: number
+  /** Unix milliseconds when the window resets. */
+  reset: number
+}
+
+export interface RateLimiter {
+  /**
+   * Count one request for `identifier` on `routeId` under `policy`.
+   * Rejects (throws) when the store errors or does not answer within its deadline; the
+   * middleware turns that into 503 (fail-closed) or a logged pass (fail-open).
+   */
+  limit(
+    routeId: string,
+    identifier: string,
+    policy: { limit: number; windowSeconds: number },
+  ): Promise<RateLimitOutcome>
+  /** Name for logs and /ready (memory, redis, upstash). */
+  readonly kind: string
+}
+
+export interface DecisionInfo {
+  backend: 'native' | 'legacy'
+  /** Why: flag, override, stay-legacy, no-native-handler, breaker-open, rolled-back. */
+  reason: string
+  bucket: number | undefined
+  subjectSource: 'jwt' | 'client-id' | 'route-key' | 'random'
+  percent: number
+}
+
+export type Variables = {
+  requestId: string
+  /** performance.now() at the start of the request. */
+  startedAt: number
+  route: RouteMatch | undefined
+  identity: Identity | undefined
+  decision: DecisionInfo | undefined
+  backend: Backend | undefined
+  /** Milliseconds spent waiting on the legacy function (headers and body). */
+  upstreamMs: number | undefined
+  /** Set by a native handler once it has caused an effect that must not be repeated. */
+  sideEffect: boolean
+  /** Set by middleware to add fields to the access log line (masked before writing). */
+  logFields: Record<string, unknown>
+}
+
+export interface AppEnv {
+  Bindings: Record<string, unknown>
+  Variables: Variables
+}
+
+export type AppContext = Context<AppEnv>
+
+/** A native implementation of one function. The body, if any, can be read with `c.req.*`. */
+export type NativeHandler = (c: AppContext) => Promise<Response>
+
+export interface Deps {
+  config: Config
+  flags: FlagSource
+  legacy: LegacyTransport
+  logger: Logger
+  metrics?: Metrics
+  /** Native handlers by route id (built by the entries from `routes/`, or given by tests). */
+  native?: Record<string, NativeHandler>
+  identity?: IdentityVerifier
+  rateLimiter?: RateLimiter
+  /** Readiness checks of dependencies, by name; each rejects or returns false when down. */
+  readiness?: Record<string, () => Promise<boolean | undefined> | boolean | undefined>
+  clock?: () => number
+}
