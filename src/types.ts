@@ -65,7 +65,7 @@ export interface DecisionInfo {
   /** Why: flag, override, stay-legacy, no-native-handler, breaker-open, rolled-back. */
   reason: string
   bucket: number | undefined
-  subjectSource: 'jwt' | 'client-id' | 'route-key' | 'random'
+  subjectSource: 'jwt' | 'client-id' | 'route-key' | 'random' | 'none'
   percent: number
 }
 
@@ -81,6 +81,10 @@ export type Variables = {
   upstreamMs: number | undefined
   /** Set by a native handler once it has caused an effect that must not be repeated. */
   sideEffect: boolean
+  /** The request body, once something had to read it whole (native path, route subject key). */
+  bufferedBody: Uint8Array | undefined
+  /** Status written by a transport that answered the client itself (Node direct path). */
+  sentStatus: number | undefined
   /** Set by middleware to add fields to the access log line (masked before writing). */
   logFields: Record<string, unknown>
 }

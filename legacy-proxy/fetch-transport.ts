@@ -1,0 +1,69 @@
+import { GatewayError, upstreamTimeout, upstreamUnavailable } from '../src/errors.js'
+import { connectionTokens, isForwardableResponseHeader } from './headers.js'
+import { type LegacyTransport, serverTiming } from './transport.js'
+
+export interface FetchTransportOptions {
+  headersTimeoutMs: number
+  totalTimeoutMs: number
+  fetch?: typeof fetch
+}
+
+/**
+ * The Workers transport: the platform's `fetch`, streaming both ways, never following
+ * redirects. Client aborts reach the upstream through the request's signal.
+ */
+export function fetchTransport({
+  headersTimeoutMs,
+  totalTimeoutMs,
+  fetch: fetchImpl = fetch,
+}: FetchTransportOptions): LegacyTransport {
+  return {
+    kind: 'fetch',
+    async forward(c, call, onOutcome) {
+      const headers = new Headers()
+      for (let i = 0; i < call.headers.length; i += 2) {
+        headers.append(call.headers[i] as string, call.headers[i + 1] as string)
+      }
+      const headersDeadline = new AbortController()
+      const headersTimer = setTimeout(() => headersDeadline.abort(), headersTimeoutMs)
+      const signal = AbortSignal.any([
+        c.req.raw.signal,
+        headersDeadline.signal,
+        AbortSignal.timeout(totalTimeoutMs),
+      ])
+      const body = call.body === 'stream' ? c.req.raw.body : call.body
+      const sent = performance.now()
+      let upstream: Response
+      try {
+        upstream = await fetchImpl(call.target, {
+          method: call.method,
+          headers,
+          body,
+          redirect: 'manual',
+          signal,
+          // Streaming request bodies need half-duplex in undici; workerd ignores it.
+          ...(body instanceof ReadableStream ? { duplex: 'half' } : {}),
+        } as RequestInit)
+      } catch (error) {
+        if (error instanceof GatewayError) throw error
+        if (signal.aborted && !c.req.raw.signal.aborted) {
+          throw upstreamTimeout('The legacy function did not answer in time')
+        }
+        throw upstreamUnavailable('The legacy function could not be reached', error)
+      } finally {
+        clearTimeout(headersTimer)
+      }
+      const headersMs = performance.now() - sent
+      const out = new Headers()
+      const connection = connectionTokens(upstream.headers.get('connection'))
+      upstream.headers.forEach((value, name) => {
+        if (name !== 'set-cookie' && isForwardableResponseHeader(name, connection)) out.set(name, value)
+      })
+      for (const cookie of upstream.headers.getSetCookie()) out.append('set-cookie', cookie)
+      call.responseHeaders.forEach((value, name) => out.set(name, value))
+      out.set('server-timing', serverTiming(headersMs, call.startedAt, performance.now()))
+      onOutcome({ status: upstream.status, headersMs })
+      return new Response(upstream.body, { status: upstream.status, headers: out })
+    },
+  }
+}

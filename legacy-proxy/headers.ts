@@ -1,0 +1,93 @@
+/**
+ * Header policy of the legacy proxy (DESIGN.md section 6, RFC 9110 section 7.6.1).
+ */
+
+/** Hop-by-hop headers never forwarded in either direction. */
+export const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+])
+
+/** Request headers the gateway sets itself or must not pass on. */
+const DROPPED_REQUEST = new Set([
+  'host',
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'x-real-ip',
+  'cf-connecting-ip',
+  'x-bff-backend',
+  'x-bff-canary',
+])
+
+/** Cookies that carry the canary override: the gateway's, not the function's. */
+const GATEWAY_COOKIE = /^\s*bff_(backend|canary)=/
+
+export interface ForwardContext {
+  /** Host the client addressed (for `X-Forwarded-Host`). */
+  host: string
+  /** `http` or `https` as the client used it. */
+  proto: string
+  clientIp: string | undefined
+  requestId: string
+}
+
+/** Names listed in `Connection` are hop-by-hop for this message too. */
+function connectionTokens(value: string | null | undefined): Set<string> | undefined {
+  if (!value) return undefined
+  const tokens = new Set<string>()
+  for (const t of value.split(',')) {
+    const name = t.trim().toLowerCase()
+    if (name) tokens.add(name)
+  }
+  return tokens
+}
+
+function stripGatewayCookies(cookie: string): string | undefined {
+  if (!cookie.includes('bff_')) return cookie
+  const kept = cookie.split(';').filter((part) => !GATEWAY_COOKIE.test(part))
+  return kept.length ? kept.join(';').trim() : undefined
+}
+
+/**
+ * Request headers for the upstream, as a flat `[name, value, ...]` list (Node's raw form keeps
+ * repeated headers apart). `Host` comes from the target; `X-Forwarded-*` are overwritten.
+ */
+export function upstreamRequestHeaders(
+  entries: Iterable<[string, string]>,
+  connection: string | null | undefined,
+  ctx: ForwardContext,
+): string[] {
+  const extra = connectionTokens(connection)
+  const out: string[] = []
+  for (const [rawName, value] of entries) {
+    const name = rawName.toLowerCase()
+    if (HOP_BY_HOP.has(name) || DROPPED_REQUEST.has(name) || extra?.has(name)) continue
+    if (name === 'cookie') {
+      const kept = stripGatewayCookies(value)
+      if (kept) out.push('cookie', kept)
+      continue
+    }
+    if (name === 'x-request-id') continue
+    out.push(name, value)
+  }
+  if (ctx.clientIp) out.push('x-forwarded-for', ctx.clientIp)
+  out.push('x-forwarded-host', ctx.host, 'x-forwarded-proto', ctx.proto, 'x-request-id', ctx.requestId)
+  return out
+}
+
+/** Whether an upstream response header may be passed to the client. */
+export function isForwardableResponseHeader(name: string, connection: Set<string> | undefined): boolean {
+  const lower = name.toLowerCase()
+  return !HOP_BY_HOP.has(lower) && !connection?.has(lower) && !lower.startsWith('x-bff-')
+}
+
+export { connectionTokens }

@@ -1,0 +1,45 @@
+import type { AppContext } from '../src/types.js'
+
+/** One request to a legacy function, prepared by the gateway. */
+export interface LegacyCall {
+  target: string
+  method: string
+  /** Upstream request headers as a flat `[name, value, ...]` list (see `upstreamRequestHeaders`). */
+  headers: string[]
+  /**
+   * The body to send: bytes already buffered (a replay after a native failure), or `stream` to
+   * stream the client's body as it arrives, or null for none.
+   */
+  body: Uint8Array | 'stream' | null
+  /** Headers the gateway adds to the response (x-bff-backend, x-request-id, CORS, ...). */
+  responseHeaders: Headers
+  /** performance.now() when the gateway started handling the request (for server-timing). */
+  startedAt: number
+  /** Largest body to stream upstream; beyond it the call fails with 413. */
+  bodyLimitBytes: number
+}
+
+/** What the transport reports back for logs and metrics. */
+export interface LegacyOutcome {
+  status: number
+  /** Milliseconds until the upstream's response headers arrived. */
+  headersMs: number
+}
+
+/**
+ * Sends a call to the legacy function and answers the client.
+ *
+ * Resolves with the Response to return from the handler (on Node this may be the adapter's
+ * "already sent" marker when the transport wrote to the socket itself) once the response is
+ * complete, and reports the outcome through `onOutcome`. Rejects only with a `GatewayError`
+ * (502, 504, 413) when nothing was sent yet.
+ */
+export interface LegacyTransport {
+  readonly kind: string
+  forward(c: AppContext, call: LegacyCall, onOutcome: (o: LegacyOutcome) => void): Promise<Response>
+  close?(): Promise<void>
+}
+
+export function serverTiming(headersMs: number, startedAt: number, now: number): string {
+  return `upstream;dur=${headersMs.toFixed(1)}, gateway;dur=${Math.max(0, now - startedAt - headersMs).toFixed(1)}`
+}

@@ -1,0 +1,47 @@
+import { DependencyUnavailableError, GatewayError } from '../../src/errors.js'
+import { DbFunctionError, DbUnavailableError, type Db } from '../../src/platform/db/port.js'
+
+/** Quota features, as keyed in `ai_quota_settings`. */
+export type AiFeature = 'reply-suggest' | 'poll-suggest'
+
+/**
+ * Take `cost` units of the user's quota before the model is called (`ai_quota_consume`, atomic:
+ * concurrent requests never overspend). Returns what is left.
+ *
+ * @throws GatewayError 429 `ai-quota-exhausted`, with `Retry-After` until the next refill when
+ *   the database knows it.
+ * @throws DependencyUnavailableError when the database is unreachable (nothing happened yet, so
+ *   the gateway may still send the request to the legacy function).
+ */
+export async function consumeQuota(
+  db: Db,
+  { userId, feature, cost, now }: { userId: string; feature: AiFeature; cost: number; now: number },
+): Promise<number> {
+  try {
+    return Number(await db.call<number>('ai_quota_consume', { p_user_id: userId, p_feature: feature, p_cost: cost }))
+  } catch (error) {
+    if (error instanceof DbFunctionError && error.code === 'quota-exhausted') {
+      throw quotaExhausted(feature, error.detail, now)
+    }
+    if (error instanceof DbUnavailableError) throw new DependencyUnavailableError('database', { cause: error })
+    throw error
+  }
+}
+
+/** `detail` is `<feature>; resets_at=<ISO time | unknown>` (see the SQL function). */
+function quotaExhausted(feature: AiFeature, detail: string, now: number): GatewayError {
+  const resetsAt = /resets_at=(\S+)/.exec(detail)?.[1]
+  const at = resetsAt ? Date.parse(resetsAt) : Number.NaN
+  const seconds = Number.isFinite(at) ? Math.ceil((at - now) / 1000) : undefined
+  const known = seconds !== undefined && seconds > 0
+  return new GatewayError({
+    status: 429,
+    code: 'ai-quota-exhausted',
+    title: 'AI suggestion quota used up',
+    detail: known
+      ? `Your ${feature} quota is used up; it is refilled at ${new Date(at).toISOString()}.`
+      : `Your ${feature} quota is used up; it is refilled daily.`,
+    headers: known ? { 'retry-after': String(seconds) } : {},
+    extra: { feature, ...(known ? { resetsAt: new Date(at).toISOString() } : {}) },
+  })
+}

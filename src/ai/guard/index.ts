@@ -1,0 +1,8 @@
+export { buildPrompt, newCanary } from './prompt.js'
+export type { BuildPromptInput, BuiltPrompt, DataItem } from './prompt.js'
+export { normalizeText, sanitizeUntrusted, truncate, TRUNCATION_MARKER } from './sanitize.js'
+export { findViolation } from './output-rules.js'
+export type { LeakGuard, Violation } from './output-rules.js'
+export { parseModelJson } from './parse-json.js'
+export { validateSuggestions } from './validate.js'
+export type { DroppedItem, SuggestionResult, SuggestionSchema } from './validate.js'

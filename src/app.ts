@@ -1,0 +1,94 @@
+import { Hono } from 'hono'
+import { HTTPException } from 'hono/http-exception'
+import { createDispatcher } from './dispatch.js'
+import { GatewayError, notFound, problemResponse } from './errors.js'
+import { decide } from './middleware/decide.js'
+import { requestContext } from './middleware/request-context.js'
+import { createRouteResolver, resolveRoute } from './middleware/resolve-route.js'
+import { errorFields } from './observability/log.js'
+import { gatewayMetrics, Metrics } from './observability/metrics.js'
+import { openApiDocument } from './openapi.js'
+import { NativeBreakers } from './rollout/breaker.js'
+import { ROUTE_IDS, ROUTES } from './route-table.js'
+import type { AppEnv, Deps } from './types.js'
+import { opsRoutes } from './ops-routes.js'
+
+/**
+ * The composition root: one Hono app, no runtime imports. The Node and Workers entries build
+ * `deps` from their environment; tests build them with real or test parts.
+ *
+ * @example
+ * const app = createApp({ config, flags, legacy, logger })
+ * const res = await app.request('/functions/v1/payment-checkout', { method: 'POST' })
+ */
+export function createApp(deps: Deps) {
+  const { config, logger } = deps
+  const metricsRegistry = deps.metrics ?? new Metrics()
+  const metrics = gatewayMetrics(metricsRegistry)
+  const native = deps.native ?? {}
+  const nativeRoutes = new Set(Object.keys(native).filter((id) => ROUTE_IDS.has(id)))
+  const breakers = new NativeBreakers({
+    clock: deps.clock,
+    onChange: (routeId, state) => {
+      metrics.breakerState.set({ route: routeId }, state === 'closed' ? 0 : 1)
+      logger.warn('native breaker changed state', { route: routeId, state })
+    },
+  })
+  const resolver = createRouteResolver(ROUTES, config.PROXY_BODY_LIMIT_BYTES)
+  const dispatch = createDispatcher({
+    legacyFunctionsUrl: config.legacyFunctionsUrl,
+    legacy: deps.legacy,
+    native,
+    breakers,
+    replayBufferBytes: config.REPLAY_BUFFER_BYTES,
+    trustedIpHeader: config.TRUSTED_IP_HEADER,
+    metrics,
+    logger,
+  })
+
+  const app = new Hono<AppEnv>()
+
+  app.onError((error, c) => {
+    const requestId = c.var.requestId ?? 'unknown'
+    if (error instanceof GatewayError) {
+      if (error.status >= 500) logger.error('gateway error', { requestId, code: error.code, ...errorFields(error.cause ?? error) })
+      return problemResponse(error, requestId)
+    }
+    if (error instanceof HTTPException) {
+      const status = error.status
+      return problemResponse(
+        new GatewayError({ status, code: status === 413 ? 'payload-too-large' : 'http-error', title: error.message || 'Request refused' }),
+        requestId,
+      )
+    }
+    logger.error('unhandled error', { requestId, route: c.var.route?.def.id, ...errorFields(error) })
+    return problemResponse(
+      new GatewayError({ status: 500, code: 'internal', title: 'Internal error', detail: 'The gateway failed to handle the request; quote the request id when reporting it' }),
+      requestId,
+    )
+  })
+  app.notFound((c) => problemResponse(notFound(`No route at ${c.req.path.slice(0, 200)}`), c.var.requestId ?? 'unknown'))
+
+  app.use('*', requestContext({ logger, metrics, knownRoutes: ROUTE_IDS }))
+
+  app.route('/', opsRoutes({ config, metricsRegistry, readiness: deps.readiness ?? {}, legacyKind: deps.legacy.kind }))
+  app.get('/openapi.json', (c) => c.json(openApiDocument(ROUTES)))
+
+  const routed = [
+    resolveRoute(resolver),
+    decide({
+      flags: deps.flags,
+      nativeRoutes,
+      canarySecret: config.BFF_CANARY_SECRET,
+      development: config.isDevelopment,
+      hold: (routeId) => (breakers.state(routeId) === 'open' ? 'breaker-open' : undefined),
+      metrics,
+    }),
+  ] as const
+  app.all('/functions/v1/*', ...routed, dispatch)
+  app.all('/api/v1/*', ...routed, dispatch)
+
+  return Object.assign(app, { breakers, metrics: metricsRegistry })
+}
+
+export type GatewayApp = ReturnType<typeof createApp>

@@ -1,0 +1,238 @@
+import Anthropic, {
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIError,
+  RateLimitError,
+} from '@anthropic-ai/sdk'
+import {
+  BrokenCircuitError,
+  type CircuitBreakerPolicy,
+  CircuitState,
+  ConsecutiveBreaker,
+  circuitBreaker,
+  handleWhen,
+} from 'cockatiel'
+
+/** Why a model did not produce the answer; shown to clients in `meta.fallback`. */
+export type FallbackReason =
+  | 'rate-limited'
+  | 'overloaded'
+  | 'server-error'
+  | 'timeout'
+  | 'connection'
+  | 'breaker-open'
+  | 'invalid-output'
+  | 'upstream-error'
+
+export interface TokenUsage {
+  inputTokens: number
+  outputTokens: number
+}
+
+/** One call to one model, for logs (never content). */
+export interface AiAttempt extends TokenUsage {
+  model: string
+  outcome: 'ok' | FallbackReason
+}
+
+export interface AiRequest<T> {
+  system: string
+  messages: Array<{ role: 'user' | 'assistant'; content: string }>
+  /** Upper bound of the answer, per call. */
+  maxTokens: number
+  temperature?: number
+  /** Turn the model's text into the value, or undefined when it is not acceptable. */
+  accept: (text: string) => T | undefined
+  signal?: AbortSignal
+}
+
+export type AiResult<T> =
+  | {
+      source: 'ai'
+      model: string
+      value: T
+      /** Set when the primary model failed and the fallback model answered. */
+      fallback?: FallbackReason
+      usage: TokenUsage
+      attempts: AiAttempt[]
+    }
+  | { source: 'template'; fallback: FallbackReason; usage: TokenUsage; attempts: AiAttempt[] }
+
+/** The gateway's view of Anthropic: primary model, one cheaper fallback, then the caller's template. */
+export interface AiClient {
+  complete<T>(request: AiRequest<T>): Promise<AiResult<T>>
+  /** False when every model's breaker is open, so a call could only end in a template. */
+  available(): boolean
+  /** Breaker state per model, for /ready, metrics and the dashboard. */
+  breakerStates(): Record<string, 'closed' | 'open' | 'half-open'>
+  readonly models: { primary: string; fallback: string }
+}
+
+export interface AnthropicClientOptions {
+  apiKey: string
+  /** `ANTHROPIC_BASE_URL`; a stand-in in tests. */
+  baseURL?: string
+  primaryModel?: string
+  fallbackModel?: string
+  /** Per call, in milliseconds; the SDK default (10 minutes) is far beyond a user's patience. */
+  timeoutMs?: number
+  /** SDK retries per call; the fallback model is our retry, so none by default. */
+  maxRetries?: number
+  /** Consecutive transient failures that open a model's breaker. */
+  breakerThreshold?: number
+  /** How long an open breaker waits before letting one probe through. */
+  breakerHalfOpenAfterMs?: number
+  /** Custom fetch (tests, or a Workers binding). */
+  fetch?: typeof fetch
+}
+
+/** Errors that say the model is unhealthy, as opposed to our request or its output being bad. */
+function isTransient(error: Error): boolean {
+  if (error instanceof APIConnectionError || error instanceof RateLimitError) return true
+  return error instanceof APIError && typeof error.status === 'number' && error.status >= 500
+}
+
+/** Map an SDK or breaker error to a stable reason (DOMAIN.md: the SDK's error classes). */
+export function reasonOf(error: unknown): FallbackReason {
+  if (error instanceof BrokenCircuitError) return 'breaker-open'
+  if (error instanceof APIConnectionTimeoutError) return 'timeout'
+  if (error instanceof APIConnectionError) return 'connection'
+  if (error instanceof RateLimitError) return 'rate-limited'
+  if (error instanceof APIError) {
+    if (error.status === 529 || error.type === 'overloaded_error') return 'overloaded'
+    if (error.status === 408 || error.status === 504) return 'timeout'
+    if (typeof error.status === 'number' && error.status >= 500) return 'server-error'
+  }
+  return 'upstream-error'
+}
+
+const STATE_NAMES = {
+  [CircuitState.Closed]: 'closed',
+  [CircuitState.HalfOpen]: 'half-open',
+  [CircuitState.Open]: 'open',
+  [CircuitState.Isolated]: 'open',
+} as const
+
+/**
+ * Build the Anthropic client: the official SDK with explicit per-call `timeout`, `maxRetries`
+ * and `max_tokens`, one circuit breaker per model, and the fallback chain
+ * primary → cheaper model (once) → template (the caller's).
+ *
+ * @example
+ * const anthropic = createAnthropicClient({
+ *   apiKey: config.ANTHROPIC_API_KEY,
+ *   baseURL: config.ANTHROPIC_BASE_URL,
+ * })
+ */
+export function createAnthropicClient({
+  apiKey,
+  baseURL,
+  primaryModel = 'claude-sonnet-4-5',
+  fallbackModel = 'claude-haiku-4-5',
+  timeoutMs = 15_000,
+  maxRetries = 0,
+  breakerThreshold = 5,
+  breakerHalfOpenAfterMs = 30_000,
+  fetch: customFetch,
+}: AnthropicClientOptions): AiClient {
+  const sdk = new Anthropic({
+    apiKey,
+    // Explicit, so the SDK never picks one up from the process environment.
+    baseURL: baseURL ?? 'https://api.anthropic.com',
+    timeout: timeoutMs,
+    maxRetries,
+    // The SDK logs through the console; our own log lines carry what matters, masked.
+    logLevel: 'off',
+    ...(customFetch ? { fetch: customFetch } : {}),
+  })
+  const models = [primaryModel, fallbackModel] as const
+  const breakers = new Map<string, CircuitBreakerPolicy>(
+    [...new Set(models)].map((model) => [
+      model,
+      circuitBreaker(handleWhen(isTransient), {
+        halfOpenAfter: breakerHalfOpenAfterMs,
+        breaker: new ConsecutiveBreaker(breakerThreshold),
+      }),
+    ]),
+  )
+
+  async function attempt<T>(model: string, request: AiRequest<T>) {
+    const breaker = breakers.get(model) as CircuitBreakerPolicy
+    try {
+      const message = await breaker.execute(() =>
+        sdk.messages.create(
+          {
+            model,
+            system: request.system,
+            messages: request.messages,
+            max_tokens: request.maxTokens,
+            ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+          },
+          { timeout: timeoutMs, maxRetries, ...(request.signal ? { signal: request.signal } : {}) },
+        ),
+      )
+      const usage = {
+        inputTokens: message.usage?.input_tokens ?? 0,
+        outputTokens: message.usage?.output_tokens ?? 0,
+      }
+      const text = message.content
+        .flatMap((block) => (block.type === 'text' ? [block.text] : []))
+        .join('')
+      const value = message.stop_reason === 'refusal' ? undefined : request.accept(text)
+      if (value === undefined) {
+        return { attempt: { model, outcome: 'invalid-output' as const, ...usage }, value }
+      }
+      return { attempt: { model, outcome: 'ok' as const, ...usage }, value }
+    } catch (error) {
+      if (request.signal?.aborted) throw error
+      const attempt: AiAttempt = { model, outcome: reasonOf(error), inputTokens: 0, outputTokens: 0 }
+      return { attempt, value: undefined }
+    }
+  }
+
+  return {
+    models: { primary: primaryModel, fallback: fallbackModel },
+
+    available: () => [...breakers.values()].some((b) => b.state !== CircuitState.Open),
+
+    breakerStates: () =>
+      Object.fromEntries([...breakers].map(([model, b]) => [model, STATE_NAMES[b.state]])),
+
+    async complete<T>(request: AiRequest<T>): Promise<AiResult<T>> {
+      const attempts: AiAttempt[] = []
+      const chain = primaryModel === fallbackModel ? [primaryModel] : [primaryModel, fallbackModel]
+      for (const model of chain) {
+        const result = await attempt(model, request)
+        attempts.push(result.attempt)
+        if (result.value !== undefined) {
+          const first = attempts[0] as AiAttempt
+          return {
+            source: 'ai',
+            model,
+            value: result.value,
+            ...(first.outcome !== 'ok' ? { fallback: first.outcome } : {}),
+            usage: sumUsage(attempts),
+            attempts,
+          }
+        }
+      }
+      const first = attempts[0] as AiAttempt
+      return {
+        source: 'template',
+        fallback: first.outcome as FallbackReason,
+        usage: sumUsage(attempts),
+        attempts,
+      }
+    },
+  }
+}
+
+function sumUsage(attempts: readonly AiAttempt[]): TokenUsage {
+  return attempts.reduce(
+    (sum, a) => ({
+      inputTokens: sum.inputTokens + a.inputTokens,
+      outputTokens: sum.outputTokens + a.outputTokens,
+    }),
+    { inputTokens: 0, outputTokens: 0 },
+  )
+}

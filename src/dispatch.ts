@@ -1,0 +1,133 @@
+import { legacyTarget } from '../legacy-proxy/target.js'
+import { upstreamRequestHeaders } from '../legacy-proxy/headers.js'
+import type { LegacyTransport } from '../legacy-proxy/transport.js'
+import { DependencyUnavailableError, GatewayError } from './errors.js'
+import { errorFields, type Logger } from './observability/log.js'
+import type { GatewayMetrics } from './observability/metrics.js'
+import { bufferBody } from './platform/body.js'
+import { clientIp, headerEntries, readHeader } from './platform/request-headers.js'
+import type { NativeBreakers } from './rollout/breaker.js'
+import { fallbackVerdict } from './rollout/fallback.js'
+import type { AppContext, Backend, NativeHandler } from './types.js'
+
+export interface DispatchOptions {
+  legacyFunctionsUrl: string
+  legacy: LegacyTransport
+  native: Readonly<Record<string, NativeHandler>>
+  breakers: NativeBreakers
+  /** Largest body kept for a replay to legacy (DESIGN.md section 5). */
+  replayBufferBytes: number
+  trustedIpHeader: string | undefined
+  metrics: GatewayMetrics
+  logger: Logger
+}
+
+const BODYLESS = new Set(['GET', 'HEAD'])
+
+/**
+ * Steps 7 and 8 of the request path: run the native handler or forward to legacy, and replay a
+ * failed native attempt to legacy when the fallback rules allow it.
+ */
+export function createDispatcher(opts: DispatchOptions) {
+  async function forwardLegacy(c: AppContext, backend: Backend, body: Uint8Array | 'stream' | null) {
+    const route = c.var.route as NonNullable<AppContext['var']['route']>
+    const url = c.req.url
+    const q = url.indexOf('?')
+    const target = legacyTarget(opts.legacyFunctionsUrl, route.name, route.rest, q === -1 ? '' : url.slice(q))
+    c.set('backend', backend)
+    c.header('x-bff-backend', backend)
+    const headers = upstreamRequestHeaders(headerEntries(c), readHeader(c, 'connection'), {
+      host: readHeader(c, 'host') ?? new URL(url).host,
+      proto: url.startsWith('https:') ? 'https' : 'http',
+      clientIp: clientIp(c, opts.trustedIpHeader),
+      requestId: c.var.requestId,
+    })
+    return opts.legacy.forward(
+      c,
+      {
+        target,
+        method: c.req.method,
+        headers,
+        body,
+        responseHeaders: c.res.headers,
+        startedAt: c.var.startedAt,
+        bodyLimitBytes: route.def.policy.bodyLimitBytes,
+      },
+      (outcome) => {
+        c.set('upstreamMs', outcome.headersMs)
+        c.set('sentStatus', outcome.status)
+      },
+    )
+  }
+
+  async function runNative(c: AppContext, handler: NativeHandler): Promise<Response> {
+    const route = c.var.route as NonNullable<AppContext['var']['route']>
+    const { def } = route
+    const method = c.req.method
+    const contentLength = Number(readHeader(c, 'content-length') ?? Number.NaN)
+    const bodyReplayable =
+      BODYLESS.has(method) ||
+      def.policy.bodyLimitBytes <= opts.replayBufferBytes ||
+      contentLength <= opts.replayBufferBytes
+    if (bodyReplayable) await bufferBody(c)
+
+    c.set('backend', 'native')
+    c.header('x-bff-backend', 'native')
+    let response: Response | undefined
+    let failure: unknown
+    try {
+      response = await handler(c)
+    } catch (error) {
+      if (error instanceof GatewayError && error.status < 500) {
+        opts.breakers.success(def.id)
+        throw error
+      }
+      failure = error
+    }
+    const status = response?.status ?? (failure instanceof GatewayError ? failure.status : 500)
+    if (status < 500 && response) {
+      opts.breakers.success(def.id)
+      return response
+    }
+
+    opts.breakers.failure(def.id)
+    const verdict = fallbackVerdict({
+      method,
+      idempotencyKey: readHeader(c, 'idempotency-key') !== undefined,
+      routeReplaySafe: def.policy.replaySafe,
+      sideEffect: c.var.sideEffect,
+      dependencyUnavailable: failure instanceof DependencyUnavailableError,
+      bodyReplayable,
+      status,
+    })
+    const logFields = {
+      requestId: c.var.requestId,
+      route: def.id,
+      nativeStatus: status,
+      verdict: verdict.reason,
+      ...(failure ? errorFields(failure) : {}),
+    }
+    if (verdict.replay) {
+      opts.metrics.fallbacks.inc({ route: def.id, reason: verdict.reason })
+      opts.logger.warn('native failed, replaying to legacy', logFields)
+      c.set('logFields', { ...c.var.logFields, fallback: verdict.reason, nativeStatus: status })
+      return forwardLegacy(c, 'legacy-fallback', BODYLESS.has(method) ? null : await bufferBody(c))
+    }
+    opts.metrics.fallbackRefused.inc({ route: def.id, reason: verdict.reason })
+    opts.logger.error('native failed, no fallback', logFields)
+    if (response) return response
+    throw failure
+  }
+
+  return async function dispatch(c: AppContext): Promise<Response> {
+    const route = c.var.route as NonNullable<AppContext['var']['route']>
+    const decision = c.var.decision
+    const handler = opts.native[route.def.id]
+    if (decision?.backend === 'native' && handler && opts.breakers.allow(route.def.id)) {
+      return runNative(c, handler)
+    }
+    const method = c.req.method
+    const body = BODYLESS.has(method) ? null : (c.var.bufferedBody ?? 'stream')
+    return forwardLegacy(c, 'legacy', body)
+  }
+}

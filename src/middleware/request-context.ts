@@ -1,0 +1,63 @@
+import { createMiddleware } from 'hono/factory'
+import type { Logger } from '../observability/log.js'
+import type { GatewayMetrics } from '../observability/metrics.js'
+import { readHeader } from '../platform/request-headers.js'
+import type { AppEnv } from '../types.js'
+
+/** Accepted incoming request ids: printable, bounded, no spaces (they end up in log lines). */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/
+
+export interface RequestContextOptions {
+  logger: Logger
+  metrics: GatewayMetrics
+  /** Known route ids: others are labelled `_unknown` in metrics to bound cardinality. */
+  knownRoutes: ReadonlySet<string>
+}
+
+/**
+ * First middleware: request id, timing, and after the response one JSON access-log line and
+ * the per-route metrics.
+ */
+export function requestContext({ logger, metrics, knownRoutes }: RequestContextOptions) {
+  return createMiddleware<AppEnv>(async function requestContext(c, next) {
+    const startedAt = performance.now()
+    const incomingId = readHeader(c, 'x-request-id')
+    const requestId = incomingId && REQUEST_ID.test(incomingId) ? incomingId : crypto.randomUUID()
+    c.set('requestId', requestId)
+    c.set('startedAt', startedAt)
+    c.set('sideEffect', false)
+    c.set('logFields', {})
+    // Touching c.res creates the response Hono merges into whatever a handler returns, so
+    // headers set before `next()` reach native, legacy and error responses alike.
+    c.res.headers.set('x-request-id', requestId)
+
+    await next()
+
+    const route = c.var.route
+    if (!route) return
+    const status = c.var.sentStatus ?? c.res.status
+    const backend = c.var.backend ?? 'gateway'
+    const seconds = (performance.now() - startedAt) / 1000
+    const label = knownRoutes.has(route.def.id) ? route.def.id : '_unknown'
+    metrics.requests.inc({ route: label, backend, status: `${Math.floor(status / 100)}xx` })
+    if (status >= 500) metrics.errors.inc({ route: label, backend })
+    metrics.duration.observe({ route: label, backend }, seconds)
+    const upstreamMs = c.var.upstreamMs
+    if (upstreamMs !== undefined) metrics.upstream.observe({ route: label }, upstreamMs / 1000)
+    const decision = c.var.decision
+    logger.info('request', {
+      requestId,
+      method: c.req.method,
+      path: c.req.path,
+      route: route.def.id,
+      backend,
+      reason: decision?.reason,
+      bucket: decision?.bucket,
+      subjectSource: decision?.subjectSource,
+      status,
+      latencyMs: Math.round(seconds * 10_000) / 10,
+      upstreamMs: upstreamMs === undefined ? undefined : Math.round(upstreamMs * 10) / 10,
+      ...c.var.logFields,
+    })
+  })
+}

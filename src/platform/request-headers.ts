@@ -1,0 +1,52 @@
+import type { IncomingMessage } from 'node:http'
+import type { AppContext } from '../types.js'
+
+/**
+ * Header access that stays cheap on Node: @hono/node-server builds a web `Headers` object on
+ * first access to `c.req.raw.headers`, so when the Node request is at hand we read its
+ * already-parsed headers instead. On Workers this is plain `Headers`.
+ */
+
+function nodeIncoming(c: AppContext): IncomingMessage | undefined {
+  return (c.env as { incoming?: IncomingMessage } | undefined)?.incoming
+}
+
+/** One request header (lower-case name); repeated headers are joined with `, `. */
+export function readHeader(c: AppContext, name: string): string | undefined {
+  const incoming = nodeIncoming(c)
+  if (incoming) {
+    const value = incoming.headers[name]
+    return Array.isArray(value) ? value.join(', ') : value
+  }
+  return c.req.raw.headers.get(name) ?? undefined
+}
+
+/** All request headers as `[name, value]` pairs, repeated ones kept apart on Node. */
+export function* headerEntries(c: AppContext): Generator<[string, string]> {
+  const incoming = nodeIncoming(c)
+  if (incoming) {
+    const raw = incoming.rawHeaders
+    for (let i = 0; i < raw.length; i += 2) yield [raw[i] as string, raw[i + 1] as string]
+    return
+  }
+  yield* c.req.raw.headers.entries()
+}
+
+/** The peer address of the TCP connection (Node only). */
+export function socketAddress(c: AppContext): string | undefined {
+  return nodeIncoming(c)?.socket?.remoteAddress
+}
+
+/**
+ * The client's IP: from the deployment's trusted proxy header when configured (the first
+ * address of `x-forwarded-for` as Google's load balancer writes it on Cloud Run, or
+ * `cf-connecting-ip` on Workers), else the socket peer.
+ */
+export function clientIp(c: AppContext, trustedHeader: string | undefined): string | undefined {
+  if (trustedHeader) {
+    const value = readHeader(c, trustedHeader)
+    const first = value?.split(',')[0]?.trim()
+    if (first) return first
+  }
+  return socketAddress(c)
+}

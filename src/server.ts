@@ -1,0 +1,92 @@
+import { readFile } from 'node:fs/promises'
+import type { AddressInfo } from 'node:net'
+import { serve } from '@hono/node-server'
+import { nodeTransport } from '../legacy-proxy/node-transport.js'
+import { nativeHandlers } from '../routes/index.js'
+import { createApp, type GatewayApp } from './app.js'
+import { type Config, loadConfig } from './config.js'
+import { createLogger, type Logger } from './observability/log.js'
+import { type FlagTable, flagsFromText, staticFlags } from './rollout/flags.js'
+import { ROUTE_IDS } from './route-table.js'
+
+export interface RunningServer {
+  app: GatewayApp
+  port: number
+  config: Config
+  /** Stop accepting, drain in-flight requests (up to the grace period), release resources. */
+  shutdown(reason: string): Promise<void>
+}
+
+export async function loadFlagsFile(path: string, nativeRoutes: ReadonlySet<string>): Promise<FlagTable> {
+  const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new Error(`config error: FLAGS_FILE ${path} cannot be read (${error.code ?? error.message})`)
+  })
+  return flagsFromText(text, { knownRoutes: ROUTE_IDS, nativeRoutes }, `file:${path}`)
+}
+
+/**
+ * Build the Node dependencies from the environment and serve the app.
+ * @throws ConfigError or FlagsError before listening when the configuration is bad.
+ */
+export async function startNodeServer(
+  env: Record<string, string | undefined>,
+  options: { logger?: Logger; port?: number } = {},
+): Promise<RunningServer> {
+  const config = loadConfig(env)
+  const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL, base: { service: 'bff-gateway', env: config.APP_ENV } })
+  const native = nativeHandlers({})
+  const table = await loadFlagsFile(config.FLAGS_FILE, new Set(Object.keys(native)))
+  const legacy = nodeTransport({
+    headersTimeoutMs: config.LEGACY_HEADERS_TIMEOUT_MS,
+    totalTimeoutMs: config.LEGACY_TOTAL_TIMEOUT_MS,
+  })
+  let draining = false
+  const app = createApp({
+    config,
+    logger,
+    flags: staticFlags(table),
+    legacy,
+    native,
+    readiness: { accepting: () => !draining },
+  })
+
+  const server = serve({ fetch: app.fetch, port: options.port ?? config.PORT, overrideGlobalObjects: false })
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve)
+    server.once('error', reject)
+  })
+  const port = (server.address() as AddressInfo).port
+  logger.info('listening', {
+    port,
+    legacy: new URL(config.legacyFunctionsUrl).origin,
+    flags: table.source,
+    flagsVersion: table.version,
+    nativeRoutes: Object.keys(native),
+  })
+
+  let closing: Promise<void> | undefined
+  const shutdown = (reason: string) => {
+    closing ??= (async () => {
+      draining = true
+      logger.info('shutting down', { reason, graceMs: config.SHUTDOWN_GRACE_MS })
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      // Keep-alive sockets with no request in flight would hold close() open.
+      if ('closeIdleConnections' in server) server.closeIdleConnections()
+      const idleTimer = setInterval(() => {
+        if ('closeIdleConnections' in server) server.closeIdleConnections()
+      }, 100)
+      let graceTimer: ReturnType<typeof setTimeout> | undefined
+      const grace = new Promise<'timeout'>((resolve) => {
+        graceTimer = setTimeout(() => resolve('timeout'), config.SHUTDOWN_GRACE_MS)
+      })
+      const outcome = await Promise.race([closed.then(() => 'drained' as const), grace])
+      clearInterval(idleTimer)
+      clearTimeout(graceTimer)
+      if (outcome === 'timeout' && 'closeAllConnections' in server) server.closeAllConnections()
+      await legacy.close?.()
+      logger.info('stopped', { outcome })
+    })()
+    return closing
+  }
+  return { app, port, config, shutdown }
+}
