@@ -69,10 +69,11 @@ export function createApp(deps: Deps) {
   })
   app.notFound((c) => problemResponse(notFound(`No route at ${c.req.path.slice(0, 200)}`), c.var.requestId ?? 'unknown'))
 
-  app.use('*', requestContext({ logger, metrics, knownRoutes: ROUTE_IDS }))
+  app.use('*', requestContext({ logger, metrics, knownRoutes: ROUTE_IDS, observe: deps.rollout?.observe }))
 
   app.route('/', opsRoutes({ config, metricsRegistry, readiness: deps.readiness ?? {}, legacyKind: deps.legacy.kind }))
   app.get('/openapi.json', (c) => c.json(openApiDocument(ROUTES)))
+  deps.mount?.(app, { breakers, metrics: metricsRegistry, nativeRoutes })
 
   const routed = [
     resolveRoute(resolver),
@@ -81,7 +82,8 @@ export function createApp(deps: Deps) {
       nativeRoutes,
       canarySecret: config.BFF_CANARY_SECRET,
       development: config.isDevelopment,
-      hold: (routeId) => (breakers.state(routeId) === 'open' ? 'breaker-open' : undefined),
+      hold: (routeId) =>
+        breakers.state(routeId) === 'open' ? 'breaker-open' : deps.rollout?.hold(routeId),
       metrics,
     }),
   ] as const

@@ -99,6 +99,30 @@ export type AppContext = Context<AppEnv>
 /** A native implementation of one function. The body, if any, can be read with `c.req.*`. */
 export type NativeHandler = (c: AppContext) => Promise<Response>
 
+/** One finished routed request, as auto-rollback and the dashboard see it. */
+export interface RequestSample {
+  routeId: string
+  backend: Backend
+  status: number
+  latencyMs: number
+}
+
+/** Rollout control beyond the static flags (live store, auto-rollback). */
+export interface RolloutHooks {
+  /** A route held on legacy by an auto-rollback, or undefined. */
+  hold(routeId: string): 'rolled-back' | undefined
+  /** Called after every routed request of a known route. */
+  observe(sample: RequestSample): void
+}
+
+/** What `createApp` builds itself and hands to `mount` (admin API, dashboard). */
+export interface AppInternals {
+  breakers: import('./rollout/breaker.js').NativeBreakers
+  metrics: import('./observability/metrics.js').Metrics
+  /** Native handlers by route id. */
+  nativeRoutes: ReadonlySet<string>
+}
+
 export interface Deps {
   config: Config
   flags: FlagSource
@@ -111,5 +135,8 @@ export interface Deps {
   rateLimiter?: RateLimiter
   /** Readiness checks of dependencies, by name; each rejects or returns false when down. */
   readiness?: Record<string, () => Promise<boolean | undefined> | boolean | undefined>
+  rollout?: RolloutHooks
+  /** Mounts extra routes (the admin API and dashboard) before the routed pipeline. */
+  mount?: (app: import('hono').Hono<AppEnv>, internals: AppInternals) => void
   clock?: () => number
 }

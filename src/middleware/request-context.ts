@@ -2,7 +2,7 @@ import { createMiddleware } from 'hono/factory'
 import type { Logger } from '../observability/log.js'
 import type { GatewayMetrics } from '../observability/metrics.js'
 import { readHeader } from '../platform/request-headers.js'
-import type { AppEnv } from '../types.js'
+import type { AppEnv, RolloutHooks } from '../types.js'
 
 /** Accepted incoming request ids: printable, bounded, no spaces (they end up in log lines). */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/
@@ -12,13 +12,15 @@ export interface RequestContextOptions {
   metrics: GatewayMetrics
   /** Known route ids: others are labelled `_unknown` in metrics to bound cardinality. */
   knownRoutes: ReadonlySet<string>
+  /** Auto-rollback's view of each finished request of a known route. */
+  observe?: RolloutHooks['observe']
 }
 
 /**
  * First middleware: request id, timing, and after the response one JSON access-log line and
  * the per-route metrics.
  */
-export function requestContext({ logger, metrics, knownRoutes }: RequestContextOptions) {
+export function requestContext({ logger, metrics, knownRoutes, observe }: RequestContextOptions) {
   return createMiddleware<AppEnv>(async function requestContext(c, next) {
     const startedAt = performance.now()
     const incomingId = readHeader(c, 'x-request-id')
@@ -42,6 +44,9 @@ export function requestContext({ logger, metrics, knownRoutes }: RequestContextO
     metrics.requests.inc({ route: label, backend, status: `${Math.floor(status / 100)}xx` })
     if (status >= 500) metrics.errors.inc({ route: label, backend })
     metrics.duration.observe({ route: label, backend }, seconds)
+    if (observe && label !== '_unknown' && c.var.backend) {
+      observe({ routeId: label, backend: c.var.backend, status, latencyMs: seconds * 1000 })
+    }
     const upstreamMs = c.var.upstreamMs
     if (upstreamMs !== undefined) metrics.upstream.observe({ route: label }, upstreamMs / 1000)
     const decision = c.var.decision

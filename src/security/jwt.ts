@@ -153,5 +153,6 @@ function toAuthError(error: unknown) {
   if (error instanceof errors.JOSEError) {
     return invalidToken('The access token is malformed')
   }
-  return error instanceof Error && 'status' in error ? error : invalidToken('The access token is not valid')
+  // Our own 401s pass through; anything else is a bug and must surface as one (500).
+  return error
 }

@@ -47,7 +47,7 @@ create table if not exists public.orders (
     'READY', 'IN_PROGRESS', 'WAITING_FOR_DEPOSIT', 'DONE', 'CANCELED', 'PARTIAL_CANCELED',
     'ABORTED', 'EXPIRED'
   )),
-  idempotency_key text check (idempotency_key ~ '^[\x20-\x7e]{1,300}$'),
+  idempotency_key text check (length(idempotency_key) <= 300 and idempotency_key ~ '^[\x20-\x7e]+$'),
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   -- NULL keys are distinct, so orders without a key never collide.
@@ -109,7 +109,8 @@ create table if not exists public.refunds (
   -- The user id of the caller, or 'service' for a service-role call without a subject.
   requester text not null check (length(requester) between 1 and 64),
   requester_is_ops boolean not null default false,
-  client_idempotency_key text check (client_idempotency_key ~ '^[\x20-\x7e]{1,300}$'),
+  client_idempotency_key text
+    check (length(client_idempotency_key) <= 300 and client_idempotency_key ~ '^[\x20-\x7e]+$'),
   amount integer not null check (amount > 0),
   -- True when the caller omitted cancelAmount: Toss is asked for a full cancel.
   full_cancel boolean not null,
@@ -290,7 +291,7 @@ begin
   if p_user_id is null then
     raise exception using errcode = 'P0001', message = 'invalid-user: a user id is required';
   end if;
-  if p_idempotency_key is not null and p_idempotency_key !~ '^[\x20-\x7e]{1,300}$' then
+  if p_idempotency_key is not null and (length(p_idempotency_key) > 300 or p_idempotency_key !~ '^[\x20-\x7e]+$') then
     raise exception using errcode = 'P0001', message = 'invalid-idempotency-key: idempotencyKey';
   end if;
   if jsonb_typeof(p_items) is distinct from 'array' or jsonb_array_length(p_items) not between 1 and 20 then
@@ -553,7 +554,7 @@ begin
   if p_reason is null or length(p_reason) not between 1 and 200 then
     raise exception using errcode = 'P0001', message = 'invalid-reason: cancelReason';
   end if;
-  if p_client_key is not null and p_client_key !~ '^[\x20-\x7e]{1,300}$' then
+  if p_client_key is not null and (length(p_client_key) > 300 or p_client_key !~ '^[\x20-\x7e]+$') then
     raise exception using errcode = 'P0001', message = 'invalid-idempotency-key: header:idempotency-key';
   end if;
   if not coalesce(p_is_ops, false) and p_user_id is null then

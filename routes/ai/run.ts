@@ -1,0 +1,127 @@
+import type { BuiltPrompt, DroppedItem } from '../../src/ai/guard/index.js'
+import type { AiResult, FallbackReason } from '../../src/clients/anthropic.js'
+import { errorFields } from '../../src/observability/log.js'
+import type { AppContext } from '../../src/types.js'
+import type { AiDeps } from './deps.js'
+import type { AiOutcomeEvent } from './outcome.js'
+import { type AiFeature, consumeQuota } from './quota.js'
+import { requireUserId } from './request.js'
+
+/** What a suggestion route asks the shared pipeline to do. */
+export interface SuggestionJob<T> {
+  feature: AiFeature
+  /** Response property holding the items (`suggestions`, `polls`). */
+  key: string
+  prompt: BuiltPrompt
+  maxTokens: number
+  temperature?: number
+  /** Validate and repair the model's text; `ok: false` sends the chain to its next step. */
+  validate: (text: string) => { ok: true; items: T[]; dropped: DroppedItem[] } | { ok: false; dropped: DroppedItem[] }
+  template: () => T[]
+}
+
+/** `meta` of every answer: which model answered, or that a template did and why. */
+export interface SuggestionMeta {
+  model: string
+  source: 'ai' | 'template'
+  fallback?: FallbackReason
+}
+
+/**
+ * The pipeline both AI routes share: quota (1 unit, before the model), model chain with the
+ * output guard, template as the last step, usage row, log fields and metrics. The response
+ * always says in `meta` where the items came from.
+ */
+export async function runSuggestion<T>(
+  c: AppContext,
+  deps: AiDeps,
+  record: (event: AiOutcomeEvent) => void,
+  job: SuggestionJob<T>,
+): Promise<Response> {
+  const userId = requireUserId(c)
+  const now = deps.clock ?? Date.now
+  let dropped = 0
+  let remaining: number | undefined
+  let result: AiResult<T[]>
+
+  if (!deps.anthropic.available()) {
+    // Every breaker is open: no model will be called, so the user is not charged.
+    result = { source: 'template', fallback: 'breaker-open', usage: { inputTokens: 0, outputTokens: 0 }, attempts: [] }
+  } else {
+    remaining = await consumeQuota(deps.db, {
+      userId,
+      feature: job.feature,
+      cost: deps.quotaCost ?? 1,
+      now: now(),
+    })
+    // Quota is spent and the model is about to be called: replaying to legacy would charge twice.
+    c.set('sideEffect', true)
+    result = await deps.anthropic.complete({
+      system: job.prompt.system,
+      messages: job.prompt.messages,
+      maxTokens: job.maxTokens,
+      ...(job.temperature !== undefined ? { temperature: job.temperature } : {}),
+      signal: c.req.raw.signal,
+      accept: (text) => {
+        const checked = job.validate(text)
+        dropped += checked.dropped.length
+        return checked.ok ? checked.items : undefined
+      },
+    })
+  }
+
+  const items = result.source === 'ai' ? result.value : job.template()
+  const model = result.source === 'ai' ? result.model : 'template'
+  const fallback = result.fallback
+  const meta: SuggestionMeta = { model, source: result.source, ...(fallback ? { fallback } : {}) }
+
+  await recordUsage(c, deps, { userId, feature: job.feature, model, result })
+  c.set('logFields', {
+    ...c.var.logFields,
+    aiFeature: job.feature,
+    model,
+    source: result.source,
+    fallback,
+    inputTokens: result.usage.inputTokens,
+    outputTokens: result.usage.outputTokens,
+    aiAttempts: result.attempts.map((a) => `${a.model}:${a.outcome}`).join(','),
+    aiDropped: dropped,
+    quotaRemaining: remaining,
+  })
+  record({
+    feature: job.feature,
+    source: result.source,
+    model,
+    fallback,
+    inputTokens: result.usage.inputTokens,
+    outputTokens: result.usage.outputTokens,
+    attempts: result.attempts,
+    dropped,
+  })
+
+  const headers: Record<string, string> = { 'cache-control': 'no-store' }
+  if (remaining !== undefined) headers['x-ai-quota-remaining'] = String(remaining)
+  return c.json({ [job.key]: items, meta }, 200, headers)
+}
+
+/** A usage row per answer; losing one must not fail an answer the user was already charged for. */
+async function recordUsage<T>(
+  c: AppContext,
+  deps: AiDeps,
+  { userId, feature, model, result }: { userId: string; feature: AiFeature; model: string; result: AiResult<T> },
+): Promise<void> {
+  try {
+    await deps.db.call('ai_usage_record', {
+      p_request_id: c.var.requestId,
+      p_user_id: userId,
+      p_feature: feature,
+      p_model: model,
+      p_source: result.source,
+      p_input_tokens: result.usage.inputTokens,
+      p_output_tokens: result.usage.outputTokens,
+      p_fallback_reason: result.fallback ?? null,
+    })
+  } catch (error) {
+    deps.logger.warn('ai usage not recorded', { requestId: c.var.requestId, feature, ...errorFields(error) })
+  }
+}

@@ -1,0 +1,113 @@
+import type { Context, MiddlewareHandler, Next } from 'hono'
+import { decodeJwt } from 'jose'
+import type { Logger } from '../observability/log.js'
+import { authenticationRequired, forbiddenRole, invalidToken } from '../security/auth-errors.js'
+import type { AppEnv, Identity, IdentityVerifier } from '../types.js'
+
+export interface IdentifyOptions {
+  /** Verifies bearer JWTs; without it tokens are only decoded, which `allowUnverified` must permit. */
+  verifier?: IdentityVerifier
+  logger: Logger
+  /** Development only: accept decoded, unverified claims when there is no verifier. */
+  allowUnverified?: boolean
+  /**
+   * The project's service-role key when it is not a JWT (new-format `sb_secret_…` keys); a
+   * bearer equal to it is the service role. JWT service-role keys verify as tokens.
+   */
+  serviceRoleKey?: string
+}
+
+const JWT_SHAPE = /^eyJ[\w-]*\.[\w-]*\.[\w-]*$/
+
+/**
+ * Identify the caller from `Authorization: Bearer <jwt>` and enforce the route's auth policy.
+ *
+ * - `none`: the header is not even read (webhooks prove themselves otherwise).
+ * - `optional`: no token is fine; a token that does not verify is 401, never ignored.
+ * - `required`: a signed-in user (a `sub`). The anon key (role `anon`, no `sub`, what
+ *   supabase-js sends with no session) is 401 `authentication-required`, as for no token, so
+ *   the client signs in; the service role (no `sub`) is 403 `forbidden-role`.
+ * - `service`: role `service_role` only (403 `forbidden-role` for any other role).
+ *
+ * A bearer that is not a JWT (the `sb_publishable_…` API keys) is not a user token.
+ * Other schemes (`Basic …`) are left to the legacy function.
+ */
+export function identify({
+  verifier,
+  logger,
+  allowUnverified = false,
+  serviceRoleKey,
+}: IdentifyOptions): MiddlewareHandler<AppEnv> {
+  if (!verifier && !allowUnverified) {
+    throw new TypeError('identify needs a verifier outside development (allowUnverified)')
+  }
+  const log = logger.child({ component: 'identify' })
+
+  async function identityOf(token: string): Promise<Identity | undefined> {
+    if (!JWT_SHAPE.test(token)) {
+      return serviceRoleKey && constantTimeEqual(token, serviceRoleKey)
+        ? { subject: undefined, role: 'service_role', claims: {}, verified: true }
+        : undefined
+    }
+    let claims: Record<string, unknown>
+    if (verifier) {
+      claims = await verifier.verify(token)
+    } else {
+      try {
+        claims = decodeJwt(token)
+      } catch {
+        throw invalidToken('The access token is malformed')
+      }
+    }
+    return {
+      subject: typeof claims.sub === 'string' && claims.sub !== '' ? claims.sub : undefined,
+      role: typeof claims.role === 'string' ? claims.role : undefined,
+      claims,
+      verified: verifier !== undefined,
+    }
+  }
+
+  return async function identify(c: Context<AppEnv>, next: Next) {
+    const auth = c.var.route?.def.policy.auth
+    if (auth === undefined || auth === 'none') return next()
+    const token = bearerToken(c.req.header('authorization'))
+    let identity: Identity | undefined
+    try {
+      identity = token === undefined ? undefined : await identityOf(token)
+      enforce(auth, identity)
+    } catch (error) {
+      const code = (error as { code?: unknown }).code
+      c.set('logFields', { ...c.var.logFields, authError: code })
+      log.debug('caller rejected', { route: c.var.route?.def.id, authError: code })
+      throw error
+    }
+    c.set('identity', identity)
+    return next()
+  }
+}
+
+function enforce(auth: 'required' | 'optional' | 'service', identity: Identity | undefined) {
+  if (auth === 'optional') return
+  if (!identity) throw authenticationRequired('This route needs a bearer access token')
+  if (auth === 'service') {
+    if (identity.role !== 'service_role') throw forbiddenRole('This route is for the service role')
+    return
+  }
+  if (identity.subject) return
+  if (identity.role === 'service_role') throw forbiddenRole('This route needs a user access token')
+  throw authenticationRequired('This route needs a signed-in user')
+}
+
+/** RFC 6750 section 2.1: the scheme is case-insensitive, the token follows one or more spaces. */
+function bearerToken(header: string | undefined): string | undefined {
+  if (!header) return undefined
+  const match = /^Bearer +([^\s]+)\s*$/i.exec(header)
+  return match?.[1]
+}
+
+/** Compares without an early exit, so timing does not reveal a shared prefix. */
+function constantTimeEqual(a: string, b: string): boolean {
+  let diff = a.length ^ b.length
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i % (b.length || 1))
+  return diff === 0
+}
