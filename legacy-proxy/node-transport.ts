@@ -64,6 +64,8 @@ export function nodeTransport({
           reject(error)
         }
 
+        // With headers given as a flat list, node:http adds no Host of its own.
+        call.headers.push('host', url.host)
         const upstreamReq = (isHttps ? https : http).request({
           protocol: url.protocol,
           hostname: url.hostname,
@@ -72,7 +74,6 @@ export function nodeTransport({
           method: call.method,
           headers: call.headers,
           agent: isHttps ? httpsAgent : httpAgent,
-          setHost: true,
         })
 
         const headersTimer = setTimeout(

@@ -28,6 +28,23 @@ const pollItem = (optionsPerPoll: number) =>
     .transform((p) => ({ question: p.question, options: [...new Set(p.options)].slice(0, optionsPerPoll) }))
     .pipe(z.object({ question: z.string(), options: z.array(z.string()).min(2) }))
 
+const POLL_JSON_SCHEMA = {
+  type: 'object',
+  properties: {
+    polls: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { question: { type: 'string' }, options: { type: 'array', items: { type: 'string' } } },
+        required: ['question', 'options'],
+        additionalProperties: false,
+      },
+    },
+  },
+  required: ['polls'],
+  additionalProperties: false,
+}
+
 /**
  * Native `ai-poll-suggest`: poll questions and options for a creator.
  * Body `{topic, context?, count?, optionsPerPoll?}` → `{polls: [{question, options}], meta}`.
@@ -53,7 +70,7 @@ export function createAiPollSuggest(deps: AiDeps): NativeHandler {
       key: 'polls',
       prompt,
       maxTokens: 200 + body.count * (60 + body.optionsPerPoll * 40),
-      temperature: 0.8,
+      jsonSchema: POLL_JSON_SCHEMA,
       validate: (text) =>
         validateSuggestions(text, {
           key: 'polls',

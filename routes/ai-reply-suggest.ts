@@ -29,6 +29,13 @@ export type ReplySuggestInput = z.output<typeof ReplySuggestBody>
 
 const SUGGESTION = z.string().min(1).max(300)
 
+const REPLY_JSON_SCHEMA = {
+  type: 'object',
+  properties: { suggestions: { type: 'array', items: { type: 'string' } } },
+  required: ['suggestions'],
+  additionalProperties: false,
+}
+
 const TAGS = { fan: 'earlier_fan_message', creator: 'earlier_creator_reply' } as const
 
 /** Fewer valid suggestions than this (after repair) counts as a failed answer. */
@@ -59,7 +66,7 @@ export function createAiReplySuggest(deps: AiDeps): NativeHandler {
       key: 'suggestions',
       prompt,
       maxTokens: 200 + body.count * 350,
-      temperature: 0.8,
+      jsonSchema: REPLY_JSON_SCHEMA,
       validate: (text) =>
         validateSuggestions(text, {
           key: 'suggestions',

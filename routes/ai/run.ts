@@ -14,7 +14,8 @@ export interface SuggestionJob<T> {
   key: string
   prompt: BuiltPrompt
   maxTokens: number
-  temperature?: number
+  /** Shape of the answer, for structured output. */
+  jsonSchema: Record<string, unknown>
   /** Validate and repair the model's text; `ok: false` sends the chain to its next step. */
   validate: (text: string) => { ok: true; items: T[]; dropped: DroppedItem[] } | { ok: false; dropped: DroppedItem[] }
   template: () => T[]
@@ -60,7 +61,7 @@ export async function runSuggestion<T>(
       system: job.prompt.system,
       messages: job.prompt.messages,
       maxTokens: job.maxTokens,
-      ...(job.temperature !== undefined ? { temperature: job.temperature } : {}),
+      jsonSchema: job.jsonSchema,
       signal: c.req.raw.signal,
       accept: (text) => {
         const checked = job.validate(text)

@@ -40,7 +40,11 @@ export interface AiRequest<T> {
   messages: Array<{ role: 'user' | 'assistant'; content: string }>
   /** Upper bound of the answer, per call. */
   maxTokens: number
-  temperature?: number
+  /**
+   * JSON schema of the answer, sent as structured output (`output_config.format`) so the model
+   * is constrained to it; the answer is still validated by `accept`.
+   */
+  jsonSchema?: Record<string, unknown>
   /** Turn the model's text into the value, or undefined when it is not acceptable. */
   accept: (text: string) => T | undefined
   signal?: AbortSignal
@@ -82,6 +86,8 @@ export interface AnthropicClientOptions {
   breakerThreshold?: number
   /** How long an open breaker waits before letting one probe through. */
   breakerHalfOpenAfterMs?: number
+  /** Send `jsonSchema` as structured output; turn off for a model that does not support it. */
+  structuredOutputs?: boolean
   /** Custom fetch (tests, or a Workers binding). */
   fetch?: typeof fetch
 }
@@ -127,12 +133,14 @@ const STATE_NAMES = {
 export function createAnthropicClient({
   apiKey,
   baseURL,
-  primaryModel = 'claude-sonnet-4-5',
-  fallbackModel = 'claude-haiku-4-5',
+  // The SDK (1.14) marks claude-sonnet-4-5 deprecated (end of life 2026-11-30).
+  primaryModel = 'claude-sonnet-5-5',
+  fallbackModel = 'claude-haiku-5-5',
   timeoutMs = 15_000,
   maxRetries = 0,
   breakerThreshold = 5,
   breakerHalfOpenAfterMs = 30_000,
+  structuredOutputs = true,
   fetch: customFetch,
 }: AnthropicClientOptions): AiClient {
   const sdk = new Anthropic({
@@ -166,7 +174,9 @@ export function createAnthropicClient({
             system: request.system,
             messages: request.messages,
             max_tokens: request.maxTokens,
-            ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+            ...(request.jsonSchema && structuredOutputs
+              ? { output_config: { format: { type: 'json_schema' as const, schema: request.jsonSchema } } }
+              : {}),
           },
           { timeout: timeoutMs, maxRetries, ...(request.signal ? { signal: request.signal } : {}) },
         ),

@@ -64,10 +64,21 @@ export function createRouteResolver(routes: readonly RouteDef[], unknownBodyLimi
   }
 }
 
+/**
+ * The path exactly as the client encoded it (dot segments already resolved by URL parsing):
+ * Hono's `c.req.path` is percent-decoded, and the legacy target must get what the client sent.
+ */
+export function rawPath(url: string): string {
+  const start = url.indexOf('/', url.indexOf('//') + 2)
+  if (start === -1) return '/'
+  const q = url.indexOf('?', start)
+  return q === -1 ? url.slice(start) : url.slice(start, q)
+}
+
 /** Sets `c.var.route` and enforces the route's methods (OPTIONS is CORS's, answered earlier). */
 export function resolveRoute(resolver: RouteResolver) {
   return createMiddleware<AppEnv>(async function resolveRoute(c, next) {
-    const match = resolver.resolve(c.req.path)
+    const match = resolver.resolve(rawPath(c.req.url))
     if (!match) throw notFound(`No function or API route at ${c.req.path.slice(0, 200)}`)
     c.set('route', match)
     const { methods } = match.def

@@ -10,12 +10,16 @@ const ROUTE_ID = /^[a-z0-9_-]{1,64}$/
 
 export const RollbackSettingsSchema = z
   .object({
+    /** Auto-rollback watches the route (on unless turned off for it). */
+    enabled: z.boolean().default(true),
     /** Native error rate may be at most this many times legacy's (plus `minErrorRate`). */
     errorRateRatio: z.number().min(1).max(100).default(2),
     /** Absolute error rate below which native is never rolled back (noise floor). */
     minErrorRate: z.number().min(0).max(1).default(0.05),
     /** Native p95 latency may be at most this many times legacy's. */
     latencyRatio: z.number().min(1).max(100).default(3),
+    /** Native p95 below this many milliseconds never counts as slow, whatever legacy's. */
+    minLatencyMs: z.number().int().min(0).max(600_000).default(250),
     windowSeconds: z.number().int().min(10).max(3600).default(60),
     minSamples: z.number().int().min(1).max(100_000).default(50),
     cooldownSeconds: z.number().int().min(10).max(86_400).default(300),

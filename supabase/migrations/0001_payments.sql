@@ -620,13 +620,16 @@ $$;
 
 -- Settle a pending refund with Toss's answer. 'done' needs the Payment object Toss returned
 -- (applied like a webhook snapshot, so a newer webhook is never overwritten); 'failed' releases
--- the reservation. Settling again with the same outcome returns the refund unchanged.
+-- the reservation; with p_release_client_key (a temporary failure) the caller's Idempotency-Key
+-- is freed so the same request can be tried again. Settling again with the same outcome
+-- returns the refund unchanged.
 -- Errors: refund-not-found, refund-already-settled, invalid-argument.
 create or replace function public.refund_settle(
   p_refund_id uuid,
   p_outcome text,
   p_payment jsonb default null,
-  p_failure_code text default null
+  p_failure_code text default null,
+  p_release_client_key boolean default false
 )
 returns jsonb
 language plpgsql
@@ -672,7 +675,8 @@ begin
       where id = p_refund_id returning * into v_refund;
   else
     update public.refunds set status = 'failed', settled_at = now(),
-      failure_code = left(coalesce(p_failure_code, 'unknown'), 64)
+      failure_code = left(coalesce(p_failure_code, 'unknown'), 64),
+      client_idempotency_key = case when p_release_client_key then null else client_idempotency_key end
       where id = p_refund_id returning * into v_refund;
   end if;
   return public.refund_json(v_refund, false);
@@ -727,7 +731,7 @@ revoke execute on function
   public.webhook_apply_deposit_callback(text, text, text, text, text, timestamptz),
   public.refund_json(public.refunds, boolean),
   public.refund_reserve(text, uuid, integer, text, boolean, text, jsonb, timestamptz),
-  public.refund_settle(uuid, text, jsonb, text),
+  public.refund_settle(uuid, text, jsonb, text, boolean),
   public.refund_get(uuid),
   public.refund_pending_list(integer, integer)
 from public, anon, authenticated;
@@ -740,7 +744,7 @@ grant execute on function
   public.webhook_apply_deposit_callback(text, text, text, text, text, timestamptz),
   public.refund_json(public.refunds, boolean),
   public.refund_reserve(text, uuid, integer, text, boolean, text, jsonb, timestamptz),
-  public.refund_settle(uuid, text, jsonb, text),
+  public.refund_settle(uuid, text, jsonb, text, boolean),
   public.refund_get(uuid),
   public.refund_pending_list(integer, integer)
 to service_role;

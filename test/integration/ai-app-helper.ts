@@ -26,7 +26,6 @@ export function aiTestApp(handlers: Record<string, NativeHandler>) {
     app.post(`/functions/v1/${id}`, (c) => handler(c))
   }
   app.onError((error, c) => {
-    logFields.push(c.var.logFields)
     if (error instanceof GatewayError) return problemResponse(error, c.var.requestId)
     if (error instanceof DependencyUnavailableError) {
       return c.json({ error: 'dependency-unavailable', dependency: error.dependency }, 503)

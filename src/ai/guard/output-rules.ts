@@ -88,10 +88,10 @@ function hasPhoneLike(text: string): boolean {
 
 const ENCODED = /[A-Za-z0-9+/_-]{28,}={0,2}|[A-Za-z0-9+/]{16,}={1,2}/
 
-const MARKUP = /<\s*\/?\s*[a-z_!?]|&lt;|&gt;|```|\[\/?[a-z]+\]/i
+const MARKUP = /<\s*\/?\s*[a-z_!?]|&lt;|&gt;|```|\[\/?(?:b|i|u|s|url|img|code|quote|color|size)\b[^\]]*\]/i
 
 const INSTRUCTION_ECHO: readonly RegExp[] = [
-  /ignore\s+(?:all\s+|the\s+|any\s+)?(?:previous|prior|above|earlier|preceding)/i,
+  /(?:ignor|disregard|forget|overrid)\w*\s+(?:all\s+|the\s+|any\s+|my\s+|your\s+)*(?:previous|prior|above|earlier|preceding|former|original)/i,
   /system\s*prompt|developer\s*mode|jail\s*break|\bDAN\b|do anything now/i,
   /as an ai\b|language model|\bi am (?:an? )?(?:ai|assistant|claude|chatbot)\b/i,
   /시스템\s*프롬프트|프롬프트|이전\s*(?:의\s*)?지시|지시\s*(?:사항)?\s*(?:을|를)?\s*무시|개발자\s*모드|탈옥/u,

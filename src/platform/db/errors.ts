@@ -37,7 +37,8 @@ export function parseFunctionError(message: string): DbFunctionError {
 /** Map a driver error (node-postgres or PGlite) to the port's error types; others pass through. */
 export function toDbError(error: unknown): unknown {
   if (!(error instanceof Error)) return error
-  const code = typeof (error as { code?: unknown }).code === 'string' ? (error as { code: string }).code : ''
+  const raw = (error as { code?: unknown }).code
+  const code = typeof raw === 'string' ? raw : ''
   if (code === 'P0001') {
     const mapped = parseFunctionError(error.message)
     return new DbFunctionError(mapped.code, mapped.detail, { cause: error })

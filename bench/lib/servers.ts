@@ -1,0 +1,111 @@
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ROOT } from './options.js'
+import { CPU, freePort, NODE, type Proc, start, TSX, waitForHttp } from './proc.js'
+
+/** Starting the processes a figure compares, each on a free loopback port. */
+
+export interface Server {
+  name: string
+  port: number
+  proc: Proc
+  /** Base URL of the functions path on this server. */
+  functions: string
+}
+
+const SERVERS = `${ROOT}bench/servers`
+export const NGINX = '/usr/sbin/nginx'
+export const hasNginx = existsSync(NGINX)
+export const GATEWAY_BUILD = `${ROOT}dist/node.js`
+
+export async function startUpstream(cpu = CPU?.upstream): Promise<Server> {
+  const port = await freePort()
+  const proc = start(NODE, [...TSX, `${SERVERS}/upstream.ts`], { env: { PORT: String(port) }, cpu, cwd: ROOT })
+  await waitForHttp(`http://127.0.0.1:${port}/functions/v1/bench-echo`, 15_000, proc)
+  return { name: 'upstream', port, proc, functions: `http://127.0.0.1:${port}/functions/v1` }
+}
+
+async function startNodeServer(name: string, script: string, env: Record<string, string>, healthPath: string): Promise<Server> {
+  const port = await freePort()
+  const proc = start(NODE, [...TSX, `${SERVERS}/${script}`], { env: { ...env, PORT: String(port) }, cpu: CPU?.server, cwd: ROOT })
+  await waitForHttp(`http://127.0.0.1:${port}${healthPath}`, 15_000, proc)
+  return { name, port, proc, functions: `http://127.0.0.1:${port}/functions/v1` }
+}
+
+export const startPlainProxy = (upstream: Server) =>
+  startNodeServer('node:http proxy', 'plain-proxy.ts', { UPSTREAM_URL: `http://127.0.0.1:${upstream.port}` }, '/functions/v1/bench-echo')
+
+export const startHonoProxy = (upstream: Server) =>
+  startNodeServer('Hono proxy()', 'hono-proxy.ts', { UPSTREAM_URL: `http://127.0.0.1:${upstream.port}` }, '/functions/v1/bench-echo')
+
+export const startBareHono = () => startNodeServer('bare Hono', 'bare-hono.ts', {}, '/health')
+
+/** The built gateway (`node dist/node.js`), as it runs on Cloud Run. */
+export async function startGateway(
+  upstream: Server,
+  { logLevel = 'warn', name = 'gateway', env = {} }: { logLevel?: string; name?: string; env?: Record<string, string> } = {},
+): Promise<Server> {
+  if (!existsSync(GATEWAY_BUILD)) throw new Error('dist/node.js is missing: run `npm run build` first')
+  const port = await freePort()
+  const proc = start(NODE, [GATEWAY_BUILD], {
+    cwd: ROOT,
+    cpu: CPU?.server,
+    env: {
+      PORT: String(port),
+      APP_ENV: 'development',
+      LOG_LEVEL: logLevel,
+      LEGACY_FUNCTIONS_URL: `http://127.0.0.1:${upstream.port}/functions/v1`,
+      PROXY_BODY_LIMIT_BYTES: String(1024 * 1024 * 1024),
+      ...env,
+    },
+  })
+  await waitForHttp(`http://127.0.0.1:${port}/health`, 15_000, proc)
+  return { name, port, proc, functions: `http://127.0.0.1:${port}/functions/v1` }
+}
+
+/** nginx-light as a reference reverse proxy: one worker, keep-alive to the upstream, no access log. */
+export async function startNginx(upstream: Server): Promise<Server> {
+  if (!hasNginx) throw new Error(`${NGINX} is missing: apt-get install nginx-light`)
+  const port = await freePort()
+  const dir = mkdtempSync(join(tmpdir(), 'bench-nginx-'))
+  for (const d of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, d), { mode: 0o777 })
+  const conf = join(dir, 'nginx.conf')
+  writeFileSync(
+    conf,
+    `worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  keepalive_requests 10000000;
+  keepalive_timeout 60s;
+  upstream legacy {
+    server 127.0.0.1:${upstream.port};
+    keepalive 64;
+    keepalive_requests 10000000;
+  }
+  server {
+    listen 127.0.0.1:${port};
+    client_max_body_size 0;
+    location / {
+      proxy_pass http://legacy;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For $remote_addr;
+    }
+  }
+}
+`,
+  )
+  const proc = start(NGINX, ['-e', `${dir}/error.log`, '-c', conf, '-p', dir], { cpu: CPU?.server })
+  await waitForHttp(`http://127.0.0.1:${port}/functions/v1/bench-echo`, 15_000, proc)
+  return { name: 'nginx', port, proc, functions: `http://127.0.0.1:${port}/functions/v1` }
+}

@@ -1,0 +1,223 @@
+import {
+  BrokenCircuitError,
+  CircuitState,
+  ConsecutiveBreaker,
+  ExponentialBackoff,
+  circuitBreaker,
+  handleWhen,
+  retry,
+  wrap,
+} from 'cockatiel'
+import { TossError, TossTimeoutError, TossUnavailableError } from './toss/errors.js'
+import type { TossCancelRequest, TossPayment } from './toss/types.js'
+
+export { TossError, TossTimeoutError, TossUnavailableError } from './toss/errors.js'
+export { tossCodeProblem, tossProblem } from './toss/problems.js'
+export type * from './toss/types.js'
+
+/** One call to Toss, reported for metrics and logs. */
+export interface TossCallEvent {
+  operation: 'getPayment' | 'cancelPayment'
+  outcome: 'ok' | 'error' | 'timeout' | 'unreachable' | 'circuit-open'
+  status?: number
+  code?: string
+  attempt: number
+}
+
+export interface TossClientOptions {
+  secretKey: string
+  /** https://api.tosspayments.com by default. */
+  baseUrl?: string
+  /** Deadline per attempt. */
+  timeoutMs?: number
+  /** Extra attempts after a timeout, a lost connection or a 5xx (never after a 4xx). */
+  retries?: number
+  /** First backoff delay; doubles per attempt. */
+  retryDelayMs?: number
+  /** Consecutive failures that open the circuit. */
+  breakerThreshold?: number
+  /** How long the circuit stays open before one probe is let through. */
+  halfOpenAfterMs?: number
+  fetch?: typeof fetch
+  onCall?: (event: TossCallEvent) => void
+}
+
+/** Errors after which another attempt may succeed: the breaker counts these, retries retry them. */
+function isTransient(error: Error): boolean {
+  return (
+    error instanceof TossTimeoutError ||
+    error instanceof TossUnavailableError ||
+    (error instanceof TossError && error.status >= 500)
+  )
+}
+
+/** Connection errors that prove the request never left (undici puts the code on `cause`). */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'])
+
+function notSent(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: unknown; errors?: Array<{ code?: unknown }> } })?.cause
+  if (typeof cause?.code === 'string' && NOT_SENT_CODES.has(cause.code)) return true
+  // Happy-eyeballs connects fail with an AggregateError listing each address.
+  return Boolean(cause?.errors?.length && cause.errors.every((e) => NOT_SENT_CODES.has(String(e.code))))
+}
+
+/**
+ * A fetch-based TossPayments client for Node and Workers: Basic auth with the secret key, a
+ * deadline per attempt, retries only for idempotent calls, and a circuit breaker shared by all
+ * calls so an outage fails fast with `TossUnavailableError`.
+ *
+ * @example
+ * const toss = new TossClient({ secretKey: config.TOSS_SECRET_KEY, baseUrl: config.TOSS_API_URL })
+ * const payment = await toss.cancelPayment(key, { cancelReason, refundableAmount }, refund.idempotencyKey)
+ */
+export class TossClient {
+  readonly #baseUrl: string
+  readonly #authorization: string
+  readonly #timeoutMs: number
+  readonly #halfOpenAfterMs: number
+  readonly #fetch: typeof fetch
+  readonly #onCall: (event: TossCallEvent) => void
+  readonly #breaker
+  readonly #policy
+
+  constructor({
+    secretKey,
+    baseUrl = 'https://api.tosspayments.com',
+    timeoutMs = 10_000,
+    retries = 2,
+    retryDelayMs = 200,
+    breakerThreshold = 5,
+    halfOpenAfterMs = 30_000,
+    fetch: fetchImpl = (input, init) => fetch(input, init),
+    onCall = () => {},
+  }: TossClientOptions) {
+    if (!secretKey) throw new TypeError('TossClient needs a secret key')
+    this.#baseUrl = baseUrl.replace(/\/+$/, '')
+    // docs.tosspayments.com/reference/using-api/authorization: base64("<secretKey>:").
+    this.#authorization = `Basic ${btoa(`${secretKey}:`)}`
+    this.#timeoutMs = timeoutMs
+    this.#halfOpenAfterMs = halfOpenAfterMs
+    this.#fetch = fetchImpl
+    this.#onCall = onCall
+    this.#breaker = circuitBreaker(handleWhen(isTransient), {
+      halfOpenAfter: halfOpenAfterMs,
+      breaker: new ConsecutiveBreaker(breakerThreshold),
+    })
+    const retryPolicy = retry(handleWhen(isTransient), {
+      maxAttempts: retries,
+      backoff: new ExponentialBackoff({ initialDelay: retryDelayMs, maxDelay: retryDelayMs * 8 }),
+    })
+    this.#policy = wrap(retryPolicy, this.#breaker)
+  }
+
+  /** `closed`, `open` or `half-open`, for /ready and the dashboard. */
+  get circuitState(): 'closed' | 'open' | 'half-open' {
+    const state = this.#breaker.state
+    if (state === CircuitState.Closed) return 'closed'
+    if (state === CircuitState.HalfOpen) return 'half-open'
+    return 'open'
+  }
+
+  /** `GET /v1/payments/{paymentKey}`: the source of truth about a payment. Retried (read-only). */
+  getPayment(paymentKey: string, signal?: AbortSignal): Promise<TossPayment> {
+    return this.#send('getPayment', 'GET', `/v1/payments/${encodeURIComponent(paymentKey)}`, { signal })
+  }
+
+  /**
+   * `POST /v1/payments/{paymentKey}/cancel` with `Idempotency-Key` (Toss keeps it 15 days and
+   * answers a repeat with the first response), which is what makes retrying it safe. Derive the
+   * key from our own refund row so every retry of one refund carries the same key.
+   */
+  cancelPayment(
+    paymentKey: string,
+    body: TossCancelRequest,
+    idempotencyKey: string,
+    signal?: AbortSignal,
+  ): Promise<TossPayment> {
+    if (!idempotencyKey || idempotencyKey.length > 300) {
+      throw new TypeError('cancelPayment needs an Idempotency-Key of 1-300 characters')
+    }
+    return this.#send('cancelPayment', 'POST', `/v1/payments/${encodeURIComponent(paymentKey)}/cancel`, {
+      body,
+      idempotencyKey,
+      signal,
+    })
+  }
+
+  async #send<T>(
+    operation: TossCallEvent['operation'],
+    method: string,
+    path: string,
+    options: { body?: unknown; idempotencyKey?: string; signal?: AbortSignal | undefined },
+  ): Promise<T> {
+    try {
+      // Both operations are idempotent (a read; a cancel with Idempotency-Key), so both retry.
+      return await this.#policy.execute(({ attempt }) =>
+        this.#attempt<T>(operation, method, path, options, attempt + 1),
+      )
+    } catch (error) {
+      if (error instanceof BrokenCircuitError) {
+        this.#onCall({ operation, outcome: 'circuit-open', attempt: 0 })
+        throw new TossUnavailableError('circuit-open', Math.ceil(this.#halfOpenAfterMs / 1000), {
+          cause: error,
+        })
+      }
+      throw error
+    }
+  }
+
+  async #attempt<T>(
+    operation: TossCallEvent['operation'],
+    method: string,
+    path: string,
+    { body, idempotencyKey, signal }: { body?: unknown; idempotencyKey?: string; signal?: AbortSignal | undefined },
+    attempt: number,
+  ): Promise<T> {
+    const deadline = AbortSignal.timeout(this.#timeoutMs)
+    const headers: Record<string, string> = { authorization: this.#authorization, accept: 'application/json' }
+    if (body !== undefined) headers['content-type'] = 'application/json'
+    if (idempotencyKey) headers['idempotency-key'] = idempotencyKey
+    let response: Response
+    let text: string
+    try {
+      response = await this.#fetch(this.#baseUrl + path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: signal ? AbortSignal.any([signal, deadline]) : deadline,
+        redirect: 'manual',
+      })
+      text = await response.text()
+    } catch (error) {
+      if (signal?.aborted) throw error
+      if (notSent(error)) {
+        this.#onCall({ operation, outcome: 'unreachable', attempt })
+        throw new TossUnavailableError('unreachable', 5, { cause: error })
+      }
+      this.#onCall({ operation, outcome: 'timeout', attempt })
+      throw new TossTimeoutError(operation, { cause: error })
+    }
+    const json = parseJson(text)
+    if (!response.ok) {
+      const code = typeof json?.code === 'string' ? json.code : `HTTP_${response.status}`
+      const message = typeof json?.message === 'string' ? json.message : response.statusText
+      this.#onCall({ operation, outcome: 'error', status: response.status, code, attempt })
+      throw new TossError(code, response.status, message)
+    }
+    if (!json) {
+      this.#onCall({ operation, outcome: 'error', status: response.status, code: 'INVALID_RESPONSE', attempt })
+      throw new TossError('INVALID_RESPONSE', 502, 'TossPayments answered with a body that is not JSON')
+    }
+    this.#onCall({ operation, outcome: 'ok', status: response.status, attempt })
+    return json as T
+  }
+}
+
+function parseJson(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text)
+    return value && typeof value === 'object' ? (value as Record<string, unknown>) : undefined
+  } catch {
+    return undefined
+  }
+}

@@ -1,0 +1,6 @@
+// The ioredis adapter is not re-exported: importing it pulls node:net into the Workers bundle.
+// The Node entry imports it from './redis-adapter.js' directly.
+export { createRateLimiter, RateLimiterTimeoutError } from './limiter.js'
+export type { EvalRedis, RateLimiterOptions } from './limiter.js'
+export { rateLimiterFromConfig } from './select.js'
+export type { RateLimiterFromConfigOptions } from './select.js'
