@@ -6,8 +6,8 @@ import { pollInstructions } from './ai/instructions.js'
 import { aiOutcomeRecorder } from './ai/outcome.js'
 import { readJsonBody } from './ai/request.js'
 import { runSuggestion } from './ai/run.js'
-import { minimumOf } from './ai-reply-suggest.js'
 import { POLL_TEMPLATES, type Poll, templatePolls } from './ai/templates.js'
+import { minimumOf } from './ai-reply-suggest.js'
 
 /** Request body of `ai-poll-suggest`. */
 export const PollSuggestBody = z.object({
@@ -25,7 +25,10 @@ const pollItem = (optionsPerPoll: number) =>
       question: z.string().min(1).max(200),
       options: z.array(z.string().min(1).max(80)).min(2).max(10),
     })
-    .transform((p) => ({ question: p.question, options: [...new Set(p.options)].slice(0, optionsPerPoll) }))
+    .transform((p) => ({
+      question: p.question,
+      options: [...new Set(p.options)].slice(0, optionsPerPoll),
+    }))
     .pipe(z.object({ question: z.string(), options: z.array(z.string()).min(2) }))
 
 const POLL_JSON_SCHEMA = {
@@ -35,7 +38,10 @@ const POLL_JSON_SCHEMA = {
       type: 'array',
       items: {
         type: 'object',
-        properties: { question: { type: 'string' }, options: { type: 'array', items: { type: 'string' } } },
+        properties: {
+          question: { type: 'string' },
+          options: { type: 'array', items: { type: 'string' } },
+        },
         required: ['question', 'options'],
         additionalProperties: false,
       },
@@ -63,7 +69,11 @@ export function createAiPollSuggest(deps: AiDeps): NativeHandler {
       maxItemChars: 1000,
       maxTotalChars: 8000,
     })
-    const guard = { system: prompt.system, canary: prompt.canary, tagNames: ['poll_topic', 'creator_note'] }
+    const guard = {
+      system: prompt.system,
+      canary: prompt.canary,
+      tagNames: ['poll_topic', 'creator_note'],
+    }
     const item: z.ZodType<Poll> = pollItem(body.optionsPerPoll)
     return runSuggestion<Poll>(c, deps, record, {
       feature: 'poll-suggest',

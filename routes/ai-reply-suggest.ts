@@ -12,7 +12,9 @@ import { REPLY_TEMPLATES, templateReplies } from './ai/templates.js'
 export const ReplySuggestBody = z.object({
   message: z.string().trim().min(1).max(2000),
   context: z
-    .array(z.object({ author: z.enum(['fan', 'creator']), text: z.string().trim().min(1).max(1000) }))
+    .array(
+      z.object({ author: z.enum(['fan', 'creator']), text: z.string().trim().min(1).max(1000) }),
+    )
     .max(10)
     .optional(),
   style: z
@@ -60,7 +62,11 @@ export function createAiReplySuggest(deps: AiDeps): NativeHandler {
       maxItemChars: 2000,
       maxTotalChars: 12_000,
     })
-    const guard = { system: prompt.system, canary: prompt.canary, tagNames: [...Object.values(TAGS), 'fan_message'] }
+    const guard = {
+      system: prompt.system,
+      canary: prompt.canary,
+      tagNames: [...Object.values(TAGS), 'fan_message'],
+    }
     return runSuggestion(c, deps, record, {
       feature: 'reply-suggest',
       key: 'suggestions',

@@ -9,14 +9,20 @@ import type { Language, Tone } from './templates.js'
 const LANGUAGE_NAMES: Record<Language, string> = { ko: 'Korean', en: 'English', ja: 'Japanese' }
 
 const TONES: Record<Tone, string> = {
-  friendly: 'friendly and casual, the way a creator talks to a fan they know (Korean: 반말 or soft 해요체)',
+  friendly:
+    'friendly and casual, the way a creator talks to a fan they know (Korean: 반말 or soft 해요체)',
   polite: 'polite and respectful (Korean: 존댓말, 합니다/해요체)',
   playful: 'playful and light-hearted, with humour that never mocks the fan',
   warm: 'warm and caring, acknowledging the feelings in the message',
   professional: 'courteous and businesslike',
 }
 
-export function replyInstructions(opts: { language: Language; tone: Tone; emoji: boolean; count: number }): string {
+export function replyInstructions(opts: {
+  language: Language
+  tone: Tone
+  emoji: boolean
+  count: number
+}): string {
   return [
     'You help a creator on a Korean creator/fan platform answer a message from a fan.',
     `Write ${opts.count} different reply suggestions the creator could send as is.`,

@@ -16,7 +16,10 @@ export interface AiOutcomeEvent {
 }
 
 /** Registers the AI series once and returns the recorder the routes call per request. */
-export function aiOutcomeRecorder(metrics: Metrics | undefined, onOutcome?: (e: AiOutcomeEvent) => void) {
+export function aiOutcomeRecorder(
+  metrics: Metrics | undefined,
+  onOutcome?: (e: AiOutcomeEvent) => void,
+) {
   const suggestions = metrics?.counter(
     'bff_ai_suggestions_total',
     'AI suggestion answers by feature, source (ai or template), model and fallback reason',
@@ -27,11 +30,11 @@ export function aiOutcomeRecorder(metrics: Metrics | undefined, onOutcome?: (e: 
     'Model calls by feature, model and outcome (ok or the failure reason)',
     ['feature', 'model', 'outcome'],
   )
-  const tokens = metrics?.counter('bff_ai_tokens_total', 'Tokens billed by feature, model and direction', [
-    'feature',
-    'model',
-    'direction',
-  ])
+  const tokens = metrics?.counter(
+    'bff_ai_tokens_total',
+    'Tokens billed by feature, model and direction',
+    ['feature', 'model', 'direction'],
+  )
   return function recordAiOutcome(event: AiOutcomeEvent): void {
     suggestions?.inc({
       feature: event.feature,
@@ -41,8 +44,10 @@ export function aiOutcomeRecorder(metrics: Metrics | undefined, onOutcome?: (e: 
     })
     for (const a of event.attempts) {
       attempts?.inc({ feature: event.feature, model: a.model, outcome: a.outcome })
-      if (a.inputTokens) tokens?.inc({ feature: event.feature, model: a.model, direction: 'input' }, a.inputTokens)
-      if (a.outputTokens) tokens?.inc({ feature: event.feature, model: a.model, direction: 'output' }, a.outputTokens)
+      if (a.inputTokens)
+        tokens?.inc({ feature: event.feature, model: a.model, direction: 'input' }, a.inputTokens)
+      if (a.outputTokens)
+        tokens?.inc({ feature: event.feature, model: a.model, direction: 'output' }, a.outputTokens)
     }
     onOutcome?.(event)
   }

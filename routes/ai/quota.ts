@@ -1,5 +1,5 @@
 import { DependencyUnavailableError, GatewayError } from '../../src/errors.js'
-import { DbFunctionError, DbUnavailableError, type Db } from '../../src/platform/db/port.js'
+import { type Db, DbFunctionError, DbUnavailableError } from '../../src/platform/db/port.js'
 
 /** Quota features, as keyed in `ai_quota_settings`. */
 export type AiFeature = 'reply-suggest' | 'poll-suggest'
@@ -18,12 +18,19 @@ export async function consumeQuota(
   { userId, feature, cost, now }: { userId: string; feature: AiFeature; cost: number; now: number },
 ): Promise<number> {
   try {
-    return Number(await db.call<number>('ai_quota_consume', { p_user_id: userId, p_feature: feature, p_cost: cost }))
+    return Number(
+      await db.call<number>('ai_quota_consume', {
+        p_user_id: userId,
+        p_feature: feature,
+        p_cost: cost,
+      }),
+    )
   } catch (error) {
     if (error instanceof DbFunctionError && error.code === 'quota-exhausted') {
       throw quotaExhausted(feature, error.detail, now)
     }
-    if (error instanceof DbUnavailableError) throw new DependencyUnavailableError('database', { cause: error })
+    if (error instanceof DbUnavailableError)
+      throw new DependencyUnavailableError('database', { cause: error })
     throw error
   }
 }

@@ -1,12 +1,20 @@
 import type { z } from 'zod'
-import { badRequest, fieldProblemsFromZod, GatewayError, validationFailed } from '../../src/errors.js'
+import {
+  badRequest,
+  fieldProblemsFromZod,
+  GatewayError,
+  validationFailed,
+} from '../../src/errors.js'
 import type { AppContext } from '../../src/types.js'
 
 /**
  * Read and validate the JSON body. Malformed JSON is a 400; a body that parses but breaks the
  * schema is a 422 listing every bad field.
  */
-export async function readJsonBody<S extends z.ZodType>(c: AppContext, schema: S): Promise<z.output<S>> {
+export async function readJsonBody<S extends z.ZodType>(
+  c: AppContext,
+  schema: S,
+): Promise<z.output<S>> {
   let body: unknown
   try {
     body = await c.req.json()

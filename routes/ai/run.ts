@@ -17,7 +17,9 @@ export interface SuggestionJob<T> {
   /** Shape of the answer, for structured output. */
   jsonSchema: Record<string, unknown>
   /** Validate and repair the model's text; `ok: false` sends the chain to its next step. */
-  validate: (text: string) => { ok: true; items: T[]; dropped: DroppedItem[] } | { ok: false; dropped: DroppedItem[] }
+  validate: (
+    text: string,
+  ) => { ok: true; items: T[]; dropped: DroppedItem[] } | { ok: false; dropped: DroppedItem[] }
   template: () => T[]
 }
 
@@ -47,7 +49,12 @@ export async function runSuggestion<T>(
 
   if (!deps.anthropic.available()) {
     // Every breaker is open: no model will be called, so the user is not charged.
-    result = { source: 'template', fallback: 'breaker-open', usage: { inputTokens: 0, outputTokens: 0 }, attempts: [] }
+    result = {
+      source: 'template',
+      fallback: 'breaker-open',
+      usage: { inputTokens: 0, outputTokens: 0 },
+      attempts: [],
+    }
   } else {
     remaining = await consumeQuota(deps.db, {
       userId,
@@ -109,7 +116,12 @@ export async function runSuggestion<T>(
 async function recordUsage<T>(
   c: AppContext,
   deps: AiDeps,
-  { userId, feature, model, result }: { userId: string; feature: AiFeature; model: string; result: AiResult<T> },
+  {
+    userId,
+    feature,
+    model,
+    result,
+  }: { userId: string; feature: AiFeature; model: string; result: AiResult<T> },
 ): Promise<void> {
   try {
     await deps.db.call('ai_usage_record', {
@@ -123,6 +135,10 @@ async function recordUsage<T>(
       p_fallback_reason: result.fallback ?? null,
     })
   } catch (error) {
-    deps.logger.warn('ai usage not recorded', { requestId: c.var.requestId, feature, ...errorFields(error) })
+    deps.logger.warn('ai usage not recorded', {
+      requestId: c.var.requestId,
+      feature,
+      ...errorFields(error),
+    })
   }
 }

@@ -9,7 +9,10 @@ import { findViolation, normalizeText, truncate } from '../../src/ai/guard/index
 export type Language = 'ko' | 'en' | 'ja'
 export type Tone = 'friendly' | 'polite' | 'playful' | 'warm' | 'professional'
 
-export type ReplyTemplates = Record<Language, Partial<Record<Tone, readonly string[]>> & { friendly: readonly string[] }>
+export type ReplyTemplates = Record<
+  Language,
+  Partial<Record<Tone, readonly string[]>> & { friendly: readonly string[] }
+>
 
 export const REPLY_TEMPLATES: ReplyTemplates = {
   ko: {
@@ -74,11 +77,18 @@ const EMOJI = ['😊', '🙏', '💕', '✨', '😄'] as const
 /** `count` template replies in the language and tone asked for (friendly when the tone has none). */
 export function templateReplies(
   templates: ReplyTemplates,
-  { language, tone, emoji, count }: { language: Language; tone: Tone; emoji: boolean; count: number },
+  {
+    language,
+    tone,
+    emoji,
+    count,
+  }: { language: Language; tone: Tone; emoji: boolean; count: number },
 ): string[] {
   const set = templates[language] ?? templates.ko
   const list = set[tone] ?? set.friendly
-  return list.slice(0, count).map((text, i) => (emoji ? `${text} ${EMOJI[i % EMOJI.length]}` : text))
+  return list
+    .slice(0, count)
+    .map((text, i) => (emoji ? `${text} ${EMOJI[i % EMOJI.length]}` : text))
 }
 
 export interface Poll {

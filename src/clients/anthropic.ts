@@ -175,7 +175,11 @@ export function createAnthropicClient({
             messages: request.messages,
             max_tokens: request.maxTokens,
             ...(request.jsonSchema && structuredOutputs
-              ? { output_config: { format: { type: 'json_schema' as const, schema: request.jsonSchema } } }
+              ? {
+                  output_config: {
+                    format: { type: 'json_schema' as const, schema: request.jsonSchema },
+                  },
+                }
               : {}),
           },
           { timeout: timeoutMs, maxRetries, ...(request.signal ? { signal: request.signal } : {}) },
@@ -195,7 +199,12 @@ export function createAnthropicClient({
       return { attempt: { model, outcome: 'ok' as const, ...usage }, value }
     } catch (error) {
       if (request.signal?.aborted) throw error
-      const attempt: AiAttempt = { model, outcome: reasonOf(error), inputTokens: 0, outputTokens: 0 }
+      const attempt: AiAttempt = {
+        model,
+        outcome: reasonOf(error),
+        inputTokens: 0,
+        outputTokens: 0,
+      }
       return { attempt, value: undefined }
     }
   }

@@ -49,7 +49,11 @@ export interface FakeAnthropic {
 const DEFAULT_USAGE: Usage = { input_tokens: 120, output_tokens: 40 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers = {}) {
-  res.writeHead(status, { 'content-type': 'application/json', 'request-id': 'req_fake', ...headers })
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'request-id': 'req_fake',
+    ...headers,
+  })
   res.end(JSON.stringify(body))
 }
 
@@ -99,7 +103,11 @@ export async function startFakeAnthropic({
       return sendJson(res, 401, apiError('authentication_error', 'invalid x-api-key'))
     }
     if (!req.headers['anthropic-version']) {
-      return sendJson(res, 400, apiError('invalid_request_error', 'anthropic-version header is required'))
+      return sendJson(
+        res,
+        400,
+        apiError('invalid_request_error', 'anthropic-version header is required'),
+      )
     }
     let body: ReceivedRequest['body']
     try {
@@ -108,7 +116,11 @@ export async function startFakeAnthropic({
       return sendJson(res, 400, apiError('invalid_request_error', 'body is not JSON'))
     }
     if (typeof body?.model !== 'string' || !Array.isArray(body.messages) || !body.max_tokens) {
-      return sendJson(res, 400, apiError('invalid_request_error', 'model, messages and max_tokens are required'))
+      return sendJson(
+        res,
+        400,
+        apiError('invalid_request_error', 'model, messages and max_tokens are required'),
+      )
     }
     const received: ReceivedRequest = { headers: { ...req.headers }, body }
     requests.push(received)
@@ -122,9 +134,14 @@ export async function startFakeAnthropic({
       case 'malformed':
         return sendJson(res, 200, message(body.model, m.text, DEFAULT_USAGE))
       case 'rate-limited':
-        return sendJson(res, 429, apiError('rate_limit_error', 'Number of requests has exceeded your rate limit'), {
-          'retry-after': String(m.retryAfterSeconds ?? 30),
-        })
+        return sendJson(
+          res,
+          429,
+          apiError('rate_limit_error', 'Number of requests has exceeded your rate limit'),
+          {
+            'retry-after': String(m.retryAfterSeconds ?? 30),
+          },
+        )
       case 'overloaded':
         return sendJson(res, 529, apiError('overloaded_error', 'Overloaded'))
       case 'server-error':
@@ -177,6 +194,8 @@ export function systemText(req: ReceivedRequest): string {
 export function userText(req: ReceivedRequest): string {
   return req.body.messages
     .filter((m) => m.role === 'user')
-    .map((m) => (typeof m.content === 'string' ? m.content : m.content.map((b) => b.text ?? '').join('')))
+    .map((m) =>
+      typeof m.content === 'string' ? m.content : m.content.map((b) => b.text ?? '').join(''),
+    )
     .join('\n')
 }

@@ -41,7 +41,13 @@ export function memoryLogger() {
   return { logger: createLogger({ level: 'debug', write: (l) => lines.push(l) }), lines }
 }
 
-export function post(app: Hono<AppEnv>, id: string, user: string, body: unknown, headers: Record<string, string> = {}) {
+export function post(
+  app: Hono<AppEnv>,
+  id: string,
+  user: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+) {
   return app.request(`/functions/v1/${id}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-test-user': user, ...headers },

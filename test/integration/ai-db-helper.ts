@@ -36,7 +36,10 @@ function dbCall(pool: pg.Pool): Db {
       try {
         // The functions are executable by service_role only, as the gateway connects in production.
         await client.query('set role service_role')
-        const result = await client.query(`select public.${fn}(${list}) as value`, Object.values(args))
+        const result = await client.query(
+          `select public.${fn}(${list}) as value`,
+          Object.values(args),
+        )
         return result.rows[0]?.value as T
       } catch (error) {
         const e = error as { code?: string; message?: string }

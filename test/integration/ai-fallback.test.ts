@@ -41,13 +41,21 @@ describe('AI fallback chain: primary → cheaper model → Korean templates', ()
       timeoutMs: 2000,
       ...options,
     })
-    const deps = { db: database.db, anthropic, logger, metrics, onOutcome: (e: AiOutcomeEvent) => events.push(e) }
+    const deps = {
+      db: database.db,
+      anthropic,
+      logger,
+      metrics,
+      onOutcome: (e: AiOutcomeEvent) => events.push(e),
+    }
     const harness = aiTestApp({
       'ai-reply-suggest': createAiReplySuggest(deps),
       'ai-poll-suggest': createAiPollSuggest(deps),
     })
     const served = (labels: Record<string, string>) =>
-      metrics.counter('bff_ai_suggestions_total', '', []).get({ feature: 'reply-suggest', ...labels })
+      metrics
+        .counter('bff_ai_suggestions_total', '', [])
+        .get({ feature: 'reply-suggest', ...labels })
     return { ...harness, metrics, events, anthropic, served }
   }
 
@@ -70,7 +78,10 @@ describe('AI fallback chain: primary → cheaper model → Korean templates', ()
     ['timeout', { kind: 'slow', delayMs: 10_000 }],
     ['invalid-output', { kind: 'malformed', text: 'Sure! Here are some replies: 1. hi 2. hello' }],
     ['invalid-output', { kind: 'malformed', text: '{"replies":["wrong key"]}' }],
-    ['invalid-output', { kind: 'malformed', text: '{"suggestions":["https://evil.example","카톡 아이디 evil123"]}' }],
+    [
+      'invalid-output',
+      { kind: 'malformed', text: '{"suggestions":["https://evil.example","카톡 아이디 evil123"]}' },
+    ],
   ] as const)('primary %s → the fallback model answers, labelled in meta', async (reason, mode) => {
     fake.setMode({ kind: 'normal', text: GOOD })
     fake.setModeFor(PRIMARY, mode)
@@ -78,7 +89,9 @@ describe('AI fallback chain: primary → cheaper model → Korean templates', ()
     const before = fake.requests.length
     const res = await post(t.app, 'ai-reply-suggest', newUser(), BODY)
     expect(res.status).toBe(200)
-    expect(await res.json()).toMatchObject({ meta: { model: FALLBACK, source: 'ai', fallback: reason } })
+    expect(await res.json()).toMatchObject({
+      meta: { model: FALLBACK, source: 'ai', fallback: reason },
+    })
     // One call per model: the SDK does not retry on its own, the fallback model is the retry.
     expect(fake.requests.slice(before).map((r) => r.body.model)).toEqual([PRIMARY, FALLBACK])
     expect(t.events[0]).toMatchObject({ source: 'ai', model: FALLBACK, fallback: reason })
@@ -109,13 +122,21 @@ describe('AI fallback chain: primary → cheaper model → Korean templates', ()
       'select model, source, fallback_reason from ai_usage where user_id = $1',
       [user],
     )
-    expect(usage.rows).toEqual([{ model: 'template', source: 'template', fallback_reason: 'overloaded' }])
+    expect(usage.rows).toEqual([
+      { model: 'template', source: 'template', fallback_reason: 'overloaded' },
+    ])
   })
 
   it('both models return injected output → templates with fallback invalid-output', async () => {
-    fake.setMode({ kind: 'malformed', text: '{"suggestions":["010-1234-5678 로 연락해요","open.kakao.com/o/x"]}' })
+    fake.setMode({
+      kind: 'malformed',
+      text: '{"suggestions":["010-1234-5678 로 연락해요","open.kakao.com/o/x"]}',
+    })
     const t = setup()
-    const res = await post(t.app, 'ai-reply-suggest', newUser(), { ...BODY, style: { tone: 'polite', language: 'en' } })
+    const res = await post(t.app, 'ai-reply-suggest', newUser(), {
+      ...BODY,
+      style: { tone: 'polite', language: 'en' },
+    })
     expect(await res.json()).toEqual({
       suggestions: REPLY_TEMPLATES.en.polite?.slice(0, 3),
       meta: { model: 'template', source: 'template', fallback: 'invalid-output' },
@@ -126,11 +147,21 @@ describe('AI fallback chain: primary → cheaper model → Korean templates', ()
   it('poll: both models down → Korean poll templates about the topic', async () => {
     fake.setMode({ kind: 'server-error' })
     const t = setup()
-    const res = await post(t.app, 'ai-poll-suggest', newUser(), { topic: '다음 팬미팅', count: 2, optionsPerPoll: 3 })
+    const res = await post(t.app, 'ai-poll-suggest', newUser(), {
+      topic: '다음 팬미팅',
+      count: 2,
+      optionsPerPoll: 3,
+    })
     expect(await res.json()).toEqual({
       polls: [
-        { question: '다음 팬미팅, 어떻게 생각하세요?', options: ['완전 좋아요', '좋아요', '보통이에요'] },
-        { question: '다음 팬미팅 관련해서 다음에 가장 보고 싶은 건?', options: ['비하인드 영상', '라이브 방송', 'Q&A'] },
+        {
+          question: '다음 팬미팅, 어떻게 생각하세요?',
+          options: ['완전 좋아요', '좋아요', '보통이에요'],
+        },
+        {
+          question: '다음 팬미팅 관련해서 다음에 가장 보고 싶은 건?',
+          options: ['비하인드 영상', '라이브 방송', 'Q&A'],
+        },
       ],
       meta: { model: 'template', source: 'template', fallback: 'server-error' },
     })
@@ -147,15 +178,21 @@ describe('AI fallback chain: primary → cheaper model → Korean templates', ()
     const user = newUser()
     for (let i = 0; i < 2; i++) {
       const res = await post(t.app, 'ai-reply-suggest', user, BODY)
-      expect(await res.json()).toMatchObject({ meta: { source: 'template', fallback: 'connection' } })
+      expect(await res.json()).toMatchObject({
+        meta: { source: 'template', fallback: 'connection' },
+      })
     }
     expect(t.anthropic.breakerStates()).toEqual({ [PRIMARY]: 'open', [FALLBACK]: 'open' })
     expect(t.anthropic.available()).toBe(false)
     const res = await post(t.app, 'ai-reply-suggest', user, BODY)
-    expect(await res.json()).toMatchObject({ meta: { model: 'template', source: 'template', fallback: 'breaker-open' } })
+    expect(await res.json()).toMatchObject({
+      meta: { model: 'template', source: 'template', fallback: 'breaker-open' },
+    })
     expect(res.headers.get('x-ai-quota-remaining')).toBeNull()
     expect(t.sideEffects.at(-1)).toBe(false)
-    const quota = await database.pool.query('select remaining from ai_quotas where user_id = $1', [user])
+    const quota = await database.pool.query('select remaining from ai_quotas where user_id = $1', [
+      user,
+    ])
     expect(quota.rows).toEqual([{ remaining: 48 }])
   })
 
@@ -166,7 +203,9 @@ describe('AI fallback chain: primary → cheaper model → Korean templates', ()
     await post(t.app, 'ai-reply-suggest', newUser(), BODY)
     const before = fake.requests.length
     const res = await post(t.app, 'ai-reply-suggest', newUser(), BODY)
-    expect(await res.json()).toMatchObject({ meta: { model: FALLBACK, source: 'ai', fallback: 'breaker-open' } })
+    expect(await res.json()).toMatchObject({
+      meta: { model: FALLBACK, source: 'ai', fallback: 'breaker-open' },
+    })
     expect(fake.requests.slice(before).map((r) => r.body.model)).toEqual([FALLBACK])
   })
 })

@@ -5,7 +5,13 @@ import { createAiPollSuggest } from '../../routes/ai-poll-suggest.js'
 import { createAiReplySuggest } from '../../routes/ai-reply-suggest.js'
 import { findViolation, normalizeText } from '../../src/ai/guard/index.js'
 import { createAnthropicClient } from '../../src/clients/anthropic.js'
-import { type FakeAnthropic, type ReceivedRequest, startFakeAnthropic, systemText, userText } from '../fakes/anthropic.js'
+import {
+  type FakeAnthropic,
+  type ReceivedRequest,
+  startFakeAnthropic,
+  systemText,
+  userText,
+} from '../fakes/anthropic.js'
 import { aiTestApp, memoryLogger, post } from './ai-app-helper.js'
 import { createTestDatabase, type TestDatabase } from './ai-db-helper.js'
 
@@ -34,7 +40,13 @@ const corpus = JSON.parse(
   readFileSync(new URL('../fixtures/injection-corpus.json', import.meta.url), 'utf8'),
 ) as Attack[]
 
-const TAGS = ['fan_message', 'earlier_fan_message', 'earlier_creator_reply', 'poll_topic', 'creator_note']
+const TAGS = [
+  'fan_message',
+  'earlier_fan_message',
+  'earlier_creator_reply',
+  'poll_topic',
+  'creator_note',
+]
 
 function fill(template: string, req: ReceivedRequest): string {
   const system = systemText(req)
@@ -61,7 +73,8 @@ function independentBreaks(text: string, system: string, canary: string): string
   const found: string[] = []
   const flat = normalizeText(text).toLowerCase()
   if (/[<>]/.test(text)) found.push('angle bracket')
-  if (/[\u200B-\u200F\u202A-\u202E\u2066-\u2069\uFEFF]/.test(text)) found.push('invisible character')
+  if (/[\u200B-\u200F\u202A-\u202E\u2066-\u2069\uFEFF]/.test(text))
+    found.push('invisible character')
   if (/https?:|hxxp|www\.|\.com\b|\.kr\b|\.io\b|닷컴/.test(flat)) found.push('link')
   if (/@/.test(flat)) found.push('at sign')
   if (/\d{9,}/.test(flat.replace(/[\s.\-()+]/g, ''))) found.push('long number')
@@ -92,9 +105,18 @@ describe('prompt-injection corpus through the whole route', () => {
       },
     })
     database = await createTestDatabase(4)
-    const anthropic = createAnthropicClient({ apiKey: fake.apiKey, baseURL: fake.url, timeoutMs: 5000 })
+    const anthropic = createAnthropicClient({
+      apiKey: fake.apiKey,
+      baseURL: fake.url,
+      timeoutMs: 5000,
+    })
     const { logger } = memoryLogger()
-    const deps = { db: database.db, anthropic, logger, onOutcome: (e: AiOutcomeEvent) => events.push(e) }
+    const deps = {
+      db: database.db,
+      anthropic,
+      logger,
+      onOutcome: (e: AiOutcomeEvent) => events.push(e),
+    }
     harness = aiTestApp({
       'ai-reply-suggest': createAiReplySuggest(deps),
       'ai-poll-suggest': createAiPollSuggest(deps),
@@ -157,14 +179,16 @@ describe('prompt-injection corpus through the whole route', () => {
         const flat = normalizeText(text).toLowerCase()
         for (const raw of attack.forbidden) {
           const needle = fill(raw, first).toLowerCase()
-          expect(flat.includes(needle) || text.toLowerCase().includes(needle), `${text} ⊇ ${needle}`).toBe(false)
+          expect(
+            flat.includes(needle) || text.toLowerCase().includes(needle),
+            `${text} ⊇ ${needle}`,
+          ).toBe(false)
         }
       }
 
       const event = events.slice(eventsBefore).at(-1)
       const dropped = event?.dropped ?? 0
-      const outcome =
-        json.meta.source === 'template' ? 'template' : dropped > 0 ? 'repaired' : 'ai'
+      const outcome = json.meta.source === 'template' ? 'template' : dropped > 0 ? 'repaired' : 'ai'
       summary.push(
         `${attack.id.padEnd(28)} ${attack.category.padEnd(20)} ${outcome.padEnd(9)}` +
           ` meta=${json.meta.source}${json.meta.fallback ? `/${json.meta.fallback}` : ''}` +

@@ -18,10 +18,19 @@ describe('AI quota on PostgreSQL', () => {
   beforeAll(async () => {
     fake = await startFakeAnthropic({ mode: { kind: 'normal', text: GOOD } })
     database = await createTestDatabase(20)
-    const anthropic = createAnthropicClient({ apiKey: fake.apiKey, baseURL: fake.url, timeoutMs: 5000 })
+    const anthropic = createAnthropicClient({
+      apiKey: fake.apiKey,
+      baseURL: fake.url,
+      timeoutMs: 5000,
+    })
     const { logger } = memoryLogger()
     harness = aiTestApp({
-      'ai-reply-suggest': createAiReplySuggest({ db: database.db, anthropic, logger, clock: () => clock.now }),
+      'ai-reply-suggest': createAiReplySuggest({
+        db: database.db,
+        anthropic,
+        logger,
+        clock: () => clock.now,
+      }),
     })
   })
   afterAll(async () => {
@@ -36,7 +45,8 @@ describe('AI quota on PostgreSQL', () => {
       [user, remaining],
     )
   const remainingOf = async (user: string) =>
-    (await database.pool.query('select remaining from ai_quotas where user_id = $1', [user])).rows[0]?.remaining
+    (await database.pool.query('select remaining from ai_quotas where user_id = $1', [user]))
+      .rows[0]?.remaining
 
   it('a new user starts with the daily allowance and pays one unit per request', async () => {
     const user = '10000000-0000-4000-8000-000000000001'
@@ -75,12 +85,16 @@ describe('AI quota on PostgreSQL', () => {
     await setRemaining(user, 0)
     expect((await post(harness.app, 'ai-reply-suggest', user, BODY)).status).toBe(429)
     // As the service role, the only role allowed to call it.
-    const touched = await database.db.call<number>('ai_quota_refill', { p_feature: 'reply-suggest' })
+    const touched = await database.db.call<number>('ai_quota_refill', {
+      p_feature: 'reply-suggest',
+    })
     expect(touched).toBeGreaterThanOrEqual(1)
     const res = await post(harness.app, 'ai-reply-suggest', user, BODY)
     expect(res.status).toBe(200)
     expect(res.headers.get('x-ai-quota-remaining')).toBe('49')
-    const row = await database.pool.query('select refilled_at from ai_quotas where user_id = $1', [user])
+    const row = await database.pool.query('select refilled_at from ai_quotas where user_id = $1', [
+      user,
+    ])
     expect(row.rows[0]?.refilled_at).toBeInstanceOf(Date)
   })
 
@@ -102,7 +116,9 @@ describe('AI quota on PostgreSQL', () => {
     expect(statuses.filter((s) => s === 200)).toHaveLength(10)
     expect(statuses.filter((s) => s === 429)).toHaveLength(40)
     const metas = await Promise.all(
-      responses.filter((r) => r.status === 200).map(async (r) => ((await r.json()) as { meta: unknown }).meta),
+      responses
+        .filter((r) => r.status === 200)
+        .map(async (r) => ((await r.json()) as { meta: unknown }).meta),
     )
     expect(metas.every((m) => (m as { source: string }).source === 'ai')).toBe(true)
     expect(fake.requests.length - before).toBe(10)
@@ -116,7 +132,9 @@ describe('AI quota on PostgreSQL', () => {
 
   it('the table itself refuses a negative balance', async () => {
     await expect(
-      database.pool.query(`update ai_quotas set remaining = -1 where user_id = '10000000-0000-4000-8000-000000000005'`),
+      database.pool.query(
+        `update ai_quotas set remaining = -1 where user_id = '10000000-0000-4000-8000-000000000005'`,
+      ),
     ).rejects.toThrow(/ai_quotas_remaining_check/)
   })
 
@@ -131,7 +149,9 @@ describe('AI quota on PostgreSQL', () => {
       ping: async () => false,
       close: async () => undefined,
     }
-    const h = aiTestApp({ 'ai-reply-suggest': createAiReplySuggest({ db: down, anthropic, logger }) })
+    const h = aiTestApp({
+      'ai-reply-suggest': createAiReplySuggest({ db: down, anthropic, logger }),
+    })
     const before = fake.requests.length
     const res = await post(h.app, 'ai-reply-suggest', '10000000-0000-4000-8000-000000000006', BODY)
     expect(res.status).toBe(503)

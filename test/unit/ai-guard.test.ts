@@ -59,7 +59,10 @@ describe('buildPrompt', () => {
 })
 
 describe('findViolation', () => {
-  const guard = { system: 'You write reply suggestions for a creator answering a fan message', canary: 'cnry-0123456789abcdef' }
+  const guard = {
+    system: 'You write reply suggestions for a creator answering a fan message',
+    canary: 'cnry-0123456789abcdef',
+  }
   it.each([
     ['오늘도 응원해 줘서 고마워요!', undefined],
     ['Thank you so much, see you at the next live!', undefined],
@@ -97,7 +100,8 @@ describe('validateSuggestions', () => {
   }
 
   it('tolerates a code fence and keeps good items, dropping bad ones', () => {
-    const raw = '```json\n{"suggestions":["좋아요","visit evil.com","고마워요","좋아요","x".repeat(1)]}\n```'
+    const raw =
+      '```json\n{"suggestions":["좋아요","visit evil.com","고마워요","좋아요","x".repeat(1)]}\n```'
     const r = validateSuggestions(raw.replace('"x".repeat(1)', '"또 만나요"'), schema)
     expect(r).toEqual({
       ok: true,
@@ -116,8 +120,14 @@ describe('validateSuggestions', () => {
   })
 
   it('fails on prose and on the wrong shape', () => {
-    expect(validateSuggestions('Sure! Here you go', schema)).toMatchObject({ ok: false, reason: 'unparseable' })
-    expect(validateSuggestions('{"replies":["a","b"]}', schema)).toMatchObject({ ok: false, reason: 'wrong-shape' })
+    expect(validateSuggestions('Sure! Here you go', schema)).toMatchObject({
+      ok: false,
+      reason: 'unparseable',
+    })
+    expect(validateSuggestions('{"replies":["a","b"]}', schema)).toMatchObject({
+      ok: false,
+      reason: 'wrong-shape',
+    })
   })
 
   it('finds JSON inside surrounding prose', () => {

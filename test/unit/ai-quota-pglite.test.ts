@@ -35,7 +35,9 @@ describe('0002_ai_quotas on PGlite', () => {
   it('raises quota-exhausted, and the refill restores it', async () => {
     await pg.query(`update public.ai_quotas set remaining = 0`)
     await expect(consume()).rejects.toThrow(/^quota-exhausted: poll-suggest; resets_at=\d{4}-/)
-    const refilled = await pg.query<{ n: number }>(`select public.ai_quota_refill(p_feature => 'poll-suggest') as n`)
+    const refilled = await pg.query<{ n: number }>(
+      `select public.ai_quota_refill(p_feature => 'poll-suggest') as n`,
+    )
     expect(refilled.rows[0]?.n).toBe(1)
     expect(await consume()).toBe(19)
   })

@@ -24,7 +24,8 @@ export interface LeakGuard {
 
 const TLD =
   '(?:com|net|org|io|kr|co|me|ly|gg|app|xyz|link|site|shop|info|biz|tv|to|cc|ai|dev|page|club|online|store|us|jp|cn|ru|so|in|be|gl|do|sh|la|ws)'
-const DOT = '(?:[.。・·]|\\s*(?:\\[\\.\\]|\\(\\.\\)|\\{\\.\\}|\\[dot\\]|\\(dot\\)|\\bdot\\b|닷|쩜)\\s*)'
+const DOT =
+  '(?:[.。・·]|\\s*(?:\\[\\.\\]|\\(\\.\\)|\\{\\.\\}|\\[dot\\]|\\(dot\\)|\\bdot\\b|닷|쩜)\\s*)'
 
 const LINK_PATTERNS: readonly RegExp[] = [
   /\b(?:https?|hxxps?|h\s*t\s*t\s*p\s*s?|ftp)\s*[:;]\s*\/\s*\//i,
@@ -88,7 +89,8 @@ function hasPhoneLike(text: string): boolean {
 
 const ENCODED = /[A-Za-z0-9+/_-]{28,}={0,2}|[A-Za-z0-9+/]{16,}={1,2}/
 
-const MARKUP = /<\s*\/?\s*[a-z_!?]|&lt;|&gt;|```|\[\/?(?:b|i|u|s|url|img|code|quote|color|size)\b[^\]]*\]/i
+const MARKUP =
+  /<\s*\/?\s*[a-z_!?]|&lt;|&gt;|```|\[\/?(?:b|i|u|s|url|img|code|quote|color|size)\b[^\]]*\]/i
 
 const INSTRUCTION_ECHO: readonly RegExp[] = [
   /(?:ignor|disregard|forget|overrid)\w*\s+(?:all\s+|the\s+|any\s+|my\s+|your\s+)*(?:previous|prior|above|earlier|preceding|former|original)/i,
@@ -99,7 +101,11 @@ const INSTRUCTION_ECHO: readonly RegExp[] = [
   /instructions?\s*(?:are|were|say|:)|my instructions|confidential marker/i,
 ]
 
-const words = (s: string) => s.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean)
+const words = (s: string) =>
+  s
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter(Boolean)
 
 /** True when `text` shares `n` consecutive words with `source`. */
 function sharesNgram(text: string, source: string, n: number): boolean {

@@ -6,10 +6,21 @@ import { maskString } from '../../observability/pii.js'
  * Unicode "tag" block, all of which are used to hide instructions from a human reviewer or to
  * split a keyword past a filter (Unicode TR36, "Trojan Source" CVE-2021-42574).
  */
-const INVISIBLE =
-  /[\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0E\uFEFF\uFFA0\uFFF9-\uFFFB\u{E0000}-\u{E007F}]/gu
+const INVISIBLE = new RegExp(
+  [
+    '[\\u00AD\\u061C\\u115F\\u1160\\u17B4\\u17B5\\u200B-\\u200F\\u202A-\\u202E\\u2060-\\u206F]',
+    '[\\u3164\\uFEFF\\uFFA0\\uFFF9-\\uFFFB\\u{E0000}-\\u{E007F}]',
+    // Combining marks that render as nothing: grapheme joiner and variation selectors 1-15
+    // (VS16, U+FE0F, stays: it makes emoji render as emoji).
+    '\\u034F',
+    '[\\u180B-\\u180F]',
+    '[\\uFE00-\\uFE0E]',
+  ].join('|'),
+  'gu',
+)
 
 /** C0/C1 controls other than tab and newline. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
 const CONTROLS = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/g
 
 /**

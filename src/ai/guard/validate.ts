@@ -50,7 +50,10 @@ function mapStrings(value: unknown, fn: (s: string) => string): unknown {
  * })
  * if (!result.ok) useTheFallback(result.reason)
  */
-export function validateSuggestions<T>(raw: string, schema: SuggestionSchema<T>): SuggestionResult<T> {
+export function validateSuggestions<T>(
+  raw: string,
+  schema: SuggestionSchema<T>,
+): SuggestionResult<T> {
   const parsed = parseModelJson(raw)
   if (parsed === undefined) return { ok: false, reason: 'unparseable', dropped: [] }
   const list = Array.isArray(parsed)
@@ -61,20 +64,27 @@ export function validateSuggestions<T>(raw: string, schema: SuggestionSchema<T>)
   const items: T[] = []
   const dropped: DroppedItem[] = []
   const seen = new Set<string>()
-  list.forEach((candidate, index) => {
+  for (const [index, candidate] of list.entries()) {
     const cleaned = mapStrings(candidate, (s) => normalizeText(s).trim())
     const item = schema.item.safeParse(cleaned)
-    if (!item.success) return dropped.push({ index, reason: 'schema' })
+    if (!item.success) {
+      dropped.push({ index, reason: 'schema' })
+      continue
+    }
     const texts = schema.texts(item.data)
-    for (const text of texts) {
-      const violation = findViolation(text, schema.guard)
-      if (violation) return dropped.push({ index, reason: violation })
+    const violation = texts.map((text) => findViolation(text, schema.guard)).find(Boolean)
+    if (violation) {
+      dropped.push({ index, reason: violation })
+      continue
     }
     const key = texts.join('\u0000').toLowerCase()
-    if (seen.has(key)) return dropped.push({ index, reason: 'duplicate' })
+    if (seen.has(key)) {
+      dropped.push({ index, reason: 'duplicate' })
+      continue
+    }
     seen.add(key)
     if (items.length < schema.max) items.push(item.data)
-  })
+  }
   if (items.length < schema.min) return { ok: false, reason: 'too-few', dropped }
   return { ok: true, items, dropped }
 }

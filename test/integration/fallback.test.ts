@@ -1,0 +1,168 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { DependencyUnavailableError, GatewayError } from '../../src/errors.js'
+import type { AppContext, NativeHandler } from '../../src/types.js'
+import { type LegacyStandIn, startLegacyStandIn } from '../fakes/legacy-functions.js'
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js'
+
+/**
+ * A test native handler for `ops-manage` (routes: GET/POST/PATCH/DELETE, not replay-safe) and
+ * `payment-webhook` (replay-safe), steered by the `mode` query parameter.
+ */
+const effects: string[] = []
+const steerable: NativeHandler = async (c: AppContext) => {
+  const mode = new URL(c.req.url).searchParams.get('mode')
+  const body = c.req.method === 'POST' ? await c.req.text() : ''
+  switch (mode) {
+    case 'dependency-down':
+      throw new DependencyUnavailableError('database')
+    case 'effect-then-crash':
+      effects.push(`charged:${body}`)
+      c.set('sideEffect', true)
+      throw new Error('crashed after the effect')
+    case 'crash':
+      throw new Error('plain crash')
+    case '503':
+      return c.json({ native: 'overloaded' }, 503)
+    case 'client-error':
+      throw new GatewayError({ status: 422, code: 'validation-failed', title: 'Bad', detail: 'amount: must be positive', errors: [{ field: 'amount', message: 'must be positive' }] })
+    case '404':
+      return c.json({ native: 'not found' }, 404)
+    default:
+      return c.json({ native: true, body })
+  }
+}
+
+let legacy: LegacyStandIn
+let gateway: TestGateway
+const logs: Record<string, unknown>[] = []
+
+beforeAll(async () => {
+  legacy = await startLegacyStandIn()
+  gateway = await startTestGateway(legacy.functionsUrl, {
+    native: { 'ops-manage': steerable, 'payment-webhook': steerable, 'refund-process': steerable },
+    flags: { 'ops-manage': { native: 100 }, 'payment-webhook': { native: 100 }, 'refund-process': { native: 100 } },
+    env: { REPLAY_BUFFER_BYTES: '1024' },
+    logs,
+  })
+})
+
+afterAll(async () => {
+  await gateway.close()
+  await legacy.close()
+})
+
+beforeEach(() => {
+  effects.length = 0
+  // Each case starts with a closed breaker; the breaker has its own test below.
+  gateway.app.breakers.success('ops-manage')
+})
+
+async function call(path: string, init: RequestInit = {}) {
+  const res = await fetch(gateway.url + path, init)
+  return { status: res.status, backend: res.headers.get('x-bff-backend'), body: await res.text(), type: res.headers.get('content-type') }
+}
+
+describe('fallback to legacy (DESIGN.md section 5)', () => {
+  it('serves natively when the handler succeeds', async () => {
+    const res = await call('/functions/v1/ops-manage', { method: 'POST', body: 'x' })
+    expect(res).toMatchObject({ status: 200, backend: 'native' })
+    expect(JSON.parse(res.body)).toEqual({ native: true, body: 'x' })
+  })
+
+  it('replays to legacy when a dependency was unreachable before any side effect', async () => {
+    const before = legacy.received.length
+    const res = await call('/functions/v1/ops-manage?mode=dependency-down', { method: 'POST', body: 'payload-1' })
+    expect(res).toMatchObject({ status: 200, backend: 'legacy-fallback' })
+    expect(legacy.received.length).toBe(before + 1)
+    expect(legacy.received.at(-1)?.body.toString()).toBe('payload-1')
+  })
+
+  it('never replays after a side effect on a request that is not replay-safe', async () => {
+    const before = legacy.received.length
+    const res = await call('/functions/v1/ops-manage?mode=effect-then-crash', { method: 'POST', body: 'once' })
+    expect(res.status).toBe(500)
+    expect(res.backend).toBe('native')
+    expect(res.type).toBe('application/problem+json')
+    expect(res.body).not.toContain('crashed after the effect')
+    expect(effects).toEqual(['charged:once'])
+    expect(legacy.received.length).toBe(before)
+  })
+
+  it('does not replay a plain crash of a request that is not replay-safe', async () => {
+    const before = legacy.received.length
+    const res = await call('/functions/v1/ops-manage?mode=crash', { method: 'POST', body: 'x' })
+    expect(res.status).toBe(500)
+    expect(legacy.received.length).toBe(before)
+  })
+
+  it('replays a GET even after a side effect (GET is replay-safe)', async () => {
+    const res = await call('/functions/v1/ops-manage?mode=effect-then-crash')
+    expect(res).toMatchObject({ status: 200, backend: 'legacy-fallback' })
+  })
+
+  it('replays a request with an Idempotency-Key', async () => {
+    const res = await call('/functions/v1/ops-manage?mode=503', {
+      method: 'POST',
+      body: 'idem',
+      headers: { 'idempotency-key': 'k-1' },
+    })
+    expect(res).toMatchObject({ status: 200, backend: 'legacy-fallback' })
+    expect(legacy.received.at(-1)?.body.toString()).toBe('idem')
+  })
+
+  it('replays on a route declared replay-safe (the payment webhook)', async () => {
+    const res = await call('/functions/v1/payment-webhook?mode=effect-then-crash', { method: 'POST', body: '{"orderId":"o-1"}' })
+    expect(res).toMatchObject({ status: 200, backend: 'legacy-fallback' })
+    expect(legacy.received.at(-1)?.body.toString()).toBe('{"orderId":"o-1"}')
+  })
+
+  it('never replays on a 4xx, thrown or returned', async () => {
+    const before = legacy.received.length
+    const thrown = await call('/functions/v1/ops-manage?mode=client-error', { method: 'POST', body: 'x', headers: { 'idempotency-key': 'k-2' } })
+    expect(thrown.status).toBe(422)
+    expect(JSON.parse(thrown.body)).toMatchObject({ code: 'validation-failed', errors: [{ field: 'amount' }] })
+    const returned = await call('/functions/v1/ops-manage?mode=404')
+    expect(returned).toMatchObject({ status: 404, backend: 'native' })
+    expect(legacy.received.length).toBe(before)
+  })
+
+  it('does not replay a body larger than the replay buffer', async () => {
+    const before = legacy.received.length
+    const big = 'x'.repeat(4096)
+    const res = await call('/functions/v1/ops-manage?mode=dependency-down', {
+      method: 'POST',
+      body: big,
+      headers: { 'idempotency-key': 'k-3' },
+    })
+    expect(res.status).toBe(500)
+    expect(legacy.received.length).toBe(before)
+  })
+
+  it('logs and counts every fallback and refusal per route', async () => {
+    const metrics = await (await fetch(`${gateway.url}/metrics`)).text()
+    expect(metrics).toMatch(/bff_fallbacks_total\{route="ops-manage",reason="dependency-unavailable"\} \d+/)
+    expect(metrics).toMatch(/bff_fallbacks_total\{route="payment-webhook",reason="replay-safe"\} \d+/)
+    expect(metrics).toMatch(/bff_fallback_refused_total\{route="ops-manage",reason="side-effect"\} \d+/)
+    expect(logs.some((l) => l.msg === 'native failed, replaying to legacy' && l.route === 'ops-manage')).toBe(true)
+  })
+
+  it('opens the native breaker after repeated failures and serves legacy until the cool-down', async () => {
+    const local = await startTestGateway(legacy.functionsUrl, {
+      native: { 'refund-process': steerable },
+      flags: { 'refund-process': { native: 100 } },
+    })
+    try {
+      for (let i = 0; i < 5; i++) {
+        await fetch(`${local.url}/functions/v1/refund-process?mode=crash`, { method: 'POST', body: 'x' })
+      }
+      expect(local.app.breakers.state('refund-process')).toBe('open')
+      const res = await fetch(`${local.url}/functions/v1/refund-process`, { method: 'POST', body: 'x' })
+      expect(res.headers.get('x-bff-backend')).toBe('legacy')
+      const metrics = await (await fetch(`${local.url}/metrics`)).text()
+      expect(metrics).toContain('bff_native_breaker_open{route="refund-process"} 1')
+      expect(metrics).toContain('bff_decisions_total{route="refund-process",backend="legacy",reason="breaker-open"} 1')
+    } finally {
+      await local.close()
+    }
+  })
+})
