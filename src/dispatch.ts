@@ -30,7 +30,7 @@ const BODYLESS = new Set(['GET', 'HEAD'])
  */
 export function createDispatcher(opts: DispatchOptions) {
   async function forwardLegacy(c: AppContext, backend: Backend, body: Uint8Array | 'stream' | null) {
-    const route = c.var.route as NonNullable<AppContext['var']['route']>
+    const route = c.get('route') as NonNullable<AppContext['var']['route']>
     const url = c.req.url
     const q = url.indexOf('?')
     const target = legacyTarget(opts.legacyFunctionsUrl, route.name, route.rest, q === -1 ? '' : url.slice(q))
@@ -40,7 +40,7 @@ export function createDispatcher(opts: DispatchOptions) {
       host: readHeader(c, 'host') ?? new URL(url).host,
       proto: url.startsWith('https:') ? 'https' : 'http',
       clientIp: clientIp(c, opts.trustedIpHeader),
-      requestId: c.var.requestId,
+      requestId: c.get('requestId'),
     })
     return opts.legacy.forward(
       c,
@@ -50,7 +50,7 @@ export function createDispatcher(opts: DispatchOptions) {
         headers,
         body,
         responseHeaders: c.res.headers,
-        startedAt: c.var.startedAt,
+        startedAt: c.get('startedAt'),
         bodyLimitBytes: route.def.policy.bodyLimitBytes,
       },
       (outcome) => {
@@ -61,7 +61,7 @@ export function createDispatcher(opts: DispatchOptions) {
   }
 
   async function runNative(c: AppContext, handler: NativeHandler): Promise<Response> {
-    const route = c.var.route as NonNullable<AppContext['var']['route']>
+    const route = c.get('route') as NonNullable<AppContext['var']['route']>
     const { def } = route
     const method = c.req.method
     const contentLength = Number(readHeader(c, 'content-length') ?? Number.NaN)
@@ -95,13 +95,13 @@ export function createDispatcher(opts: DispatchOptions) {
       method,
       idempotencyKey: readHeader(c, 'idempotency-key') !== undefined,
       routeReplaySafe: def.policy.replaySafe,
-      sideEffect: c.var.sideEffect,
+      sideEffect: c.get('sideEffect'),
       dependencyUnavailable: failure instanceof DependencyUnavailableError,
       bodyReplayable,
       status,
     })
     const logFields = {
-      requestId: c.var.requestId,
+      requestId: c.get('requestId'),
       route: def.id,
       nativeStatus: status,
       verdict: verdict.reason,
@@ -110,7 +110,7 @@ export function createDispatcher(opts: DispatchOptions) {
     if (verdict.replay) {
       opts.metrics.fallbacks.inc({ route: def.id, reason: verdict.reason })
       opts.logger.warn('native failed, replaying to legacy', logFields)
-      c.set('logFields', { ...c.var.logFields, fallback: verdict.reason, nativeStatus: status })
+      c.set('logFields', { ...c.get('logFields'), fallback: verdict.reason, nativeStatus: status })
       return forwardLegacy(c, 'legacy-fallback', BODYLESS.has(method) ? null : await bufferBody(c))
     }
     opts.metrics.fallbackRefused.inc({ route: def.id, reason: verdict.reason })
@@ -120,14 +120,14 @@ export function createDispatcher(opts: DispatchOptions) {
   }
 
   return async function dispatch(c: AppContext): Promise<Response> {
-    const route = c.var.route as NonNullable<AppContext['var']['route']>
-    const decision = c.var.decision
+    const route = c.get('route') as NonNullable<AppContext['var']['route']>
+    const decision = c.get('decision')
     const handler = opts.native[route.def.id]
     if (decision?.backend === 'native' && handler && opts.breakers.allow(route.def.id)) {
       return runNative(c, handler)
     }
     const method = c.req.method
-    const body = BODYLESS.has(method) ? null : (c.var.bufferedBody ?? 'stream')
+    const body = BODYLESS.has(method) ? null : (c.get('bufferedBody') ?? 'stream')
     return forwardLegacy(c, 'legacy', body)
   }
 }

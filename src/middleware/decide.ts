@@ -29,11 +29,11 @@ const canaryProblem = (code: string, detail: string) =>
 
 /** The sticky subject: JWT `sub`, else `x-client-id`, else the route's own key, else random. */
 async function subjectOf(c: AppContext): Promise<Subject> {
-  const sub = c.var.identity?.subject
+  const sub = c.get('identity')?.subject
   if (sub) return { value: sub, source: 'jwt' }
   const clientId = readHeader(c, 'x-client-id')
   if (clientId && CLIENT_ID.test(clientId)) return { value: `client:${clientId}`, source: 'client-id' }
-  const keyOf = c.var.route?.def.policy.subjectKey
+  const keyOf = c.get('route')?.def.policy.subjectKey
   if (keyOf) {
     const key = await keyOf({
       headers: c.req.raw.headers,
@@ -83,7 +83,7 @@ async function overrideOf(c: AppContext, opts: DecideOptions): Promise<'native' 
 /** Decides native or legacy for the resolved route and records why (`c.var.decision`). */
 export function decide(opts: DecideOptions) {
   return createMiddleware<AppEnv>(async function decide(c, next) {
-    const route = c.var.route
+    const route = c.get('route')
     if (!route) return next()
     const { def } = route
     if (route.unknown || def.stayLegacy || !opts.nativeRoutes.has(def.id)) {

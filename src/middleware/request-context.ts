@@ -35,21 +35,23 @@ export function requestContext({ logger, metrics, knownRoutes, observe }: Reques
 
     await next()
 
-    const route = c.var.route
+    // c.get, not c.var: Hono's `var` getter copies every variable into a new object per access.
+    const route = c.get('route')
     if (!route) return
-    const status = c.var.sentStatus ?? c.res.status
-    const backend = c.var.backend ?? 'gateway'
+    const status = c.get('sentStatus') ?? c.res.status
+    const served = c.get('backend')
+    const backend = served ?? 'gateway'
     const seconds = (performance.now() - startedAt) / 1000
     const label = knownRoutes.has(route.def.id) ? route.def.id : '_unknown'
     metrics.requests.inc({ route: label, backend, status: `${Math.floor(status / 100)}xx` })
     if (status >= 500) metrics.errors.inc({ route: label, backend })
     metrics.duration.observe({ route: label, backend }, seconds)
-    if (observe && label !== '_unknown' && c.var.backend) {
-      observe({ routeId: label, backend: c.var.backend, status, latencyMs: seconds * 1000 })
+    if (observe && label !== '_unknown' && served) {
+      observe({ routeId: label, backend: served, status, latencyMs: seconds * 1000 })
     }
-    const upstreamMs = c.var.upstreamMs
+    const upstreamMs = c.get('upstreamMs')
     if (upstreamMs !== undefined) metrics.upstream.observe({ route: label }, upstreamMs / 1000)
-    const decision = c.var.decision
+    const decision = c.get('decision')
     logger.info('request', {
       requestId,
       method: c.req.method,
@@ -62,7 +64,7 @@ export function requestContext({ logger, metrics, knownRoutes, observe }: Reques
       status,
       latencyMs: Math.round(seconds * 10_000) / 10,
       upstreamMs: upstreamMs === undefined ? undefined : Math.round(upstreamMs * 10) / 10,
-      ...c.var.logFields,
+      ...c.get('logFields'),
     })
   })
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Redis } from 'ioredis'
@@ -10,7 +11,10 @@ import { Redis } from 'ioredis'
  * - `POST /multi-exec` → the same, run as one MULTI/EXEC transaction;
  * - `Authorization: Bearer <token>` required (401 otherwise);
  * - `Upstash-Encoding: base64` → every string in a result, also inside arrays, is base64
- *   encoded, except the plain `OK` status reply.
+ *   encoded, except the plain `OK` status reply;
+ * - Lua scripts may start with Upstash's `#!lua flags=allow-key-locking` shebang, which Redis
+ *   OSS refuses: it is stripped before EVAL, and EVALSHA with the hash of the script as sent is
+ *   mapped to the hash of what was loaded, as a client of Upstash would see it.
  */
 export interface UpstashRestFake {
   url: string
@@ -28,12 +32,35 @@ export async function startUpstashRest({
 }: { redisUrl?: string; token?: string } = {}): Promise<UpstashRestFake> {
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 })
   const requests: UpstashRestFake['requests'] = []
+  const scripts = new Map<string, string>()
+
+  /** Upstash-only script flags removed, and script hashes translated to what Redis loaded. */
+  function translate(name: string, args: string[]): string[] {
+    const command = name.toLowerCase()
+    if (command === 'eval' || (command === 'script' && args[0]?.toLowerCase() === 'load')) {
+      const at = command === 'eval' ? 0 : 1
+      const script = args[at] as string
+      const text = script.replace(/^#!lua[^\n]*\n/, '')
+      scripts.set(sha1(script), sha1(text))
+      return args.map((arg, i) => (i === at ? text : arg))
+    }
+    if (command === 'evalsha') {
+      const [sha = '', ...rest] = args
+      return [scripts.get(sha.toLowerCase()) ?? sha, ...rest]
+    }
+    return args
+  }
 
   async function run(command: unknown): Promise<Reply> {
     if (!Array.isArray(command) || command.length === 0) return { error: 'ERR invalid command' }
-    const [name, ...args] = command.map((part) => (typeof part === 'string' ? part : JSON.stringify(part)))
+    const [name = '', ...args] = command.map((part) =>
+      typeof part === 'string' ? part : JSON.stringify(part),
+    )
     try {
-      return { result: await redis.call(name as string, ...args) }
+      const result = await redis.call(name, ...translate(name, args))
+      // SCRIPT LOAD answers the hash of the script as the client sent it.
+      const loadedAs = name.toLowerCase() === 'script' ? sha1(args[1] ?? '') : undefined
+      return { result: loadedAs ?? result }
     } catch (error) {
       return { error: (error as Error).message }
     }
@@ -42,8 +69,8 @@ export async function startUpstashRest({
   async function multiExec(commands: unknown[]): Promise<Reply[]> {
     const tx = redis.multi()
     for (const command of commands as string[][]) {
-      const [name, ...args] = command.map(String)
-      tx.call(name as string, ...args)
+      const [name = '', ...args] = command.map(String)
+      tx.call(name, ...translate(name, args))
     }
     const results = (await tx.exec()) ?? []
     return results.map(([error, result]) => (error ? { error: error.message } : { result }))
@@ -104,6 +131,8 @@ export async function startUpstashRest({
     },
   }
 }
+
+const sha1 = (text: string) => createHash('sha1').update(text).digest('hex')
 
 function encodeResult(value: unknown, top: boolean): unknown {
   if (typeof value === 'string') {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { Redis, type RedisOptions } from 'ioredis'
 import type { EvalRedis } from './limiter.js'
 
@@ -15,10 +16,21 @@ function toArg(value: unknown): string {
   return typeof value === 'object' ? JSON.stringify(value) : String(value)
 }
 
+// @upstash/ratelimit 2.2's scripts start with `#!lua flags=allow-key-locking`, a flag only
+// Upstash knows: Redis 7 refuses it ("Unexpected flag in script shebang") and Redis 6 cannot
+// parse a shebang at all. Without the line the script runs with classic EVAL semantics.
+const SHEBANG = /^#!lua[^\n]*\n/
+
+const sha1 = (text: string) => createHash('sha1').update(text).digest('hex')
+
 /**
- * The `EvalRedis` subset of a Redis client, over ioredis (Node). A NOSCRIPT reply is an ioredis
- * `ReplyError` whose message starts with `NOSCRIPT`, which the library's `safeEval` recognises
- * to fall back to EVAL.
+ * The `EvalRedis` subset of a Redis client, over ioredis (Node), for a self-hosted Redis.
+ *
+ * The library calls EVALSHA with the hash of its script as written, and on a NOSCRIPT error
+ * (its `safeEval` looks for that word) falls back to EVAL. Since we must load a different text
+ * (without the Upstash shebang), the adapter remembers which hash it loaded for which library
+ * hash: the first call per script is an EVAL, later ones are EVALSHA. A Redis restart empties
+ * its script cache; the NOSCRIPT reply then leads to one EVAL again.
  *
  * Importing this module pulls in ioredis (node:net), so only the Node entry should.
  * @example
@@ -38,10 +50,20 @@ export function createIoredisAdapter(
   const owned = typeof target === 'string'
   const client = owned ? new Redis(target, options) : target
   if (owned) client.on('error', (error: Error) => onError?.(error))
+  const loaded = new Map<string, string>()
   return {
     client,
-    evalsha: (sha, keys, args) => client.evalsha(sha, keys.length, ...keys, ...args.map(toArg)),
-    eval: (script, keys, args) => client.eval(script, keys.length, ...keys, ...args.map(toArg)),
+    async evalsha(sha, keys, args) {
+      const ours = loaded.get(sha)
+      if (!ours) throw new Error('NOSCRIPT the script is not loaded yet')
+      return client.evalsha(ours, keys.length, ...keys, ...args.map(toArg))
+    },
+    async eval(script, keys, args) {
+      const text = script.replace(SHEBANG, '')
+      const result = await client.eval(text, keys.length, ...keys, ...args.map(toArg))
+      loaded.set(sha1(script), sha1(text))
+      return result
+    },
     get: (key) => client.get(key),
     set: (key, value) => client.set(key, toArg(value)),
     async close() {

@@ -1,0 +1,102 @@
+/**
+ * Routing cases run twice: on Node (`app.request`) and inside workerd (Miniflare), against the
+ * same legacy stand-in, so both runtimes are held to one behaviour.
+ */
+export interface RoutingCase {
+  name: string
+  method: string
+  path: string
+  headers?: Record<string, string>
+  body?: string
+  expect: {
+    status: number
+    backend?: string | null
+    /** Path and query the legacy stand-in must have received, or null when it must not be called. */
+    upstream?: string | null
+    problemCode?: string
+  }
+}
+
+/** Flags the routing cases assume (ops-manage has a test native handler in both runtimes). */
+export const ROUTING_FLAGS = { 'ops-manage': { native: 100 }, 'payment-checkout': { native: 0 } }
+
+export const ROUTING_CASES: RoutingCase[] = [
+  {
+    name: 'unknown function proxied as is',
+    method: 'GET',
+    path: '/functions/v1/hello-world/a/b?x=1',
+    expect: { status: 200, backend: 'legacy', upstream: '/functions/v1/hello-world/a/b?x=1' },
+  },
+  {
+    name: 'alias to a route at 0 %',
+    method: 'POST',
+    path: '/api/v1/checkout',
+    body: '{"items":[]}',
+    expect: { status: 200, backend: 'legacy', upstream: '/functions/v1/payment-checkout' },
+  },
+  {
+    name: 'route at 100 % served natively',
+    method: 'POST',
+    path: '/functions/v1/ops-manage',
+    body: 'hi',
+    expect: { status: 200, backend: 'native', upstream: null },
+  },
+  {
+    name: 'native dependency down falls back to legacy',
+    method: 'POST',
+    path: '/functions/v1/ops-manage?mode=dependency-down',
+    body: 'payload',
+    expect: { status: 200, backend: 'legacy-fallback', upstream: '/functions/v1/ops-manage?mode=dependency-down' },
+  },
+  {
+    name: 'development override forces legacy',
+    method: 'POST',
+    path: '/functions/v1/ops-manage',
+    headers: { 'x-bff-backend': 'legacy' },
+    expect: { status: 200, backend: 'legacy', upstream: '/functions/v1/ops-manage' },
+  },
+  {
+    name: 'stay-legacy never native',
+    method: 'POST',
+    path: '/functions/v1/payment-confirm',
+    headers: { 'x-bff-backend': 'native' },
+    expect: { status: 200, backend: 'legacy', upstream: '/functions/v1/payment-confirm' },
+  },
+  {
+    name: 'encoded slash refused',
+    method: 'GET',
+    path: '/functions/v1/hello/a%2Fb',
+    expect: { status: 400, upstream: null, problemCode: 'invalid-function-path' },
+  },
+  {
+    name: 'upper-case function name refused',
+    method: 'GET',
+    path: '/functions/v1/Hello',
+    expect: { status: 400, upstream: null, problemCode: 'invalid-function-path' },
+  },
+  {
+    name: 'unknown API path',
+    method: 'GET',
+    path: '/api/v1/does-not-exist',
+    expect: { status: 404, upstream: null, problemCode: 'not-found' },
+  },
+  {
+    name: 'method not allowed',
+    method: 'GET',
+    path: '/api/v1/checkout',
+    expect: { status: 405, upstream: null, problemCode: 'method-not-allowed' },
+  },
+  {
+    name: 'bad override value',
+    method: 'POST',
+    path: '/functions/v1/ops-manage',
+    headers: { 'x-bff-backend': 'sideways' },
+    expect: { status: 400, upstream: null, problemCode: 'invalid-backend-override' },
+  },
+  {
+    name: 'legacy error passes through',
+    method: 'GET',
+    path: '/functions/v1/error',
+    expect: { status: 500, backend: 'legacy', upstream: '/functions/v1/error' },
+  },
+]

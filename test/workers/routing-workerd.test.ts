@@ -1,0 +1,48 @@
+import type { Miniflare } from 'miniflare'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import vectors from '../vectors/bucketing.json'
+import { type LegacyStandIn, startLegacyStandIn } from '../fakes/legacy-functions.js'
+import { startWorkerd } from '../helpers/workerd.js'
+import { ROUTING_CASES } from '../shared/routing-cases.js'
+
+let legacy: LegacyStandIn
+let mf: Miniflare
+
+beforeAll(async () => {
+  legacy = await startLegacyStandIn()
+  mf = await startWorkerd('test/workers/test-worker.ts', { LEGACY_FUNCTIONS_URL: legacy.functionsUrl })
+})
+
+afterAll(async () => {
+  await mf?.dispose()
+  await legacy?.close()
+})
+
+describe('inside workerd', () => {
+  it('computes the published bucketing vectors', async () => {
+    const res = await mf.dispatchFetch('http://gateway.test/__vectors')
+    const got = (await res.json()) as { murmur3: number[]; buckets: number[]; runtime: string }
+    expect(got.runtime).toContain('Cloudflare-Workers')
+    expect(got.murmur3).toEqual(vectors.murmur3.map((v) => v.hash))
+    expect(got.buckets).toEqual(vectors.buckets.map((v) => v.bucket))
+  })
+
+  it.each(ROUTING_CASES)('routes: $name', async (c) => {
+    const before = legacy.received.length
+    const res = await mf.dispatchFetch(`http://gateway.test${c.path}`, {
+      method: c.method,
+      headers: c.headers,
+      body: c.body,
+    })
+    expect(res.status).toBe(c.expect.status)
+    if (c.expect.backend !== undefined) expect(res.headers.get('x-bff-backend')).toBe(c.expect.backend)
+    if (c.expect.problemCode) {
+      expect(res.headers.get('content-type')).toBe('application/problem+json')
+      expect(((await res.json()) as { code: string }).code).toBe(c.expect.problemCode)
+    } else {
+      await res.arrayBuffer()
+    }
+    if (c.expect.upstream === null) expect(legacy.received.length).toBe(before)
+    else if (c.expect.upstream) expect(legacy.received.at(-1)?.url).toBe(c.expect.upstream)
+  })
+})
