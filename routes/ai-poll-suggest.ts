@@ -63,7 +63,7 @@ export function createAiPollSuggest(deps: AiDeps): NativeHandler {
     const prompt = buildPrompt({
       instructions: pollInstructions(body),
       data: [
-        { tag: 'poll_topic', text: body.topic },
+        { tag: 'poll_topic', text: body.topic, priority: 1 },
         ...(body.context ?? []).map((text) => ({ tag: 'creator_note', text })),
       ],
       maxItemChars: 1000,

@@ -57,7 +57,7 @@ export function createAiReplySuggest(deps: AiDeps): NativeHandler {
       instructions: replyInstructions({ ...style, count: body.count }),
       data: [
         ...(body.context ?? []).map((turn) => ({ tag: TAGS[turn.author], text: turn.text })),
-        { tag: 'fan_message', text: body.message },
+        { tag: 'fan_message', text: body.message, priority: 1 },
       ],
       maxItemChars: 2000,
       maxTotalChars: 12_000,

@@ -4,9 +4,7 @@ import type { NativeHandler } from '../src/types.js'
  * Native handlers by route id. Each module under `routes/` implements one function of the
  * plan; a route without an entry here is always proxied to legacy.
  */
-export interface NativeServices {
-  // Filled in as the native routes arrive (database, TossPayments, Anthropic).
-}
+export type NativeServices = {}
 
 export function nativeHandlers(_services: NativeServices): Record<string, NativeHandler> {
   return {}

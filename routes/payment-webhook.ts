@@ -1,4 +1,4 @@
-import { tossProblem, type TossPayment } from '../src/clients/toss.js'
+import { type TossPayment, tossProblem } from '../src/clients/toss.js'
 import { GatewayError, validationFailed } from '../src/errors.js'
 import type { AppContext, NativeHandler } from '../src/types.js'
 import { dbCall } from './payments/db-problems.js'
@@ -84,12 +84,17 @@ export function createPaymentWebhook({ db, toss, logger }: PaymentDeps): NativeH
     try {
       payment = await toss.getPayment(event.data.paymentKey)
     } catch (error) {
-      log.warn('webhook payment re-fetch failed', { paymentKey: event.data.paymentKey, error: String(error) })
+      log.warn('webhook payment re-fetch failed', {
+        paymentKey: event.data.paymentKey,
+        error: String(error),
+      })
       throw tossProblem(error)
     }
     if (payment.orderId !== event.data.orderId || payment.paymentKey !== event.data.paymentKey) {
       log.warn('webhook body disagrees with Toss', { paymentKey: event.data.paymentKey })
-      throw validationFailed([{ field: 'data.orderId', message: 'does not match the payment at Toss' }])
+      throw validationFailed([
+        { field: 'data.orderId', message: 'does not match the payment at Toss' },
+      ])
     }
     const eventId = await webhookEventId(transmissionId, [
       eventType,

@@ -3,8 +3,15 @@ import { GatewayError } from '../src/errors.js'
 import type { AppContext, NativeHandler } from '../src/types.js'
 import { dbCall } from './payments/db-problems.js'
 import type { PaymentDeps } from './payments/deps.js'
-import { isOps, optionalUserId, parseBody, readIdempotencyKey, readJsonBody, requireUserId } from './payments/http.js'
-import { runRefund, type RefundRow, type RefundRunResult } from './payments/refund-run.js'
+import {
+  isOps,
+  optionalUserId,
+  parseBody,
+  readIdempotencyKey,
+  readJsonBody,
+  requireUserId,
+} from './payments/http.js'
+import { type RefundRow, type RefundRunResult, runRefund } from './payments/refund-run.js'
 import { RefundBody, RefundRetryBody } from './payments/schemas.js'
 
 const RETRY_HINT =
@@ -28,7 +35,11 @@ export function createRefundProcess(deps: PaymentDeps): NativeHandler {
 
     if (body && typeof body === 'object' && 'refundId' in body) {
       if (!ops) {
-        throw new GatewayError({ status: 403, code: 'ops-only', title: 'Only ops may resend a refund by id' })
+        throw new GatewayError({
+          status: 403,
+          code: 'ops-only',
+          title: 'Only ops may resend a refund by id',
+        })
       }
       const input = parseBody(RefundRetryBody, body)
       const refund = await dbCall(db.call<RefundRow>('refund_get', { p_refund_id: input.refundId }))

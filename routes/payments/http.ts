@@ -1,5 +1,10 @@
 import type { z } from 'zod'
-import { GatewayError, badRequest, fieldProblemsFromZod, validationFailed } from '../../src/errors.js'
+import {
+  badRequest,
+  fieldProblemsFromZod,
+  GatewayError,
+  validationFailed,
+} from '../../src/errors.js'
 import type { AppContext, Identity } from '../../src/types.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
@@ -9,7 +14,9 @@ export async function readJsonBody(c: AppContext): Promise<unknown> {
   try {
     return await c.req.json()
   } catch {
-    throw badRequest('The body must be a JSON object', [{ field: '(body)', message: 'not valid JSON' }])
+    throw badRequest('The body must be a JSON object', [
+      { field: '(body)', message: 'not valid JSON' },
+    ])
   }
 }
 

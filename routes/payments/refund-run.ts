@@ -1,9 +1,9 @@
 import {
   TossError,
-  TossTimeoutError,
-  TossUnavailableError,
   type TossPayment,
   type TossRefundReceiveAccount,
+  TossTimeoutError,
+  TossUnavailableError,
 } from '../../src/clients/toss.js'
 import { DbFunctionError } from '../../src/platform/db/port.js'
 import type { PaymentDeps } from './deps.js'
@@ -70,11 +70,16 @@ export async function runRefund(
       p_failure_code: code,
       p_release_client_key: temporary,
     }).catch((settleError: unknown) => {
-      log.error('could not record a failed refund; it stays pending', { error: String(settleError) })
+      log.error('could not record a failed refund; it stays pending', {
+        error: String(settleError),
+      })
       return undefined
     })
     if (settled?.status === 'done') return { state: 'done', refund: settled }
-    log.warn('refund refused by Toss', { code, status: error instanceof TossError ? error.status : 503 })
+    log.warn('refund refused by Toss', {
+      code,
+      status: error instanceof TossError ? error.status : 503,
+    })
     return { state: 'failed', refund: settled ?? refund, error }
   }
   try {
@@ -89,7 +94,11 @@ export async function runRefund(
 }
 
 /** `refund_settle`; a refund another request already settled is read back instead. */
-async function settle(db: PaymentDeps['db'], refundId: string, args: Record<string, unknown>): Promise<RefundRow> {
+async function settle(
+  db: PaymentDeps['db'],
+  refundId: string,
+  args: Record<string, unknown>,
+): Promise<RefundRow> {
   try {
     return await db.call<RefundRow>('refund_settle', { p_refund_id: refundId, ...args })
   } catch (error) {

@@ -14,7 +14,9 @@ export const CheckoutBody = z.object({
   items: z
     .array(
       z.object({
-        productId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a product id (1-64 of A-Z a-z 0-9 _ -)'),
+        productId: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]{1,64}$/, 'a product id (1-64 of A-Z a-z 0-9 _ -)'),
         quantity: z.number().int('a whole number').min(1).max(99),
       }),
     )

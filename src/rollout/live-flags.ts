@@ -55,6 +55,9 @@ export class FlagConflictError extends Error {
   }
 }
 
+/** A hold with its stored text (releasing it is a compare-and-delete on that text). */
+export type StoredHold = Hold & { text: string }
+
 interface Base {
   table: FlagTable
   overlay: Overlay['routes']
@@ -68,7 +71,7 @@ export class LiveFlags implements FlagSource {
   private table: FlagTable
   private overlay: Overlay['routes'] = {}
   private overlayVersion = 0
-  private activeHolds: ReadonlyMap<string, Hold> = new Map()
+  private activeHolds: ReadonlyMap<string, StoredHold> = new Map()
   private reachable = false
   private lastRefreshAt: number | undefined
   private lastAttemptAt: number | undefined
@@ -101,7 +104,7 @@ export class LiveFlags implements FlagSource {
   }
 
   /** Auto-rollback holds as shared through the store (expired ones included). */
-  holds(): ReadonlyMap<string, Hold> {
+  holds(): ReadonlyMap<string, StoredHold> {
     return this.activeHolds
   }
 
@@ -294,11 +297,11 @@ export class LiveFlags implements FlagSource {
     this.gauges?.version.set({}, storeVersion)
   }
 
-  private holdsFrom(stored: Record<string, string>): ReadonlyMap<string, Hold> {
-    const holds = new Map<string, Hold>()
+  private holdsFrom(stored: Record<string, string>): ReadonlyMap<string, StoredHold> {
+    const holds = new Map<string, StoredHold>()
     for (const [routeId, text] of Object.entries(stored)) {
       const parsed = parseStored(HoldSchema, text)
-      if ('value' in parsed && parsed.value.routeId === routeId) holds.set(routeId, parsed.value)
+      if ('value' in parsed && parsed.value.routeId === routeId) holds.set(routeId, { ...parsed.value, text })
       else if (!this.badHolds.has(text)) {
         this.badHolds.add(text)
         this.opts.logger.warn('invalid auto-rollback hold ignored', { route: routeId })

@@ -5,12 +5,9 @@
 -- quotas up on its schedule through `ai_quota_refill`. A user without a row gets one on first
 -- use, holding the feature's `daily_allowance` from `ai_quota_settings`.
 --
--- Only the service role (the gateway) may call these functions; the tables are not exposed to
--- anon or authenticated users at all (RLS on, no policies). Plain PostgreSQL 15 and PGlite.
-
-do $$ begin create role anon nologin; exception when duplicate_object then null; end $$;
-do $$ begin create role authenticated nologin; exception when duplicate_object then null; end $$;
-do $$ begin create role service_role nologin; exception when duplicate_object then null; end $$;
+-- Only the service role (the gateway, the refill job) may call these functions or touch the
+-- tables; anon and authenticated get nothing (RLS on, no policies). The roles come from
+-- src/platform/db/roles.ts (or Supabase itself). Plain PostgreSQL 15 and PGlite; re-runnable.
 
 create table if not exists public.ai_quota_settings (
   feature text primary key check (feature ~ '^[a-z][a-z0-9-]{0,39}$'),
@@ -61,6 +58,8 @@ alter table public.ai_usage enable row level security;
 
 revoke all on table public.ai_quota_settings, public.ai_quotas, public.ai_usage
   from public, anon, authenticated;
+grant select, insert, update, delete on table public.ai_quota_settings, public.ai_quotas,
+  public.ai_usage to service_role;
 
 -- Consume `p_cost` units atomically and return what is left.
 -- The conditional UPDATE takes the row lock, so concurrent calls serialise on the row and the

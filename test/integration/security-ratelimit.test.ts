@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net'
 import { Redis as UpstashRedis } from '@upstash/redis/cloudflare'
 import type { Hono } from 'hono'
 import { Redis } from 'ioredis'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { loadConfig } from '../../src/config.js'
 import { type RateLimitDecision, rateLimit } from '../../src/middleware/rate-limit.js'
 import { createLogger } from '../../src/observability/log.js'
@@ -253,6 +253,20 @@ describe('Redis rate limiter (real Redis)', () => {
     closers.push(() => adapter.close?.() ?? Promise.resolve())
     await expect(adapter.evalsha('0'.repeat(40), ['k'], [1])).rejects.toThrow(/NOSCRIPT/)
     expect(await adapter.eval('return ARGV[1]', ['k'], [42])).toBe('42')
+  })
+
+  it('loads each library script once (Upstash shebang stripped), then uses EVALSHA', async () => {
+    const adapter = createIoredisAdapter(REDIS_URL)
+    const evals = vi.spyOn(adapter.client, 'eval')
+    const evalshas = vi.spyOn(adapter.client, 'evalsha')
+    const limiter = createRateLimiter({ store: 'redis', redis: adapter, timeoutMs: 2_000, prefix: uniquePrefix() })
+    closers.push(() => limiter.close())
+    for (let i = 0; i < 3; i++) {
+      expect((await limiter.limit('refund-process', 'sub:u', closed(5))).allowed).toBe(true)
+    }
+    expect(evals).toHaveBeenCalledTimes(1)
+    expect(String(evals.mock.calls[0]?.[0])).not.toMatch(/^#!/)
+    expect(evalshas).toHaveBeenCalledTimes(2)
   })
 })
 

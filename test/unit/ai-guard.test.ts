@@ -134,3 +134,22 @@ describe('validateSuggestions', () => {
     expect(parseModelJson('Here: {"a":1} hope it helps')).toEqual({ a: 1 })
   })
 })
+
+describe('buildPrompt budget', () => {
+  it('keeps the high-priority item whole and cuts the context first', () => {
+    const p = buildPrompt({
+      instructions: 'x',
+      maxTotalChars: 300,
+      data: [
+        { tag: 'earlier_fan_message', text: '가'.repeat(400) },
+        { tag: 'fan_message', text: '나'.repeat(200), priority: 1 },
+        { tag: 'earlier_fan_message', text: '다'.repeat(50) },
+      ],
+    })
+    const content = p.messages[0].content
+    expect(content).toContain(`<fan_message>\n${'나'.repeat(200)}\n</fan_message>`)
+    expect(content.indexOf('<earlier_fan_message>')).toBe(0)
+    expect(content).toContain(TRUNCATION_MARKER)
+    expect(content).not.toContain('다')
+  })
+})

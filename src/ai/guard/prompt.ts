@@ -4,6 +4,8 @@ import { sanitizeUntrusted } from './sanitize.js'
 export interface DataItem {
   tag: string
   text: string
+  /** Higher is kept first when the total budget runs out (the message before its context). */
+  priority?: number
 }
 
 export interface BuildPromptInput {
@@ -13,7 +15,7 @@ export interface BuildPromptInput {
   data: readonly DataItem[]
   /** Bound per item, in code points (after masking and escaping). */
   maxItemChars?: number
-  /** Bound over all items; later items are cut first. */
+  /** Bound over all items; lower-priority items, then later ones, are cut first. */
   maxTotalChars?: number
   /** Secret marker embedded in `system`; seeing it in an output proves a prompt leak. */
   canary?: string
@@ -58,17 +60,24 @@ export function buildPrompt({
     if (!TAG_NAME.test(tag)) throw new TypeError(`invalid data tag name: ${tag}`)
   }
   let budget = maxTotalChars
-  const blocks: string[] = []
-  for (const item of data) {
-    if (budget <= 0) break
+  const texts: string[] = []
+  const byPriority = data
+    .map((item, index) => ({ item, index }))
+    .sort((a, b) => (b.item.priority ?? 0) - (a.item.priority ?? 0) || a.index - b.index)
+  for (const { item, index } of byPriority) {
+    if (budget <= 0) continue
     const text = sanitizeUntrusted(item.text, {
       maxChars: Math.min(maxItemChars, budget),
       tagNames: tags,
       mask,
     })
     budget -= Array.from(text).length
-    blocks.push(`<${item.tag}>\n${text}\n</${item.tag}>`)
+    texts[index] = text
   }
+  const blocks = data.flatMap((item, index) => {
+    const text = texts[index]
+    return text === undefined ? [] : [`<${item.tag}>\n${text}\n</${item.tag}>`]
+  })
   const tagList = tags.map((t) => `<${t}>`).join(', ')
   const system = [
     instructions.trim(),

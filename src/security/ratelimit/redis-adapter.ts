@@ -68,6 +68,8 @@ export function createIoredisAdapter(
     set: (key, value) => client.set(key, toArg(value)),
     async close() {
       if (!owned) return
+      // QUIT waits for a reply a hung server never sends.
+      if (client.status !== 'ready') return client.disconnect()
       await client.quit().catch(() => client.disconnect())
     },
   }

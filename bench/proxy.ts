@@ -1,0 +1,109 @@
+import { benchOptions, type BenchOptions, isMain, log, report } from './lib/options.js'
+import { type Server, hasNginx, startGateway, startHonoProxy, startNginx, startPlainProxy, startUpstream } from './lib/servers.js'
+import { type Row, spread } from './lib/stats.js'
+import { wrk } from './lib/wrk.js'
+
+/**
+ * Proxied requests per second for a small JSON GET, at 32 and 256 connections: the gateway
+ * against a plain node:http streaming proxy, Hono's proxy() over Node's fetch, and nginx
+ * (one worker), all in front of the same upstream stand-in. Every proxy runs pinned to one
+ * CPU; wrk and the upstream share the other. The proxies are measured in turn within each
+ * round, so a neighbour's load hits all of them alike; a ratio is taken within a round.
+ */
+export async function proxyThroughput(opts: BenchOptions): Promise<Row[]> {
+  const upstream = await startUpstream()
+  const servers: Server[] = [
+    await startPlainProxy(upstream),
+    await startHonoProxy(upstream),
+    ...(hasNginx ? [await startNginx(upstream)] : []),
+    await startGateway(upstream),
+    await startGateway(upstream, { logLevel: 'info', name: 'gateway (log info)' }),
+  ]
+  const path = '/bench-echo'
+  const rps = new Map<string, number[]>()
+  const key = (name: string, c: number) => `${name}@${c}`
+  let errors = 0
+  try {
+    // JIT warm-up, not recorded.
+    for (const s of servers) await wrk(`${s.functions}${path}`, 32, opts.quick ? 1 : 2)
+    for (let round = 0; round < opts.runs; round++) {
+      for (const connections of [32, 256]) {
+        for (const s of round % 2 ? [...servers].reverse() : servers) {
+          const r = await wrk(`${s.functions}${path}`, connections, opts.seconds)
+          errors += r.errors
+          if (r.errors) log(`${s.name} c=${connections}: ${r.errors} errors`)
+          const list = rps.get(key(s.name, connections)) ?? []
+          list.push(r.rps)
+          rps.set(key(s.name, connections), list)
+        }
+        log(`round ${round + 1}/${opts.runs} c=${connections}: ${servers.map((s) => `${s.name} ${Math.round(rps.get(key(s.name, connections))?.at(-1) ?? 0)}`).join(', ')}`)
+      }
+    }
+  } finally {
+    await Promise.all([...servers, upstream].map((s) => s.proc.stop()))
+  }
+
+  const ratio = (a: string, b: string, c: number) => {
+    const xs = rps.get(key(a, c)) ?? []
+    const ys = rps.get(key(b, c)) ?? []
+    return spread(xs.map((x, i) => x / (ys[i] as number)))
+  }
+  const med = (name: string, c: number) => Math.round(spread(rps.get(key(name, c)) ?? []).median)
+  const rows: Row[] = []
+  for (const c of [32, 256]) {
+    const g = med('gateway', c)
+    const plain = ratio('gateway', 'node:http proxy', c)
+    rows.push({
+      figure: `proxy req/s, c=${c}`,
+      baseline: 'plain node:http proxy',
+      value: plain,
+      unit: '×',
+      target: '≥ 0.9×',
+      met: errors === 0 && plain.median >= 0.9,
+      detail: `gateway ${g}/s, node:http ${med('node:http proxy', c)}/s`,
+    })
+    const hono = ratio('gateway', 'Hono proxy()', c)
+    rows.push({
+      figure: `proxy req/s, c=${c}`,
+      baseline: 'Hono proxy() over fetch',
+      value: hono,
+      unit: '×',
+      target: '≥ 3×',
+      met: errors === 0 && hono.median >= 3,
+      detail: `gateway ${g}/s, Hono proxy() ${med('Hono proxy()', c)}/s`,
+    })
+    if (hasNginx) {
+      rows.push({
+        figure: `proxy req/s, c=${c}`,
+        baseline: 'nginx, 1 worker',
+        value: ratio('gateway', 'nginx', c),
+        unit: '×',
+        target: '',
+        detail: `gateway ${g}/s, nginx ${med('nginx', c)}/s`,
+      })
+    }
+    rows.push({
+      figure: `proxy req/s, c=${c}, access log at info`,
+      baseline: 'plain node:http proxy',
+      value: ratio('gateway (log info)', 'node:http proxy', c),
+      unit: '×',
+      target: '',
+      detail: `gateway (info) ${med('gateway (log info)', c)}/s`,
+    })
+  }
+  if (errors) log(`${errors} failed requests: the ratios above are not valid`)
+  return rows
+}
+
+if (isMain(import.meta.url)) {
+  proxyThroughput(benchOptions()).then(
+    (rows) => {
+      report('proxy', rows)
+      process.exit(0)
+    },
+    (error) => {
+      console.error(error)
+      process.exit(1)
+    },
+  )
+}

@@ -1,0 +1,69 @@
+import { execFile } from 'node:child_process'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { Miniflare } from 'miniflare'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type LegacyStandIn, startLegacyStandIn } from '../fakes/legacy-functions.js'
+import { COMPATIBILITY_DATE } from '../helpers/workerd.js'
+
+/** The deployable itself: wrangler bundles src/worker.ts from wrangler.toml, workerd runs it. */
+let legacy: LegacyStandIn
+let mf: Miniflare
+let outdir: string
+
+beforeAll(async () => {
+  legacy = await startLegacyStandIn()
+  outdir = await mkdtemp(join(tmpdir(), 'bff-worker-'))
+  await promisify(execFile)('npx', ['wrangler', 'deploy', '--dry-run', '--env', '', '--outdir', outdir], {
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' },
+  })
+  mf = new Miniflare({
+    modules: true,
+    script: await readFile(join(outdir, 'worker.js'), 'utf8'),
+    compatibilityDate: COMPATIBILITY_DATE,
+    compatibilityFlags: ['nodejs_compat'],
+    bindings: { APP_ENV: 'development', LEGACY_FUNCTIONS_URL: legacy.functionsUrl },
+  })
+}, 180_000)
+
+afterAll(async () => {
+  await mf?.dispose()
+  await legacy?.close()
+  await rm(outdir, { recursive: true, force: true })
+})
+
+describe('the wrangler-built worker in workerd', () => {
+  it('serves /health', async () => {
+    const res = await mf.dispatchFetch('http://gw.test/health')
+    expect(res.status).toBe(200)
+    expect(await res.json()).toMatchObject({ status: 'ok' })
+  })
+
+  it('proxies a function to LEGACY_FUNCTIONS_URL with the gateway headers', async () => {
+    const res = await mf.dispatchFetch('http://gw.test/functions/v1/cookies', { headers: { apikey: 'k' } })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('x-bff-backend')).toBe('legacy')
+    expect(res.headers.get('x-request-id')).toBeTruthy()
+    expect(res.headers.getSetCookie()).toHaveLength(3)
+    expect(legacy.received.at(-1)?.headers.apikey).toBe('k')
+  })
+
+  it('answers a clear problem when the upstream is unreachable', async () => {
+    const down = new Miniflare({
+      modules: true,
+      script: await readFile(join(outdir, 'worker.js'), 'utf8'),
+      compatibilityDate: COMPATIBILITY_DATE,
+      compatibilityFlags: ['nodejs_compat'],
+      bindings: { APP_ENV: 'development', LEGACY_FUNCTIONS_URL: 'http://127.0.0.1:9/functions/v1' },
+    })
+    try {
+      const res = await down.dispatchFetch('http://gw.test/functions/v1/x')
+      expect(res.status).toBe(502)
+      expect(await res.json()).toMatchObject({ code: 'upstream-unavailable' })
+    } finally {
+      await down.dispose()
+    }
+  })
+})
