@@ -1,0 +1,171 @@
+import type { Context } from 'hono'
+import { getCookie } from 'hono/cookie'
+import { GatewayError } from '../errors.js'
+import { timingSafeEqual } from '../platform/timing-safe.js'
+import { authenticationRequired, forbiddenRole } from '../security/auth-errors.js'
+import type { IdentityVerifier } from '../types.js'
+
+/**
+ * Who may use `/admin`: the holder of `BFF_ADMIN_TOKEN`, or a verified JWT whose
+ * `app_metadata.role` is `ops` (Supabase lets only the service role write `app_metadata`;
+ * `user_metadata` is the user's own and never counts). The dashboard keeps a signed session
+ * cookie after a login with the token.
+ */
+
+export interface AdminPrincipal {
+  /** For the audit trail: `token`, `token:<name>`, `jwt:<sub>`. */
+  actor: string
+  via: 'token' | 'jwt' | 'session'
+}
+
+export interface AdminAuthOptions {
+  token: string | undefined
+  verifier?: IdentityVerifier
+  /** Session cookie lifetime. */
+  sessionSeconds?: number
+  clock?: () => number
+}
+
+export const SESSION_COOKIE = 'bff_admin_session'
+
+/** Names an operator may give with `x-bff-actor` or at login (they end up in the trail). */
+const ACTOR_NAME = /^[A-Za-z0-9._@-]{1,64}$/
+
+const encoder = new TextEncoder()
+
+const base64url = (bytes: Uint8Array) =>
+  btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '')
+
+const fromBase64url = (text: string) =>
+  Uint8Array.from(atob(text.replace(/-/g, '+').replace(/_/g, '/')), (ch) => ch.charCodeAt(0))
+
+/** `app_metadata.role === 'ops'` or `app_metadata.roles` containing `ops`. */
+export function hasOpsRole(claims: Record<string, unknown>): boolean {
+  const meta = claims.app_metadata
+  if (!meta || typeof meta !== 'object') return false
+  const { role, roles } = meta as { role?: unknown; roles?: unknown }
+  return role === 'ops' || (Array.isArray(roles) && roles.includes('ops'))
+}
+
+/** The actor name an operator gave, when it is acceptable. */
+export function actorName(name: string | undefined): string | undefined {
+  const trimmed = name?.trim()
+  return trimmed && ACTOR_NAME.test(trimmed) ? trimmed : undefined
+}
+
+export function adminAuth({ token, verifier, sessionSeconds = 8 * 3600, clock = Date.now }: AdminAuthOptions) {
+  let key: Promise<CryptoKey> | undefined
+  // The session key derives from the admin token: rotating the token ends every session.
+  const hmacKey = () =>
+    (key ??= crypto.subtle.importKey(
+      'raw',
+      encoder.encode(`bff-admin-session:${token ?? ''}`),
+      { name: 'HMAC', hash: 'SHA-256' },
+      false,
+      ['sign'],
+    ))
+  const sign = async (purpose: string, value: string) =>
+    base64url(new Uint8Array(await crypto.subtle.sign('HMAC', await hmacKey(), encoder.encode(`${purpose}:${value}`))))
+
+  const disabled = () =>
+    new GatewayError({
+      status: 403,
+      code: 'admin-disabled',
+      title: 'Admin access is not configured',
+      detail: 'Set BFF_ADMIN_TOKEN (or configure JWT verification for ops users)',
+    })
+
+  return {
+    /** True when the token matches `BFF_ADMIN_TOKEN` (constant time). */
+    checkToken(given: string): boolean {
+      return token !== undefined && timingSafeEqual(given, token)
+    },
+
+    /**
+     * The caller of the admin API from its bearer credentials.
+     * @throws GatewayError 401 without valid credentials, 403 for a JWT without the ops role.
+     */
+    async fromBearer(c: Context): Promise<AdminPrincipal> {
+      if (!token && !verifier) throw disabled()
+      const header = c.req.header('authorization') ?? ''
+      const match = /^Bearer\s+(\S+)$/i.exec(header)
+      if (!match) throw authenticationRequired('The admin API needs a bearer token (BFF_ADMIN_TOKEN or an ops JWT)')
+      const given = match[1] as string
+      if (token && timingSafeEqual(given, token)) {
+        const name = actorName(c.req.header('x-bff-actor'))
+        return { actor: name ? `token:${name}` : 'token', via: 'token' }
+      }
+      if (verifier && given.split('.').length === 3) {
+        const claims = await verifier.verify(given)
+        if (!hasOpsRole(claims)) throw forbiddenRole('The admin API needs app_metadata.role = ops')
+        const sub = typeof claims.sub === 'string' ? claims.sub : 'unknown'
+        return { actor: `jwt:${sub}`, via: 'jwt' }
+      }
+      throw new GatewayError({
+        status: 401,
+        code: 'invalid-admin-token',
+        title: 'Invalid admin token',
+        detail: 'The bearer token is not the admin token',
+        headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
+      })
+    },
+
+    /** A signed session cookie value for `actor`. */
+    async issueSession(actor: string): Promise<string> {
+      const payload = base64url(encoder.encode(JSON.stringify({ a: actor, e: clock() + sessionSeconds * 1000 })))
+      return `${payload}.${await sign('session', payload)}`
+    },
+
+    /** The dashboard session, when its cookie is present, authentic and unexpired. */
+    async fromSession(c: Context): Promise<{ principal: AdminPrincipal; value: string } | undefined> {
+      if (!token) return undefined
+      const value = getCookie(c, SESSION_COOKIE)
+      const [payload, mac] = value?.split('.') ?? []
+      if (!value || !payload || !mac || !timingSafeEqual(mac, await sign('session', payload))) return undefined
+      try {
+        const { a, e } = JSON.parse(new TextDecoder().decode(fromBase64url(payload))) as { a: unknown; e: unknown }
+        if (typeof a !== 'string' || typeof e !== 'number' || e <= clock()) return undefined
+        return { principal: { actor: a, via: 'session' }, value }
+      } catch {
+        return undefined
+      }
+    },
+
+    /** The form token tied to a session (CSRF defence besides SameSite=Strict and Origin). */
+    csrfToken(sessionValue: string): Promise<string> {
+      return sign('csrf', sessionValue)
+    },
+
+    sessionSeconds,
+  }
+}
+
+export type AdminAuth = ReturnType<typeof adminAuth>
+
+/**
+ * A state-changing browser request must come from the dashboard's own origin: `Origin` (sent
+ * by browsers on every POST) must name the host the request was made to.
+ * @throws GatewayError 403 otherwise.
+ */
+export function assertSameOrigin(c: Context): void {
+  const origin = c.req.header('origin')
+  const host = c.req.header('x-forwarded-host') ?? c.req.header('host')
+  let same = false
+  try {
+    same = origin !== undefined && host !== undefined && new URL(origin).host === host
+  } catch {
+    same = false
+  }
+  if (!same) {
+    throw new GatewayError({
+      status: 403,
+      code: 'cross-origin-refused',
+      title: 'Cross-origin request refused',
+      detail: 'Dashboard actions must come from the dashboard itself',
+      errors: [{ field: 'header:origin', message: 'must be the dashboard origin' }],
+    })
+  }
+}
