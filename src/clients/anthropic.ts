@@ -12,6 +12,7 @@ import {
   circuitBreaker,
   handleWhen,
 } from 'cockatiel'
+import type { Config } from '../config.js'
 
 /** Why a model did not produce the answer; shown to clients in `meta.fallback`. */
 export type FallbackReason =
@@ -254,4 +255,20 @@ function sumUsage(attempts: readonly AiAttempt[]): TokenUsage {
     }),
     { inputTokens: 0, outputTokens: 0 },
   )
+}
+
+/**
+ * The client from configuration (`ANTHROPIC_API_KEY`, `ANTHROPIC_BASE_URL`), or undefined when
+ * no key is set: the AI routes then have no native handler and stay on legacy.
+ */
+export function anthropicFromConfig(
+  config: Pick<Config, 'ANTHROPIC_API_KEY' | 'ANTHROPIC_BASE_URL'>,
+  options: Omit<AnthropicClientOptions, 'apiKey' | 'baseURL'> = {},
+): AiClient | undefined {
+  if (!config.ANTHROPIC_API_KEY) return undefined
+  return createAnthropicClient({
+    ...options,
+    apiKey: config.ANTHROPIC_API_KEY,
+    ...(config.ANTHROPIC_BASE_URL ? { baseURL: config.ANTHROPIC_BASE_URL } : {}),
+  })
 }

@@ -1,0 +1,325 @@
+import { GatewayError, notFound, validationFailed } from '../errors.js'
+import { errorFields, type Logger } from '../observability/log.js'
+import type { AutoRollback } from '../rollout/auto-rollback.js'
+import type { BreakerState, NativeBreakers } from '../rollout/breaker.js'
+import { BUCKETS, bucketOf } from '../rollout/bucket.js'
+import { decideBackend, type Subject } from '../rollout/decide.js'
+import { type FlagTable, FlagsError } from '../rollout/flags.js'
+import { FlagConflictError, type LiveFlags } from '../rollout/live-flags.js'
+import type { Hold } from '../rollout/overlay.js'
+import { FlagStoreUnavailableError } from '../rollout/stores/port.js'
+import type { WindowStats } from '../rollout/traffic-window.js'
+import { ROUTES, type RouteDef } from '../route-table.js'
+import type { AuditEntry, AuditSource, AuditTrail } from './audit.js'
+
+/**
+ * What an operator can do to a route, shared by the admin API, the dashboard and (through the
+ * API) the CLI: read, set, step, kill, explain. Every change goes through the live store with
+ * optimistic concurrency and lands in the audit trail.
+ */
+
+/** The ramp: 0 → 10 → 50 → 100 %. */
+export const STAGES = [0, 10, 50, 100] as const
+
+/** The next stage above `percent`, or undefined at 100 %. */
+export const nextStage = (percent: number) => STAGES.find((s) => s > percent)
+
+export interface OperationsOptions {
+  flags: LiveFlags
+  audit: AuditTrail
+  autoRollback: AutoRollback
+  breakers: Pick<NativeBreakers, 'state'>
+  nativeRoutes: ReadonlySet<string>
+  logger: Logger
+  routes?: readonly RouteDef[]
+}
+
+export interface ChangeRequest {
+  routeId: string
+  reason: string
+  actor: string
+  source: AuditSource
+  /** Required for set and step; a kill may go without. */
+  expectedVersion?: string
+  requestId?: string
+}
+
+export interface ChangeResult {
+  routeId: string
+  from: number
+  to: number
+  version: string
+  audit: AuditEntry
+}
+
+export interface RouteStatus {
+  id: string
+  phase: RouteDef['phase']
+  summary: string
+  percent: number
+  group: string | undefined
+  /** The stage name: `0 %`, `10 %`, …, or `custom` between stages. */
+  stage: string
+  next: number | undefined
+  /** Native can be turned on (a handler exists and the route is not stay-legacy). */
+  controllable: boolean
+  stayLegacy: boolean
+  breaker: BreakerState
+  hold: Hold | undefined
+  traffic: WindowStats
+}
+
+export interface ExplainRequest {
+  routeId: string
+  /** A JWT `sub`; or `clientId` (the `x-client-id` header); or `key`, a route's own key. */
+  subject?: string
+  clientId?: string
+  key?: string
+}
+
+const AUDIT_ATTEMPTS = 3
+
+export function adminOperations(opts: OperationsOptions) {
+  const { flags, audit, autoRollback, breakers, nativeRoutes, logger } = opts
+  const routes = opts.routes ?? ROUTES
+  const byId = new Map(routes.map((r) => [r.id, r]))
+
+  function routeOf(routeId: string): RouteDef {
+    const def = byId.get(routeId)
+    if (!def) throw notFound(`No route ${routeId} in the route table`)
+    return def
+  }
+
+  function percentOf(table: FlagTable, routeId: string): number {
+    return table.routes.get(routeId)?.percent ?? 0
+  }
+
+  function checkReason(reason: string): string {
+    const trimmed = reason.trim()
+    if (trimmed.length < 3 || trimmed.length > 500) {
+      throw validationFailed([{ field: 'reason', message: 'required: 3 to 500 characters saying why' }])
+    }
+    return trimmed
+  }
+
+  async function appendWithRetry(entry: Parameters<AuditTrail['append']>[0]): Promise<AuditEntry> {
+    let failure: unknown
+    for (let attempt = 0; attempt < AUDIT_ATTEMPTS; attempt++) {
+      try {
+        return await audit.append(entry)
+      } catch (error) {
+        failure = error
+      }
+    }
+    // The change is in force: the log line is its record until someone restores the trail.
+    logger.error('flag change applied but not recorded in the audit trail', { ...entry, ...errorFields(failure) })
+    throw new GatewayError({
+      status: 500,
+      code: 'audit-failed',
+      title: 'Change applied, audit trail unavailable',
+      detail: `${entry.routeId} is now at ${entry.to} % (version ${entry.version}) but the audit trail could not record it`,
+      cause: failure,
+    })
+  }
+
+  /** Set one route's percentage. */
+  async function change(req: ChangeRequest, to: number): Promise<ChangeResult> {
+    const def = routeOf(req.routeId)
+    const reason = checkReason(req.reason)
+    if (def.stayLegacy && to > 0) {
+      throw validationFailed([{ field: 'native', message: `must be 0: ${def.id} stays on legacy` }])
+    }
+    let result: Awaited<ReturnType<LiveFlags['change']>>
+    try {
+      result = await flags.change({ percents: { [def.id]: to }, expectedVersion: req.expectedVersion, actor: req.actor })
+    } catch (error) {
+      throw asProblem(error)
+    }
+    const from = percentOf(result.previous, def.id)
+    const entry = await appendWithRetry({
+      actor: req.actor,
+      routeId: def.id,
+      from,
+      to,
+      reason,
+      source: req.source,
+      version: result.table.version,
+      requestId: req.requestId,
+    })
+    return { routeId: def.id, from, to, version: result.table.version, audit: entry }
+  }
+
+  return {
+    set: change,
+
+    /** Up one stage (0 → 10 → 50 → 100); refused at 100 %. */
+    async step(req: ChangeRequest): Promise<ChangeResult> {
+      const current = percentOf(flags.current(), routeOf(req.routeId).id)
+      const to = nextStage(current)
+      if (to === undefined) {
+        throw new GatewayError({
+          status: 409,
+          code: 'already-at-last-stage',
+          title: 'Already at the last stage',
+          detail: `${req.routeId} is at ${current} %`,
+        })
+      }
+      return change(req, to)
+    },
+
+    /** Back to 0 % at once; no version needed, so nothing can hold up a kill. */
+    kill(req: ChangeRequest): Promise<ChangeResult> {
+      return change(req, 0)
+    },
+
+    table() {
+      const table = flags.current()
+      return {
+        source: table.source,
+        version: table.version,
+        store: flags.status(),
+        routes: routes.map((def) => {
+          const flag = table.routes.get(def.id)
+          return {
+            id: def.id,
+            native: flag?.percent ?? 0,
+            group: flag?.group,
+            stayLegacy: def.stayLegacy,
+            hasNative: nativeRoutes.has(def.id),
+            rollback: autoRollback.settings(def.id),
+          }
+        }),
+      }
+    },
+
+    status(): RouteStatus[] {
+      const table = flags.current()
+      return routes.map((def) => {
+        const percent = percentOf(table, def.id)
+        return {
+          id: def.id,
+          phase: def.phase,
+          summary: def.summary,
+          percent,
+          group: table.routes.get(def.id)?.group,
+          stage: (STAGES as readonly number[]).includes(percent) ? `${percent} %` : `custom ${percent} %`,
+          next: nextStage(percent),
+          controllable: !def.stayLegacy && nativeRoutes.has(def.id),
+          stayLegacy: def.stayLegacy,
+          breaker: breakers.state(def.id),
+          hold: autoRollback.activeHold(def.id),
+          traffic: autoRollback.stats(def.id),
+        }
+      })
+    },
+
+    history: (query: Parameters<AuditTrail['list']>[0]) => audit.list(query),
+
+    /** Why a subject gets native or legacy on a route right now (no canary override assumed). */
+    explain(req: ExplainRequest) {
+      const def = routeOf(req.routeId)
+      const subject: Subject | undefined = req.clientId
+        ? { value: `client:${req.clientId}`, source: 'client-id' }
+        : req.key
+          ? { value: req.key, source: 'route-key' }
+          : req.subject
+            ? { value: req.subject, source: 'jwt' }
+            : undefined
+      if (!subject) {
+        throw validationFailed([{ field: 'subject', message: 'give subject (a JWT sub), clientId or key' }])
+      }
+      const table = flags.current()
+      const flag = table.routes.get(def.id)
+      const breaker = breakers.state(def.id)
+      const hold = autoRollback.activeHold(def.id)
+      const decision = decideBackend({
+        routeId: def.id,
+        stayLegacy: def.stayLegacy,
+        hasNative: nativeRoutes.has(def.id),
+        table,
+        subject,
+        override: undefined,
+        heldOnLegacy: breaker === 'open' ? 'breaker-open' : hold ? 'rolled-back' : undefined,
+      })
+      const scope = flag?.scope ?? def.id
+      const bucket = decision.bucket ?? bucketOf(scope, subject.value)
+      const threshold = flag?.basisPoints ?? 0
+      return {
+        route: def.id,
+        subject: subject.value,
+        subjectSource: subject.source,
+        scope,
+        bucket,
+        buckets: BUCKETS,
+        percent: decision.percent,
+        threshold,
+        inPercentage: bucket <= threshold,
+        backend: decision.backend,
+        reason: decision.reason,
+        override: 'none (a signed canary override, when sent, wins over all of this)',
+        breaker,
+        hold: hold ?? null,
+        version: table.version,
+        explanation: explanation(decision.reason, decision.backend, scope, bucket, threshold, hold),
+      }
+    },
+  }
+}
+
+export type AdminOperations = ReturnType<typeof adminOperations>
+
+function explanation(
+  reason: string,
+  backend: string,
+  scope: string,
+  bucket: number,
+  threshold: number,
+  hold: Hold | undefined,
+): string {
+  const where = `bucket ${bucket} of ${BUCKETS} in scope "${scope}"`
+  switch (reason) {
+    case 'stay-legacy':
+      return 'The route stays on legacy whatever the flags say'
+    case 'no-native-handler':
+      return 'This build has no native handler for the route, so it is always proxied'
+    case 'breaker-open':
+      return `The native breaker is open (consecutive native failures): legacy until it probes again; otherwise ${where}`
+    case 'rolled-back':
+      return `Auto-rollback holds the route on legacy until ${new Date(hold?.until ?? 0).toISOString()}: ${hold?.reason ?? ''}`
+    default:
+      return `${where} is ${bucket <= threshold ? '≤' : '>'} ${threshold} (the percentage × 100): ${backend}`
+  }
+}
+
+/** Store and validation failures as problems naming the field at fault. */
+export function asProblem(error: unknown): unknown {
+  if (error instanceof FlagConflictError) {
+    return new GatewayError({
+      status: 409,
+      code: 'version-conflict',
+      title: 'The flag table changed',
+      detail: `Expected version ${error.expected}, the table is at ${error.current}: read it again and retry`,
+      errors: [{ field: 'version', message: `stale: the current version is ${error.current}` }],
+      extra: { currentVersion: error.current },
+    })
+  }
+  if (error instanceof FlagsError) {
+    return validationFailed(
+      error.problems.map((p) => {
+        const at = p.indexOf(': ')
+        return at > 0 ? { field: p.slice(0, at), message: p.slice(at + 2) } : { field: '(root)', message: p }
+      }),
+    )
+  }
+  if (error instanceof FlagStoreUnavailableError) {
+    return new GatewayError({
+      status: 503,
+      code: 'flag-store-unavailable',
+      title: 'Flag store unavailable',
+      detail: 'The shared flag store cannot be reached; the last good table keeps serving. Retry shortly.',
+      headers: { 'retry-after': '5' },
+      cause: error,
+    })
+  }
+  return error
+}
