@@ -7,6 +7,7 @@ import { requestContext } from './middleware/request-context.js'
 import { createRouteResolver, resolveRoute } from './middleware/resolve-route.js'
 import { errorFields } from './observability/log.js'
 import { gatewayMetrics, Metrics } from './observability/metrics.js'
+import { docsPage } from './docs-page.js'
 import { openApiDocument } from './openapi.js'
 import { NativeBreakers } from './rollout/breaker.js'
 import { ROUTE_IDS, ROUTES } from './route-table.js'
@@ -73,6 +74,7 @@ export function createApp(deps: Deps) {
 
   app.route('/', opsRoutes({ config, metricsRegistry, readiness: deps.readiness ?? {}, legacyKind: deps.legacy.kind }))
   app.get('/openapi.json', (c) => c.json(openApiDocument(ROUTES)))
+  app.get('/docs', (c) => c.html(docsPage(ROUTES)))
   deps.mount?.(app, { breakers, metrics: metricsRegistry, nativeRoutes })
 
   const routed = [

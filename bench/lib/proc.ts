@@ -162,3 +162,13 @@ export function memoryOf(pid: number): { rss: number; hwm: number } {
 /** The node binary and the loader flag that runs TypeScript servers in one process. */
 export const NODE = process.execPath
 export const TSX = ['--import', 'tsx']
+
+/** CPU seconds (user + system, all threads) a process has used so far. */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  // Fields 14 and 15 of proc(5), counted from the state field (3): utime, stime in clock ticks.
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS
+}
+
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100

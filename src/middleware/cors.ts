@@ -84,7 +84,11 @@ export function cors({
     const origin = c.req.header('origin')
     const verdict = origin === undefined ? false : verdictOf(origin)
 
-    if (c.req.method === 'OPTIONS' && origin !== undefined && c.req.header('access-control-request-method')) {
+    if (
+      c.req.method === 'OPTIONS' &&
+      origin !== undefined &&
+      c.req.header('access-control-request-method')
+    ) {
       const headers = new Headers({
         vary: 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers',
       })

@@ -35,7 +35,8 @@ export function secureHeaders(options: SecureHeadersOptions): MiddlewareHandler<
   return async function secureHeaders(c: Context<AppEnv>, next: Next) {
     await next()
     const relayed = c.var.backend === 'legacy' || c.var.backend === 'legacy-fallback'
-    if (relayed && !c.res.headers.get('content-type')?.startsWith('application/problem+json')) return
+    if (relayed && !c.res.headers.get('content-type')?.startsWith('application/problem+json'))
+      return
     try {
       applySecureHeaders(c.res.headers, options)
     } catch {

@@ -11,7 +11,10 @@ function quotable(text: string): string {
 }
 
 /** A token was presented but is not acceptable (RFC 6750 `invalid_token`). */
-export function invalidToken(description: string, code: 'invalid-token' | 'token-expired' = 'invalid-token') {
+export function invalidToken(
+  description: string,
+  code: 'invalid-token' | 'token-expired' = 'invalid-token',
+) {
   return new GatewayError({
     status: 401,
     code,

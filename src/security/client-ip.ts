@@ -42,7 +42,10 @@ export function clientIp(
 }
 
 function normalizeIp(raw: string): string | undefined {
-  const ip = raw.replace(/^\[|\]$/g, '').replace(/%.*$/, '').toLowerCase()
+  const ip = raw
+    .replace(/^\[|\]$/g, '')
+    .replace(/%.*$/, '')
+    .toLowerCase()
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(ip)
   if (mapped) return mapped[1]
   if (/^\d{1,3}(\.\d{1,3}){3}$/.test(ip)) return ip

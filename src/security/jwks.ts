@@ -22,8 +22,7 @@ export class JwksUnavailableError extends Error {
 
 // workerd refuses to share one request's I/O (a pending fetch) with another request; jose
 // makes the same distinction in its own remote set.
-const onWorkers =
-  typeof navigator !== 'undefined' && navigator.userAgent === 'Cloudflare-Workers'
+const onWorkers = typeof navigator !== 'undefined' && navigator.userAgent === 'Cloudflare-Workers'
 
 /**
  * A remote JWKS resolver for `jwtVerify` that keeps working through an outage of the endpoint.

@@ -1,4 +1,4 @@
-import { decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose'
+import { decodeProtectedHeader, errors, type JWTPayload, jwtVerify } from 'jose'
 import type { IdentityVerifier } from '../types.js'
 import { invalidToken } from './auth-errors.js'
 import { cachedJwks, JwksUnavailableError } from './jwks.js'

@@ -103,7 +103,11 @@ async function callFromPage(pageUrl: string, shot: string) {
           },
           body: JSON.stringify({ items: [{ productId: 'p1', quantity: 1 }] }),
         })
-        out.cors = { status: res.status, requestId: res.headers.get('x-request-id'), body: await res.json() }
+        out.cors = {
+          status: res.status,
+          requestId: res.headers.get('x-request-id'),
+          body: await res.json(),
+        }
       } catch (error) {
         out.cors = { blocked: String(error) }
       }
@@ -119,7 +123,8 @@ async function callFromPage(pageUrl: string, shot: string) {
       } catch (error) {
         out.simple = String(error)
       }
-      document.getElementById('out')!.textContent = JSON.stringify(out, null, 2)
+      const shown = document.getElementById('out')
+      if (shown) shown.textContent = JSON.stringify(out, null, 2)
       return out
     }, gateway.url)
     await page.screenshot({ path: `${ARTIFACTS}/${shot}.png` })

@@ -29,7 +29,10 @@ type Reply = { result: unknown } | { error: string }
 export async function startUpstashRest({
   redisUrl = 'redis://127.0.0.1:6379',
   token = 'fake-upstash-token',
-}: { redisUrl?: string; token?: string } = {}): Promise<UpstashRestFake> {
+}: {
+  redisUrl?: string
+  token?: string
+} = {}): Promise<UpstashRestFake> {
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 })
   const requests: UpstashRestFake['requests'] = []
   const scripts = new Map<string, string>()

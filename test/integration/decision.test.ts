@@ -149,3 +149,14 @@ describe('canary override', () => {
     if (verdict.valid) expect(verdict.expiresAt - Date.now()).toBeGreaterThan(3_500_000)
   })
 })
+
+describe('documentation endpoints', () => {
+  it('describes every route of the table in /openapi.json and /docs', async () => {
+    const { app } = appWith({})
+    const doc = (await (await app.request('/openapi.json')).json()) as { paths: Record<string, unknown> }
+    expect(Object.keys(doc.paths)).toContain('/functions/v1/payment-checkout')
+    expect(Object.keys(doc.paths)).toContain('/api/v1/checkout')
+    const page = await (await app.request('/docs')).text()
+    for (const id of ROUTE_IDS) expect(page).toContain(id)
+  })
+})

@@ -5,9 +5,12 @@ import { type Harness, USER_A, postgresHarness, seedCatalog, seedPayment } from 
 // Real PostgreSQL only: row locks and unique-index waits are what these cases exercise.
 describe('payments under concurrency (PostgreSQL)', () => {
   let h: Harness
-  let tick = Date.now()
-  // Strictly increasing transaction times shared by every worker.
-  const nextTime = () => new Date((tick += 1000)).toISOString()
+  let tick = 0
+  // Strictly increasing transaction times shared by every worker, never before "now".
+  const nextTime = () => {
+    tick = Math.max(tick + 1000, Date.now() + 1000)
+    return new Date(tick).toISOString()
+  }
 
   beforeAll(async () => {
     h = await postgresHarness()
@@ -70,8 +73,17 @@ describe('payments under concurrency (PostgreSQL)', () => {
   it('never over-refunds when 50 partial refunds adding up to more than the payment race', async () => {
     const paid = await seedPayment(h.db) // 30000 won
     const amount = 1000 // 50 x 1000 = 50000 > 30000
+    // Waiting workers wake when the current holder settles (or after a short poll).
+    const signal = () => {
+      let resolve = () => {}
+      const promise = new Promise<void>((r) => {
+        resolve = r
+      })
+      return { promise, resolve }
+    }
+    let settled = signal()
     const worker = async (): Promise<'done' | 'refused'> => {
-      for (let attempt = 0; attempt < 500; attempt++) {
+      for (let attempt = 0; attempt < 2000; attempt++) {
         let refund: { refundId: string; refundableAmount: number }
         try {
           refund = await h.db.call('refund_reserve', {
@@ -83,7 +95,7 @@ describe('payments under concurrency (PostgreSQL)', () => {
           })
         } catch (error) {
           if (error instanceof DbFunctionError && error.code === 'refund-in-progress') {
-            await new Promise((r) => setImmediate(r))
+            await Promise.race([settled.promise, new Promise((r) => setTimeout(r, 50))])
             continue
           }
           if (error instanceof DbFunctionError && ['exceeds-refundable', 'not-refundable'].includes(error.code)) {
@@ -104,6 +116,9 @@ describe('payments under concurrency (PostgreSQL)', () => {
             cancels: [{ transactionKey: `tx-${refund.refundId}`, cancelAmount: amount, canceledAt: nextTime() }],
           },
         })
+        const previous = settled
+        settled = signal()
+        previous.resolve()
         return 'done'
       }
       throw new Error('worker gave up')

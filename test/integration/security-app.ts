@@ -1,13 +1,18 @@
 import { Hono } from 'hono'
 import { GatewayError, problemResponse } from '../../src/errors.js'
-import { type RoutePolicy, ROUTES } from '../../src/route-table.js'
+import { ROUTES, type RoutePolicy } from '../../src/route-table.js'
 import type { AppEnv, RouteMatch } from '../../src/types.js'
 
 /** A route match with the policy of a real route, overridden where a test needs it. */
 export function routeMatch(id = 'payment-checkout', policy: Partial<RoutePolicy> = {}): RouteMatch {
   const def = ROUTES.find((r) => r.id === id)
   if (!def) throw new Error(`no route ${id}`)
-  return { def: { ...def, policy: { ...def.policy, ...policy } }, name: id, rest: '', unknown: false }
+  return {
+    def: { ...def, policy: { ...def.policy, ...policy } },
+    name: id,
+    rest: '',
+    unknown: false,
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { Hono } from 'hono'
+import type { Hono } from 'hono'
 import {
   base64url,
   exportJWK,
@@ -33,7 +33,7 @@ class JwksServer {
   port = 0
 
   async start(port = 0) {
-    this.#server = createServer((req, res) => {
+    this.#server = createServer((_req, res) => {
       this.fetches++
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=600' })
       res.end(JSON.stringify({ keys: this.keys }))
@@ -97,7 +97,11 @@ function userClaims(overrides: JWTPayload = {}): JWTPayload {
 
 async function sign(
   claims: JWTPayload,
-  { alg = 'ES256', kid = 'es-1', key }: { alg?: string; kid?: string; key?: CryptoKey | Uint8Array } = {},
+  {
+    alg = 'ES256',
+    kid = 'es-1',
+    key,
+  }: { alg?: string; kid?: string; key?: CryptoKey | Uint8Array } = {},
 ) {
   const signingKey =
     key ??
@@ -180,7 +184,10 @@ describe('JWT verification through identify (Supabase-style tokens)', () => {
   })
 
   it('refuses a token that is not yet valid', async () => {
-    const { status, body, challenge } = await call(app, await sign(userClaims({ nbf: now() + 600 })))
+    const { status, body, challenge } = await call(
+      app,
+      await sign(userClaims({ nbf: now() + 600 })),
+    )
     expect(status).toBe(401)
     expect(body.code).toBe('invalid-token')
     expect(challenge).toMatch(/^Bearer error="invalid_token", error_description="[^"]+"$/)
@@ -242,7 +249,9 @@ describe('JWT verification through identify (Supabase-style tokens)', () => {
   it('refuses a tampered payload', async () => {
     const token = await sign(userClaims())
     const [h, , s] = token.split('.')
-    const evil = base64url.encode(JSON.stringify(userClaims({ sub: 'someone-else', role: 'service_role' })))
+    const evil = base64url.encode(
+      JSON.stringify(userClaims({ sub: 'someone-else', role: 'service_role' })),
+    )
     const { status, body } = await call(app, `${h}.${evil}.${s}`)
     expect(status).toBe(401)
     expect(body.detail).toMatch(/signature/)
@@ -286,7 +295,10 @@ describe('JWKS rotation and outages', () => {
       const app = appWith(verifierFor({ jwksUrl: server.url, jwksCooldownMs: 60_000 }))
       expect((await call(app, await sign(userClaims()))).status).toBe(200)
       for (let i = 0; i < 5; i++) {
-        const unknown = await sign(userClaims({ jti: String(i) }), { kid: 'es-404', key: rotated.privateKey })
+        const unknown = await sign(userClaims({ jti: String(i) }), {
+          kid: 'es-404',
+          key: rotated.privateKey,
+        })
         expect((await call(app, unknown)).status).toBe(401)
       }
       expect(server.fetches).toBe(1)
@@ -309,7 +321,8 @@ describe('JWKS rotation and outages', () => {
         clock: () => clock,
       }),
     )
-    const token = () => sign(userClaims({ iat: Math.floor(clock / 1000), exp: Math.floor(clock / 1000) + 3600 }))
+    const token = () =>
+      sign(userClaims({ iat: Math.floor(clock / 1000), exp: Math.floor(clock / 1000) + 3600 }))
     expect((await call(app, await token())).status).toBe(200)
     await server.stop()
 
@@ -348,7 +361,10 @@ describe('auth policies', () => {
     verifier = verifierFor()
   })
   const anonKey = () =>
-    sign({ iss: 'supabase', ref: 'localref', role: 'anon', iat: now(), exp: now() + 3600 }, { alg: 'HS256' })
+    sign(
+      { iss: 'supabase', ref: 'localref', role: 'anon', iat: now(), exp: now() + 3600 },
+      { alg: 'HS256' },
+    )
   const serviceKey = () =>
     sign(
       { iss: 'supabase', ref: 'localref', role: 'service_role', iat: now(), exp: now() + 3600 },
@@ -369,7 +385,10 @@ describe('auth policies', () => {
   })
 
   it('required: the service-role key is not a user → 403', async () => {
-    const { status, body, challenge } = await call(appWith(verifier, 'required'), await serviceKey())
+    const { status, body, challenge } = await call(
+      appWith(verifier, 'required'),
+      await serviceKey(),
+    )
     expect(status).toBe(403)
     expect(body.code).toBe('forbidden-role')
     expect(challenge).toContain('error="insufficient_scope"')
@@ -384,7 +403,10 @@ describe('auth policies', () => {
     const app = appWith(verifier, 'optional')
     expect(await call(app)).toMatchObject({ status: 200, body: { subject: null, role: null } })
     expect(await call(app, await anonKey())).toMatchObject({ status: 200, body: { role: 'anon' } })
-    expect(await call(app, 'sb_publishable_abc123')).toMatchObject({ status: 200, body: { role: null } })
+    expect(await call(app, 'sb_publishable_abc123')).toMatchObject({
+      status: 200,
+      body: { role: null },
+    })
     const expired = await sign(userClaims({ exp: now() - 600 }))
     expect(await call(app, expired)).toMatchObject({ status: 401, body: { code: 'token-expired' } })
     expect((await call(app, `${await sign(userClaims())}x`)).status).toBe(401)
@@ -392,12 +414,18 @@ describe('auth policies', () => {
 
   it('none: the token is ignored entirely', async () => {
     const app = appWith(verifier, 'none')
-    expect(await call(app, 'eyJ.broken.token')).toMatchObject({ status: 200, body: { subject: null } })
+    expect(await call(app, 'eyJ.broken.token')).toMatchObject({
+      status: 200,
+      body: { subject: null },
+    })
   })
 
   it('service: only the service role passes', async () => {
     const app = appWith(verifier, 'service')
-    expect(await call(app, await serviceKey())).toMatchObject({ status: 200, body: { role: 'service_role' } })
+    expect(await call(app, await serviceKey())).toMatchObject({
+      status: 200,
+      body: { role: 'service_role' },
+    })
     expect(await call(app, 'sb_secret_test_service_key_123')).toMatchObject({
       status: 200,
       body: { role: 'service_role' },
@@ -444,7 +472,11 @@ describe('verified-token cache', () => {
     server.keys = [es256Jwk]
     try {
       let clock = Date.now()
-      const verifier = verifierFor({ jwksUrl: server.url, clockToleranceSec: 0, clock: () => clock })
+      const verifier = verifierFor({
+        jwksUrl: server.url,
+        clockToleranceSec: 0,
+        clock: () => clock,
+      })
       const exp = Math.floor(clock / 1000) + 60
       const token = await sign(userClaims({ iat: exp - 120, exp }))
       const first = await verifier.verify(token)
@@ -453,7 +485,10 @@ describe('verified-token cache', () => {
       // No JWKS and no key needed: served from cache.
       expect((await verifier.verify(token)).sub).toBe(USER)
       clock = exp * 1000 + 1
-      await expect(verifier.verify(token)).rejects.toMatchObject({ status: 401, code: 'token-expired' })
+      await expect(verifier.verify(token)).rejects.toMatchObject({
+        status: 401,
+        code: 'token-expired',
+      })
     } finally {
       await server.stop()
     }

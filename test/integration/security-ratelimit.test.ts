@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { createServer as createHttpServer } from 'node:http'
-import { createServer, type Server, type Socket } from 'node:net'
 import type { AddressInfo } from 'node:net'
+import { createServer, type Server, type Socket } from 'node:net'
 import { Redis as UpstashRedis } from '@upstash/redis/cloudflare'
 import type { Hono } from 'hono'
 import { Redis } from 'ioredis'
@@ -12,8 +12,8 @@ import { createLogger } from '../../src/observability/log.js'
 import type { RateLimitPolicy } from '../../src/route-table.js'
 import {
   createRateLimiter,
-  rateLimiterFromConfig,
   RateLimiterTimeoutError,
+  rateLimiterFromConfig,
 } from '../../src/security/ratelimit/index.js'
 import { createIoredisAdapter } from '../../src/security/ratelimit/redis-adapter.js'
 import type { AppEnv, RateLimiter } from '../../src/types.js'
@@ -121,7 +121,11 @@ async function silentServer(): Promise<{ port: number; server: Server }> {
   return { port: (server.address() as AddressInfo).port, server }
 }
 
-const closed = (limit: number): RateLimitPolicy => ({ limit, windowSeconds: 60, failMode: 'closed' })
+const closed = (limit: number): RateLimitPolicy => ({
+  limit,
+  windowSeconds: 60,
+  failMode: 'closed',
+})
 const open = (limit: number): RateLimitPolicy => ({ limit, windowSeconds: 60, failMode: 'open' })
 
 describe('Redis rate limiter (real Redis)', () => {
@@ -171,18 +175,34 @@ describe('Redis rate limiter (real Redis)', () => {
       (a) => {
         a.use(async (c, next) => {
           if (c.req.header('x-user')) {
-            c.set('identity', { subject: c.req.header('x-user'), role: 'authenticated', claims: {}, verified: true })
+            c.set('identity', {
+              subject: c.req.header('x-user'),
+              role: 'authenticated',
+              claims: {},
+              verified: true,
+            })
           }
           await next()
         })
-        a.use(rateLimit({ limiter: spy, logger: capture().logger, trustedIpHeader: 'x-forwarded-for' }))
+        a.use(
+          rateLimit({ limiter: spy, logger: capture().logger, trustedIpHeader: 'x-forwarded-for' }),
+        )
         a.post('*', (c) => c.json({ ok: true }))
       },
       routeMatch('payment-checkout', { rateLimit: closed(5) }),
     )
-    await app.request('/x', { method: 'POST', headers: { 'x-user': 'u-1', 'x-forwarded-for': '203.0.113.7' } })
-    await app.request('/x', { method: 'POST', headers: { 'x-forwarded-for': 'spoofed, 203.0.113.8' } })
-    await app.request('/x', { method: 'POST', headers: { 'x-forwarded-for': '2001:db8:1:2:3:4:5:6' } })
+    await app.request('/x', {
+      method: 'POST',
+      headers: { 'x-user': 'u-1', 'x-forwarded-for': '203.0.113.7' },
+    })
+    await app.request('/x', {
+      method: 'POST',
+      headers: { 'x-forwarded-for': 'spoofed, 203.0.113.8' },
+    })
+    await app.request('/x', {
+      method: 'POST',
+      headers: { 'x-forwarded-for': '2001:db8:1:2:3:4:5:6' },
+    })
     expect(seen).toEqual(['sub:u-1', 'ip:203.0.113.8', 'ip:2001:db8:1:2::/64'])
   })
 
@@ -259,7 +279,12 @@ describe('Redis rate limiter (real Redis)', () => {
     const adapter = createIoredisAdapter(REDIS_URL)
     const evals = vi.spyOn(adapter.client, 'eval')
     const evalshas = vi.spyOn(adapter.client, 'evalsha')
-    const limiter = createRateLimiter({ store: 'redis', redis: adapter, timeoutMs: 2_000, prefix: uniquePrefix() })
+    const limiter = createRateLimiter({
+      store: 'redis',
+      redis: adapter,
+      timeoutMs: 2_000,
+      prefix: uniquePrefix(),
+    })
     closers.push(() => limiter.close())
     for (let i = 0; i < 3; i++) {
       expect((await limiter.limit('refund-process', 'sub:u', closed(5))).allowed).toBe(true)
@@ -293,7 +318,12 @@ describe('Upstash REST rate limiter (through the REST stand-in over real Redis)'
     tx.lrange(`${key}:missing`, 0, -1)
     expect(await tx.exec()).toEqual([2, []])
     await expect(redis.evalsha('0'.repeat(40), [], [])).rejects.toThrow(/NOSCRIPT/)
-    const bad = new UpstashRedis({ url: fake.url, token: 'wrong', enableTelemetry: false, retry: false })
+    const bad = new UpstashRedis({
+      url: fake.url,
+      token: 'wrong',
+      enableTelemetry: false,
+      retry: false,
+    })
     await expect(bad.get(key)).rejects.toThrow(/Unauthorized/)
     expect(fake.requests.some((r) => r.path === '/pipeline' && r.base64)).toBe(true)
     expect(fake.requests.some((r) => r.path === '/multi-exec')).toBe(true)
@@ -368,7 +398,9 @@ describe('rateLimiterFromConfig', () => {
     expect(node.kind).toBe('redis')
     expect(rateLimiterFromConfig(config).kind).toBe('upstash')
     const redisOnly = loadConfig({ ...base, APP_ENV: 'production', REDIS_URL })
-    expect(() => rateLimiterFromConfig(redisOnly)).toThrow(/REDIS_URL must be used by the Node entry/)
+    expect(() => rateLimiterFromConfig(redisOnly)).toThrow(
+      /REDIS_URL must be used by the Node entry/,
+    )
   })
 
   it('the memory limiter counts per route and identifier', async () => {

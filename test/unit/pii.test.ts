@@ -29,15 +29,27 @@ describe('maskString: personal data and secrets are masked', () => {
     ['NH account', '352-1234-5678-93', '[account]'],
     ['KB account', '123456-01-123456', '[account]'],
     ['JWT', `token ${JWT} end`, 'token [jwt] end'],
-    ['bearer opaque', 'Authorization: Bearer sb_publishable_abc123XYZ', 'Authorization: Bearer [redacted]'],
+    [
+      'bearer opaque',
+      'Authorization: Bearer sb_publishable_abc123XYZ',
+      'Authorization: Bearer [redacted]',
+    ],
     ['bearer JWT', `Bearer ${JWT}`, 'Bearer [jwt]'],
     ['basic credentials', 'Basic dGVzdF9za196WExrS0V5cE5Bcldtbzo=', 'Basic [redacted]'],
     ['Toss test secret', 'key=test_sk_zXLkKEypNArWmo50nX3lmeaxYG5R', 'key=[toss-secret-key]'],
     ['Toss live secret', 'using live_sk_abcDEF123 now', 'using [toss-secret-key] now'],
     ['Toss widget secret', 'test_gsk_docs_OaPz8L5KdmQXkzRz3y47BMw6', '[toss-secret-key]'],
     ['Supabase secret key', 'sb_secret_N7UND0UgjKTVK-Uodkm0Hg_xSvEMPvz', '[supabase-secret-key]'],
-    ['URL credentials', 'postgres://app:s3cret@db.internal:5432/bff', 'postgres://[redacted]@db.internal:5432/bff'],
-    ['token in a query', 'GET /cb?access_token=abc.def&page=2', 'GET /cb?access_token=[redacted]&page=2'],
+    [
+      'URL credentials',
+      'postgres://app:s3cret@db.internal:5432/bff',
+      'postgres://[redacted]@db.internal:5432/bff',
+    ],
+    [
+      'token in a query',
+      'GET /cb?access_token=abc.def&page=2',
+      'GET /cb?access_token=[redacted]&page=2',
+    ],
   ])('%s', (_name, input, expected) => {
     expect(maskString(input)).toBe(expected)
   })

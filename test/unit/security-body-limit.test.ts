@@ -52,7 +52,11 @@ describe('bodyLimit', () => {
     })
     expect(res.status).toBe(413)
     expect(res.headers.get('content-type')).toBe('application/problem+json')
-    expect(await res.json()).toMatchObject({ code: 'payload-too-large', status: 413, limitBytes: LIMIT })
+    expect(await res.json()).toMatchObject({
+      code: 'payload-too-large',
+      status: 413,
+      limitBytes: LIMIT,
+    })
     expect(reached()).toBe(0)
   })
 
@@ -85,13 +89,10 @@ describe('bodyLimit', () => {
 
   it('leaves bodiless requests and unrouted paths alone', async () => {
     expect((await app().instance.request('/api/v1/checkout')).status).toBe(200)
-    const unrouted = securityApp(
-      (a) => {
-        a.use(bodyLimit())
-        a.post('*', async (c) => c.json({ bytes: (await c.req.text()).length }))
-      },
-      undefined,
-    )
+    const unrouted = securityApp((a) => {
+      a.use(bodyLimit())
+      a.post('*', async (c) => c.json({ bytes: (await c.req.text()).length }))
+    }, undefined)
     const res = await unrouted.request('/health', { method: 'POST', body: 'x'.repeat(LIMIT * 4) })
     expect(await res.json()).toEqual({ bytes: LIMIT * 4 })
   })
@@ -143,7 +144,10 @@ describe('secure headers', () => {
   })
 
   it('keeps a policy a page brings and adds no CSP to HTML', () => {
-    const page = new Headers({ 'content-type': 'text/html', 'content-security-policy': "default-src 'self'" })
+    const page = new Headers({
+      'content-type': 'text/html',
+      'content-security-policy': "default-src 'self'",
+    })
     applySecureHeaders(page, { hsts: true })
     expect(page.get('content-security-policy')).toBe("default-src 'self'")
     const html = new Headers({ 'content-type': 'text/html' })
@@ -151,7 +155,7 @@ describe('secure headers', () => {
     expect(html.get('content-security-policy')).toBeNull()
   })
 
-  it('leaves relayed legacy responses untouched but covers the gateway\'s own', async () => {
+  it("leaves relayed legacy responses untouched but covers the gateway's own", async () => {
     const make = (backend: Backend | undefined, problem = false) =>
       securityApp((a) => {
         a.use(secureHeaders({ hsts: true }))

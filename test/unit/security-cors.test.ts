@@ -57,7 +57,7 @@ function app(allowedOrigins: string[] = [APP, 'http://localhost:3000']) {
   return { instance, reached: () => reached }
 }
 
-const preflight = (origin: string, path = '/api/v1/checkout') => ({
+const preflight = (origin: string) => ({
   method: 'OPTIONS',
   headers: {
     origin,
@@ -76,7 +76,15 @@ describe('cors: preflight', () => {
     expect(res.headers.get('access-control-allow-methods')).toContain('POST')
     const allowed = (res.headers.get('access-control-allow-headers') ?? '').split(', ')
     expect(allowed).toEqual(CORS_ALLOW_HEADERS)
-    for (const h of ['authorization', 'apikey', 'x-client-info', 'content-type', 'x-retry-count', 'idempotency-key', 'x-bff-canary']) {
+    for (const h of [
+      'authorization',
+      'apikey',
+      'x-client-info',
+      'content-type',
+      'x-retry-count',
+      'idempotency-key',
+      'x-bff-canary',
+    ]) {
       expect(allowed).toContain(h)
     }
     expect(res.headers.get('access-control-max-age')).toBe('600')
@@ -89,7 +97,11 @@ describe('cors: preflight', () => {
     const { instance, reached } = app()
     const res = await instance.request('/api/v1/checkout', preflight(EVIL))
     expect(res.status).toBe(204)
-    for (const name of ['access-control-allow-origin', 'access-control-allow-credentials', 'access-control-allow-headers']) {
+    for (const name of [
+      'access-control-allow-origin',
+      'access-control-allow-credentials',
+      'access-control-allow-headers',
+    ]) {
       expect(res.headers.get(name)).toBeNull()
     }
     expect(res.headers.get('vary')).toContain('Origin')
@@ -109,43 +121,69 @@ describe('cors: preflight', () => {
   })
 
   it('matches an origin configured with its default port', async () => {
-    const res = await app(['https://app.example.com:443']).instance.request('/api/v1/checkout', preflight(APP))
+    const res = await app(['https://app.example.com:443']).instance.request(
+      '/api/v1/checkout',
+      preflight(APP),
+    )
     expect(res.headers.get('access-control-allow-origin')).toBe(APP)
   })
 
   it('an OPTIONS without Access-Control-Request-Method is not a preflight', async () => {
-    const res = await app().instance.request('/api/v1/checkout', { method: 'OPTIONS', headers: { origin: APP } })
+    const res = await app().instance.request('/api/v1/checkout', {
+      method: 'OPTIONS',
+      headers: { origin: APP },
+    })
     expect(res.status).toBe(404)
   })
 })
 
 describe('cors: actual requests', () => {
   it('an allowed origin gets ACAO, credentials, exposed headers and Vary', async () => {
-    const res = await app().instance.request('/api/v1/checkout', { method: 'POST', headers: { origin: APP } })
+    const res = await app().instance.request('/api/v1/checkout', {
+      method: 'POST',
+      headers: { origin: APP },
+    })
     expect(res.status).toBe(200)
     expect(res.headers.get('access-control-allow-origin')).toBe(APP)
     expect(res.headers.get('access-control-allow-credentials')).toBe('true')
     const exposed = res.headers.get('access-control-expose-headers') ?? ''
-    for (const h of ['x-request-id', 'x-bff-backend', 'server-timing', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'retry-after']) {
+    for (const h of [
+      'x-request-id',
+      'x-bff-backend',
+      'server-timing',
+      'ratelimit-limit',
+      'ratelimit-remaining',
+      'ratelimit-reset',
+      'retry-after',
+    ]) {
       expect(exposed).toContain(h)
     }
     expect(res.headers.get('vary')).toBe('Origin')
   })
 
   it('gateway errors carry CORS headers too, so the browser can read the problem', async () => {
-    const res = await app().instance.request('/functions/v1/limited', { method: 'POST', headers: { origin: APP } })
+    const res = await app().instance.request('/functions/v1/limited', {
+      method: 'POST',
+      headers: { origin: APP },
+    })
     expect(res.status).toBe(429)
     expect(res.headers.get('access-control-allow-origin')).toBe(APP)
   })
 
-  it('replaces a legacy function\'s own CORS headers (immutable fetch response)', async () => {
+  it("replaces a legacy function's own CORS headers (immutable fetch response)", async () => {
     const { instance } = app()
-    const allowed = await instance.request('/functions/v1/legacy-thing', { method: 'POST', headers: { origin: APP } })
+    const allowed = await instance.request('/functions/v1/legacy-thing', {
+      method: 'POST',
+      headers: { origin: APP },
+    })
     expect(await allowed.json()).toEqual({ from: 'legacy' })
     expect(allowed.headers.get('access-control-allow-origin')).toBe(APP)
     expect(allowed.headers.get('access-control-allow-headers')).toBeNull()
 
-    const denied = await instance.request('/functions/v1/legacy-thing', { method: 'POST', headers: { origin: EVIL } })
+    const denied = await instance.request('/functions/v1/legacy-thing', {
+      method: 'POST',
+      headers: { origin: EVIL },
+    })
     expect(denied.status).toBe(200)
     expect(denied.headers.get('access-control-allow-origin')).toBeNull()
     expect(denied.headers.get('vary')).toBe('Origin')
@@ -162,7 +200,10 @@ describe('cors: actual requests', () => {
 describe('strictOrigin', () => {
   it('refuses a disallowed Origin on a strict route with 403 before the handler', async () => {
     const { instance, reached } = app()
-    const res = await instance.request('/api/v1/checkout', { method: 'POST', headers: { origin: EVIL } })
+    const res = await instance.request('/api/v1/checkout', {
+      method: 'POST',
+      headers: { origin: EVIL },
+    })
     expect(res.status).toBe(403)
     expect(res.headers.get('content-type')).toBe('application/problem+json')
     expect(await res.json()).toMatchObject({ code: 'origin-not-allowed', status: 403 })
@@ -171,20 +212,29 @@ describe('strictOrigin', () => {
   })
 
   it('refuses the opaque origin `null` (sandboxed frames, file:)', async () => {
-    const res = await app().instance.request('/api/v1/checkout', { method: 'POST', headers: { origin: 'null' } })
+    const res = await app().instance.request('/api/v1/checkout', {
+      method: 'POST',
+      headers: { origin: 'null' },
+    })
     expect(res.status).toBe(403)
   })
 
   it('lets allowed origins and requests without Origin (apps, servers) through', async () => {
     const { instance, reached } = app()
-    expect((await instance.request('/api/v1/checkout', { method: 'POST', headers: { origin: APP } })).status).toBe(200)
+    expect(
+      (await instance.request('/api/v1/checkout', { method: 'POST', headers: { origin: APP } }))
+        .status,
+    ).toBe(200)
     expect((await instance.request('/api/v1/checkout', { method: 'POST' })).status).toBe(200)
     expect(reached()).toBe(2)
   })
 
   it('leaves routes without strictOrigin to CORS alone', async () => {
     const { instance, reached } = app()
-    const res = await instance.request('/functions/v1/legacy-thing', { method: 'POST', headers: { origin: EVIL } })
+    const res = await instance.request('/functions/v1/legacy-thing', {
+      method: 'POST',
+      headers: { origin: EVIL },
+    })
     expect(res.status).toBe(200)
     expect(reached()).toBe(1)
   })

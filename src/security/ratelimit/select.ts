@@ -27,7 +27,12 @@ export function rateLimiterFromConfig(
 ) {
   const timeoutMs = config.RATE_LIMIT_TIMEOUT_MS
   if (config.REDIS_URL && connectRedis) {
-    return createRateLimiter({ store: 'redis', redis: connectRedis(config.REDIS_URL), timeoutMs, prefix })
+    return createRateLimiter({
+      store: 'redis',
+      redis: connectRedis(config.REDIS_URL),
+      timeoutMs,
+      prefix,
+    })
   }
   if (config.UPSTASH_REDIS_REST_URL && config.UPSTASH_REDIS_REST_TOKEN) {
     return createRateLimiter({
