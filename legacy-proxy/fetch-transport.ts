@@ -1,5 +1,5 @@
 import { GatewayError, upstreamTimeout, upstreamUnavailable } from '../src/errors.js'
-import { connectionTokens, isForwardableResponseHeader } from './headers.js'
+import { connectionTokens, isForwardableResponseHeader, mergeVary } from './headers.js'
 import { type LegacyTransport, serverTiming } from './transport.js'
 
 export interface FetchTransportOptions {
@@ -60,7 +60,14 @@ export function fetchTransport({
         if (name !== 'set-cookie' && isForwardableResponseHeader(name, connection)) out.set(name, value)
       })
       for (const cookie of upstream.headers.getSetCookie()) out.append('set-cookie', cookie)
-      call.responseHeaders.forEach((value, name) => out.set(name, value))
+      const vary = mergeVary(upstream.headers.get('vary'), call.responseHeaders.get('vary'))
+      call.responseHeaders.forEach((value, name) => {
+        if (name !== 'vary') out.set(name, value)
+      })
+      if (vary) out.set('vary', vary)
+      // Hono merges the prepared headers into the returned response with `set`, which would
+      // replace the merged Vary with the gateway's alone.
+      call.responseHeaders.delete('vary')
       out.set('server-timing', serverTiming(headersMs, call.startedAt, performance.now()))
       onOutcome({ status: upstream.status, headersMs })
       return new Response(upstream.body, { status: upstream.status, headers: out })

@@ -84,10 +84,28 @@ export function upstreamRequestHeaders(
   return out
 }
 
-/** Whether an upstream response header may be passed to the client. */
+/**
+ * Whether an upstream response header may be passed to the client. The gateway owns CORS, so a
+ * legacy function answering `Access-Control-Allow-Origin: *` cannot open itself to an origin
+ * the allow-list refuses; `x-bff-*` are the gateway's own.
+ */
 export function isForwardableResponseHeader(name: string, connection: Set<string> | undefined): boolean {
   const lower = name.toLowerCase()
-  return !HOP_BY_HOP.has(lower) && !connection?.has(lower) && !lower.startsWith('x-bff-')
+  return (
+    !HOP_BY_HOP.has(lower) &&
+    !connection?.has(lower) &&
+    !lower.startsWith('x-bff-') &&
+    !lower.startsWith('access-control-')
+  )
+}
+
+/** One `Vary` from the upstream's and the gateway's (e.g. `Accept-Encoding` + `Origin`). */
+export function mergeVary(upstream: string | null | undefined, gateway: string | null | undefined): string | undefined {
+  if (!upstream) return gateway ?? undefined
+  if (!gateway) return upstream
+  const seen = new Set(upstream.split(',').map((v) => v.trim().toLowerCase()))
+  const extra = gateway.split(',').map((v) => v.trim()).filter((v) => v && !seen.has(v.toLowerCase()))
+  return extra.length ? `${upstream}, ${extra.join(', ')}` : upstream
 }
 
 export { connectionTokens }

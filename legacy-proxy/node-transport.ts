@@ -3,7 +3,7 @@ import https from 'node:https'
 import { Readable } from 'node:stream'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import { GatewayError, upstreamTimeout, upstreamUnavailable } from '../src/errors.js'
-import { connectionTokens, isForwardableResponseHeader } from './headers.js'
+import { connectionTokens, isForwardableResponseHeader, mergeVary } from './headers.js'
 import { type LegacyCall, type LegacyOutcome, type LegacyTransport, serverTiming } from './transport.js'
 
 export interface NodeTransportOptions {
@@ -49,8 +49,7 @@ export function nodeTransport({
       const { incoming, outgoing } = (c.env ?? {}) as NodeBindings
       const direct = incoming !== undefined && outgoing !== undefined
       return new Promise<Response>((resolve, reject) => {
-        const url = new URL(call.target)
-        const isHttps = url.protocol === 'https:'
+        const target = parseTarget(call.target)
         const sent = performance.now()
         let settled = false
         let headersArrived = false
@@ -65,15 +64,15 @@ export function nodeTransport({
         }
 
         // With headers given as a flat list, node:http adds no Host of its own.
-        call.headers.push('host', url.host)
-        const upstreamReq = (isHttps ? https : http).request({
-          protocol: url.protocol,
-          hostname: url.hostname,
-          port: url.port || (isHttps ? 443 : 80),
-          path: url.pathname + url.search,
+        call.headers.push('host', target.host)
+        const upstreamReq = (target.https ? https : http).request({
+          protocol: target.protocol,
+          hostname: target.hostname,
+          port: target.port,
+          path: target.path,
           method: call.method,
           headers: call.headers,
-          agent: isHttps ? httpsAgent : httpAgent,
+          agent: target.https ? httpsAgent : httpAgent,
         })
 
         const headersTimer = setTimeout(
@@ -87,19 +86,26 @@ export function nodeTransport({
 
         upstreamReq.on('error', (error: NodeJS.ErrnoException) => {
           if (settled) return
-          if (c.req.raw.signal.aborted || (direct && outgoing.destroyed)) {
+          if ((direct && outgoing.destroyed) || c.req.raw.signal.aborted) {
             fail(upstreamUnavailable('The client went away'))
             return
           }
           fail(upstreamUnavailable('The legacy function could not be reached', error))
         })
 
-        // A client that goes away cancels the upstream request.
-        const onClientClose = () => {
-          if (!direct || !outgoing.writableFinished) upstreamReq.destroy()
+        // One 'close' listener does both jobs: a client that goes away cancels the upstream
+        // request, and a finished response settles the call.
+        if (direct) {
+          outgoing.once('close', () => {
+            if (!outgoing.writableFinished) upstreamReq.destroy()
+            if (headersArrived) {
+              clearTimeout(totalTimer)
+              resolve(RESPONSE_ALREADY_SENT)
+            }
+          })
+        } else {
+          c.req.raw.signal.addEventListener('abort', () => upstreamReq.destroy(), { once: true })
         }
-        if (direct) outgoing.once('close', onClientClose)
-        else c.req.raw.signal.addEventListener('abort', onClientClose, { once: true })
 
         upstreamReq.on('response', (upstreamRes) => {
           headersArrived = true
@@ -109,19 +115,13 @@ export function nodeTransport({
           const headers = responseHeaders(upstreamRes, call, headersMs)
           onOutcome(outcome)
           settled = true
-          const done = () => clearTimeout(totalTimer)
+          // A response cut short upstream (reset, total timeout) is cut short for the client too.
+          upstreamRes.once('error', () => (direct ? outgoing.destroy() : undefined))
           if (direct) {
             outgoing.writeHead(outcome.status, headers)
             upstreamRes.pipe(outgoing)
-            upstreamRes.once('error', () => outgoing.destroy())
-            upstreamRes.once('aborted', () => outgoing.destroy())
-            const finish = () => {
-              done()
-              resolve(RESPONSE_ALREADY_SENT)
-            }
-            outgoing.once('finish', finish)
-            outgoing.once('close', finish)
           } else {
+            const done = () => clearTimeout(totalTimer)
             upstreamRes.once('end', done)
             upstreamRes.once('close', done)
             const webHeaders = new Headers()
@@ -147,24 +147,81 @@ export function nodeTransport({
   }
 }
 
+interface UpstreamTarget {
+  protocol: string
+  https: boolean
+  hostname: string
+  port: string | number
+  host: string
+  path: string
+}
+
+/** Origins of legacy targets, parsed once: there is one per deployment. */
+const origins = new Map<string, Omit<UpstreamTarget, 'path'>>()
+
+/**
+ * Paths made only of characters the WHATWG URL parser leaves alone, with no dot or percent
+ * sign in the path (which could form a dot segment it would resolve); anything else goes
+ * through `new URL`, so the upstream sees exactly what it would have seen from it.
+ */
+const PLAIN_TARGET_PATH = /^\/[\w\-~!$&()*+,;=:@/]*(?:\?[\w\-.~!$&()*+,;=:@/?%]*)?$/
+
+function parseTarget(target: string): UpstreamTarget {
+  const slash = target.indexOf('/', target.indexOf('//') + 2)
+  const path = slash === -1 ? '/' : target.slice(slash)
+  const origin = slash === -1 ? target : target.slice(0, slash)
+  let parsed = origins.get(origin)
+  if (!parsed) {
+    const url = new URL(origin)
+    const https = url.protocol === 'https:'
+    parsed = { protocol: url.protocol, https, hostname: url.hostname, port: url.port || (https ? 443 : 80), host: url.host }
+    if (origins.size < 16) origins.set(origin, parsed)
+  }
+  if (PLAIN_TARGET_PATH.test(path)) return { ...parsed, path }
+  const url = new URL(target)
+  return { ...parsed, path: url.pathname + url.search }
+}
+
 function responseHeaders(upstreamRes: IncomingMessage, call: LegacyCall, headersMs: number): string[] {
   const raw = upstreamRes.rawHeaders
-  const connection = connectionTokens(upstreamRes.headers.connection)
-  const overridden = new Set<string>()
-  call.responseHeaders.forEach((_, name) => overridden.add(name))
-  overridden.add('server-timing')
+  // Read from the raw list: `upstreamRes.headers` would build a second copy of every header.
+  let connectionValue: string | undefined
+  let upstreamVary: string | undefined
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string
+    if (name.length !== 10 && name.length !== 4) continue
+    const lower = name.toLowerCase()
+    const value = raw[i + 1] as string
+    if (lower === 'connection') connectionValue = connectionValue === undefined ? value : `${connectionValue}, ${value}`
+    else if (lower === 'vary') upstreamVary = upstreamVary === undefined ? value : `${upstreamVary}, ${value}`
+  }
+  const connection = connectionTokens(connectionValue)
+  // The gateway's own headers, read once (iterating a Headers sorts it each time).
+  const gateway: string[] = []
+  let gatewayVary: string | undefined
+  call.responseHeaders.forEach((value, name) => {
+    if (name === 'vary') gatewayVary = value
+    else gateway.push(name, value)
+  })
   const out: string[] = []
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string
     const lower = name.toLowerCase()
-    if (!isForwardableResponseHeader(lower, connection) || overridden.has(lower)) continue
+    if (!isForwardableResponseHeader(lower, connection) || lower === 'vary' || lower === 'server-timing') continue
+    if (hasName(gateway, lower)) continue
     out.push(name, raw[i + 1] as string)
   }
-  call.responseHeaders.forEach((value, name) => {
-    out.push(name, value)
-  })
+  for (const item of gateway) out.push(item)
+  const vary = mergeVary(upstreamVary, gatewayVary)
+  if (vary) out.push('vary', vary)
   out.push('server-timing', serverTiming(headersMs, call.startedAt, performance.now()))
   return out
+}
+
+/** Whether lower-case `name` is among the names of a flat `[name, value, ...]` list. */
+function hasName(list: readonly string[], name: string): boolean {
+  for (let i = 0; i < list.length; i += 2) if (list[i] === name) return true
+  return false
 }
 
 function sendBody(

@@ -5,9 +5,8 @@ import type { AiDeps } from './ai/deps.js'
 import { pollInstructions } from './ai/instructions.js'
 import { aiOutcomeRecorder } from './ai/outcome.js'
 import { readJsonBody } from './ai/request.js'
-import { runSuggestion } from './ai/run.js'
+import { minimumOf, runSuggestion } from './ai/run.js'
 import { POLL_TEMPLATES, type Poll, templatePolls } from './ai/templates.js'
-import { minimumOf } from './ai-reply-suggest.js'
 
 /** Request body of `ai-poll-suggest`. */
 export const PollSuggestBody = z.object({

@@ -5,7 +5,7 @@ import type { AiDeps } from './ai/deps.js'
 import { replyInstructions } from './ai/instructions.js'
 import { aiOutcomeRecorder } from './ai/outcome.js'
 import { readJsonBody } from './ai/request.js'
-import { runSuggestion } from './ai/run.js'
+import { minimumOf, runSuggestion } from './ai/run.js'
 import { REPLY_TEMPLATES, templateReplies } from './ai/templates.js'
 
 /** Request body of `ai-reply-suggest`. */
@@ -39,9 +39,6 @@ const REPLY_JSON_SCHEMA = {
 }
 
 const TAGS = { fan: 'earlier_fan_message', creator: 'earlier_creator_reply' } as const
-
-/** Fewer valid suggestions than this (after repair) counts as a failed answer. */
-export const minimumOf = (count: number) => Math.ceil(count / 2)
 
 /**
  * Native `ai-reply-suggest`: reply suggestions for a creator answering a fan.

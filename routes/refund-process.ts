@@ -1,4 +1,4 @@
-import { TossUnavailableError, tossCodeProblem, tossProblem } from '../src/clients/toss.js'
+import { tossCodeProblem, tossProblem } from '../src/clients/toss.js'
 import { GatewayError } from '../src/errors.js'
 import type { AppContext, NativeHandler } from '../src/types.js'
 import { dbCall } from './payments/db-problems.js'
@@ -76,7 +76,11 @@ export function createRefundProcess(deps: PaymentDeps): NativeHandler {
 }
 
 function failFastWhenTossIsDown(toss: PaymentDeps['toss']): void {
-  if (toss.circuitState === 'open') throw tossProblem(new TossUnavailableError('circuit-open', 30))
+  try {
+    toss.assertAvailable()
+  } catch (error) {
+    throw tossProblem(error)
+  }
 }
 
 function view(refund: RefundRow) {

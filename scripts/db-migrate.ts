@@ -4,8 +4,8 @@
  * migrated with the Supabase CLI (`supabase db push`) from the same files.
  */
 import pg from 'pg'
-import { createPgliteDb } from '../src/platform/db/pglite.js'
 import { applyMigrations, pgMigrationTarget } from '../src/platform/db/migrate.js'
+import { createPgliteDb } from '../src/platform/db/pglite.js'
 import { SUPABASE_ROLES_SQL } from '../src/platform/db/roles.js'
 
 const report = (name: string, action: string) => console.log(`${action.padEnd(8)} ${name}`)

@@ -2,15 +2,21 @@ import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { createDispatcher } from './dispatch.js'
 import { GatewayError, notFound, problemResponse } from './errors.js'
+import { bodyLimit } from './middleware/body-limit.js'
+import { cors, strictOrigin } from './middleware/cors.js'
 import { decide } from './middleware/decide.js'
+import { identify } from './middleware/identify.js'
+import { rateLimit } from './middleware/rate-limit.js'
 import { requestContext } from './middleware/request-context.js'
 import { createRouteResolver, resolveRoute } from './middleware/resolve-route.js'
+import { secureHeaders } from './middleware/secure-headers.js'
 import { errorFields } from './observability/log.js'
 import { gatewayMetrics, Metrics } from './observability/metrics.js'
 import { docsPage } from './docs-page.js'
 import { openApiDocument } from './openapi.js'
 import { NativeBreakers } from './rollout/breaker.js'
 import { ROUTE_IDS, ROUTES } from './route-table.js'
+import { createRateLimiter } from './security/ratelimit/index.js'
 import type { AppEnv, Deps } from './types.js'
 import { opsRoutes } from './ops-routes.js'
 
@@ -35,6 +41,11 @@ export function createApp(deps: Deps) {
       logger.warn('native breaker changed state', { route: routeId, state })
     },
   })
+  if (!deps.rateLimiter && !config.isDevelopment) {
+    throw new TypeError('createApp needs a rate limiter outside development')
+  }
+  const limiter =
+    deps.rateLimiter ?? createRateLimiter({ store: 'memory', timeoutMs: config.RATE_LIMIT_TIMEOUT_MS, prefix: 'dev' })
   const resolver = createRouteResolver(ROUTES, config.PROXY_BODY_LIMIT_BYTES)
   const dispatch = createDispatcher({
     legacyFunctionsUrl: config.legacyFunctionsUrl,
@@ -71,6 +82,8 @@ export function createApp(deps: Deps) {
   app.notFound((c) => problemResponse(notFound(`No route at ${c.req.path.slice(0, 200)}`), c.var.requestId ?? 'unknown'))
 
   app.use('*', requestContext({ logger, metrics, knownRoutes: ROUTE_IDS, observe: deps.rollout?.observe }))
+  app.use('*', secureHeaders({ hsts: !config.isDevelopment }))
+  app.use('*', cors({ allowedOrigins: config.ALLOWED_ORIGINS }))
 
   app.route('/', opsRoutes({ config, metricsRegistry, readiness: deps.readiness ?? {}, legacyKind: deps.legacy.kind }))
   app.get('/openapi.json', (c) => c.json(openApiDocument(ROUTES)))
@@ -79,6 +92,20 @@ export function createApp(deps: Deps) {
 
   const routed = [
     resolveRoute(resolver),
+    strictOrigin({ allowedOrigins: config.ALLOWED_ORIGINS }),
+    bodyLimit(),
+    identify({
+      verifier: deps.identity,
+      logger,
+      allowUnverified: config.isDevelopment,
+      serviceRoleKey: config.SUPABASE_SERVICE_ROLE_KEY,
+    }),
+    rateLimit({
+      limiter,
+      logger,
+      trustedIpHeader: config.TRUSTED_IP_HEADER,
+      onOutcome: (routeId, outcome) => metrics.rateLimit.inc({ route: routeId, outcome }),
+    }),
     decide({
       flags: deps.flags,
       nativeRoutes,

@@ -5,7 +5,8 @@ import { DependencyUnavailableError, GatewayError } from './errors.js'
 import { errorFields, type Logger } from './observability/log.js'
 import type { GatewayMetrics } from './observability/metrics.js'
 import { bufferBody } from './platform/body.js'
-import { clientIp, headerEntries, readHeader } from './platform/request-headers.js'
+import { headerEntries, readHeader } from './platform/request-headers.js'
+import { clientAddress } from './security/client-ip.js'
 import type { NativeBreakers } from './rollout/breaker.js'
 import { fallbackVerdict } from './rollout/fallback.js'
 import type { AppContext, Backend, NativeHandler } from './types.js'
@@ -39,7 +40,7 @@ export function createDispatcher(opts: DispatchOptions) {
     const headers = upstreamRequestHeaders(headerEntries(c), readHeader(c, 'connection'), {
       host: readHeader(c, 'host') ?? new URL(url).host,
       proto: url.startsWith('https:') ? 'https' : 'http',
-      clientIp: clientIp(c, opts.trustedIpHeader),
+      clientIp: clientAddress(c, { trustedIpHeader: opts.trustedIpHeader }),
       requestId: c.get('requestId'),
     })
     return opts.legacy.forward(

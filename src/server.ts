@@ -8,6 +8,14 @@ import { type Config, loadConfig } from './config.js'
 import { createLogger, type Logger } from './observability/log.js'
 import { type FlagTable, flagsFromText, staticFlags } from './rollout/flags.js'
 import { ROUTE_IDS } from './route-table.js'
+// ---- live rollout control (issue 6): imports ----
+import { startNodeRollout } from './admin/node-rollout.js'
+import { Metrics } from './observability/metrics.js'
+// ---- end live rollout control ----
+import { verifierFromConfig } from './security/from-config.js'
+import { rateLimiterFromConfig } from './security/ratelimit/index.js'
+import { createIoredisAdapter } from './security/ratelimit/redis-adapter.js'
+import { errorFields } from './observability/log.js'
 
 export interface RunningServer {
   app: GatewayApp
@@ -34,6 +42,11 @@ export async function startNodeServer(
 ): Promise<RunningServer> {
   const config = loadConfig(env)
   const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL, base: { service: 'bff-gateway', env: config.APP_ENV } })
+  const identity = verifierFromConfig(config)
+  const rateLimiter = rateLimiterFromConfig(config, {
+    connectRedis: (url) =>
+      createIoredisAdapter(url, { onError: (error) => logger.warn('redis error', { component: 'rate-limit', ...errorFields(error) }) }),
+  })
   const native = nativeHandlers({})
   const table = await loadFlagsFile(config.FLAGS_FILE, new Set(Object.keys(native)))
   const legacy = nodeTransport({
@@ -41,13 +54,30 @@ export async function startNodeServer(
     totalTimeoutMs: config.LEGACY_TOTAL_TIMEOUT_MS,
   })
   let draining = false
+  // ---- live rollout control (issue 6): live flag store, auto-rollback, /admin ----
+  const metrics = new Metrics()
+  const rollout = await startNodeRollout({
+    config,
+    file: table,
+    rules: { knownRoutes: ROUTE_IDS, nativeRoutes: new Set(Object.keys(native)) },
+    logger,
+    metrics,
+    storeKey: env.FLAGS_STORE_KEY,
+    verifier: identity,
+  })
+  // ---- end live rollout control ----
   const app = createApp({
     config,
     logger,
-    flags: staticFlags(table),
+    metrics,
+    flags: rollout.flags,
+    rollout: rollout.autoRollback,
+    mount: rollout.mount,
     legacy,
     native,
-    readiness: { accepting: () => !draining },
+    identity,
+    rateLimiter,
+    readiness: { accepting: () => !draining, ...rollout.readiness },
   })
 
   const server = serve({ fetch: app.fetch, port: options.port ?? config.PORT, overrideGlobalObjects: false })
@@ -62,6 +92,8 @@ export async function startNodeServer(
     flags: table.source,
     flagsVersion: table.version,
     nativeRoutes: Object.keys(native),
+    jwt: identity ? 'verified' : 'decoded only (development)',
+    rateLimiter: rateLimiter.kind,
   })
 
   let closing: Promise<void> | undefined
@@ -84,6 +116,8 @@ export async function startNodeServer(
       clearTimeout(graceTimer)
       if (outcome === 'timeout' && 'closeAllConnections' in server) server.closeAllConnections()
       await legacy.close?.()
+      await rollout.close() // live rollout control (issue 6)
+      await rateLimiter.close()
       logger.info('stopped', { outcome })
     })()
     return closing

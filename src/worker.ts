@@ -7,6 +7,8 @@ import { createLogger } from './observability/log.js'
 import { compileFlags, staticFlags } from './rollout/flags.js'
 import { ROUTE_IDS } from './route-table.js'
 import { nativeHandlers } from '../routes/index.js'
+import { verifierFromConfig } from './security/from-config.js'
+import { rateLimiterFromConfig } from './security/ratelimit/select.js'
 
 /**
  * The Cloudflare Workers entry. Configuration comes from `wrangler.toml` vars and secrets; the
@@ -39,6 +41,8 @@ function build(env: WorkerEnv): GatewayApp {
       totalTimeoutMs: config.LEGACY_TOTAL_TIMEOUT_MS,
     }),
     native,
+    identity: verifierFromConfig(config),
+    rateLimiter: rateLimiterFromConfig(config),
   })
 }
 

@@ -39,7 +39,13 @@ interface Conn {
 }
 
 export async function fixedRate(opts: FixedRateOptions): Promise<FixedRateResult> {
-  const request = Buffer.from(`GET ${opts.path} HTTP/1.1\r\nHost: 127.0.0.1:${opts.port}\r\nAccept: application/json\r\n\r\n`)
+  // One of 65,536 client addresses per request, as in bench/lib/client-ips.lua.
+  const head = `GET ${opts.path} HTTP/1.1\r\nHost: 127.0.0.1:${opts.port}\r\nAccept: application/json\r\n`
+  let ip = 0
+  const request = () => {
+    ip = (ip + 1) % 65536
+    return Buffer.from(`${head}x-forwarded-for: 10.0.${ip >> 8}.${ip & 255}\r\n\r\n`, 'latin1')
+  }
   const total = Math.round(opts.rate * opts.seconds)
   const latencies = new Float64Array(total)
   let completed = 0
@@ -76,7 +82,7 @@ export async function fixedRate(opts: FixedRateOptions): Promise<FixedRateResult
   const send = (conn: Conn, dueAt: bigint) => {
     conn.busy = true
     conn.dueAt = dueAt
-    conn.socket.write(request)
+    conn.socket.write(request())
   }
 
   const conns = await Promise.all(

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ROOT } from './options.js'
@@ -12,6 +12,17 @@ export interface Server {
   proc: Proc
   /** Base URL of the functions path on this server. */
   functions: string
+}
+
+/** The processes doing a server's work (nginx's master only supervises its worker). */
+export function workerPids(server: Server): number[] {
+  if (server.name !== 'nginx') return [server.proc.pid]
+  try {
+    const children = readFileSync(`/proc/${server.proc.pid}/task/${server.proc.pid}/children`, 'utf8')
+    return children.trim().split(/\s+/).filter(Boolean).map(Number)
+  } catch {
+    return [server.proc.pid]
+  }
 }
 
 const SERVERS = `${ROOT}bench/servers`
@@ -57,6 +68,8 @@ export async function startGateway(
       LOG_LEVEL: logLevel,
       LEGACY_FUNCTIONS_URL: `http://127.0.0.1:${upstream.port}/functions/v1`,
       PROXY_BODY_LIMIT_BYTES: String(1024 * 1024 * 1024),
+      // The load generators spread requests over many client addresses in this header.
+      TRUSTED_IP_HEADER: 'x-forwarded-for',
       ...env,
     },
   })

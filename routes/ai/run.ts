@@ -7,6 +7,9 @@ import type { AiOutcomeEvent } from './outcome.js'
 import { type AiFeature, consumeQuota } from './quota.js'
 import { requireUserId } from './request.js'
 
+/** Fewer valid items than this, after repair, counts as a failed answer (half, rounded up). */
+export const minimumOf = (count: number) => Math.ceil(count / 2)
+
 /** What a suggestion route asks the shared pipeline to do. */
 export interface SuggestionJob<T> {
   feature: AiFeature
@@ -88,8 +91,9 @@ export async function runSuggestion<T>(
     ...c.var.logFields,
     aiFeature: job.feature,
     model,
-    source: result.source,
-    fallback,
+    // Prefixed: the gateway's own `fallback` log field means a replay to legacy.
+    aiSource: result.source,
+    aiFallback: fallback,
     inputTokens: result.usage.inputTokens,
     outputTokens: result.usage.outputTokens,
     aiAttempts: result.attempts.map((a) => `${a.model}:${a.outcome}`).join(','),

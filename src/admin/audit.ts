@@ -94,3 +94,24 @@ export function dbAuditTrail(db: Pick<Db, 'call'>): AuditTrail {
     },
   }
 }
+
+/**
+ * The trail in this process only: tests, and a Worker in development with no Supabase
+ * configured. Production refuses it (`rolloutAudit` in the wiring helpers).
+ */
+export function memoryAuditTrail(clock: () => number = Date.now): AuditTrail {
+  const entries: AuditEntry[] = []
+  return {
+    async append(entry) {
+      const stored: AuditEntry = { ...entry, id: entries.length + 1, at: new Date(clock()).toISOString() }
+      entries.push(stored)
+      return stored
+    },
+    async list({ routeId, limit = 50, before } = {}) {
+      return entries
+        .filter((e) => (routeId === undefined || e.routeId === routeId) && (before === undefined || e.id < before))
+        .reverse()
+        .slice(0, Math.min(Math.max(limit, 1), 500))
+    },
+  }
+}

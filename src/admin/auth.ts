@@ -139,6 +139,10 @@ export function adminAuth({ token, verifier, sessionSeconds = 8 * 3600, clock = 
       return sign('csrf', sessionValue)
     },
 
+    checkCsrf(given: string, expected: string): boolean {
+      return given.length > 0 && timingSafeEqual(given, expected)
+    },
+
     sessionSeconds,
   }
 }

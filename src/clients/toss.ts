@@ -2,8 +2,8 @@ import {
   BrokenCircuitError,
   CircuitState,
   ConsecutiveBreaker,
-  ExponentialBackoff,
   circuitBreaker,
+  ExponentialBackoff,
   handleWhen,
   retry,
   wrap,
@@ -52,13 +52,21 @@ function isTransient(error: Error): boolean {
 }
 
 /** Connection errors that prove the request never left (undici puts the code on `cause`). */
-const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'])
+const NOT_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+])
 
 function notSent(error: unknown): boolean {
   const cause = (error as { cause?: { code?: unknown; errors?: Array<{ code?: unknown }> } })?.cause
   if (typeof cause?.code === 'string' && NOT_SENT_CODES.has(cause.code)) return true
   // Happy-eyeballs connects fail with an AggregateError listing each address.
-  return Boolean(cause?.errors?.length && cause.errors.every((e) => NOT_SENT_CODES.has(String(e.code))))
+  return Boolean(
+    cause?.errors?.length && cause.errors.every((e) => NOT_SENT_CODES.has(String(e.code))),
+  )
 }
 
 /**
@@ -118,9 +126,21 @@ export class TossClient {
     return 'open'
   }
 
+  /**
+   * Throw `TossUnavailableError` when the circuit is open, so a caller can refuse before it
+   * writes anything (a half-open circuit lets the probe through).
+   */
+  assertAvailable(): void {
+    if (this.circuitState === 'open') {
+      throw new TossUnavailableError('circuit-open', Math.ceil(this.#halfOpenAfterMs / 1000))
+    }
+  }
+
   /** `GET /v1/payments/{paymentKey}`: the source of truth about a payment. Retried (read-only). */
   getPayment(paymentKey: string, signal?: AbortSignal): Promise<TossPayment> {
-    return this.#send('getPayment', 'GET', `/v1/payments/${encodeURIComponent(paymentKey)}`, { signal })
+    return this.#send('getPayment', 'GET', `/v1/payments/${encodeURIComponent(paymentKey)}`, {
+      signal,
+    })
   }
 
   /**
@@ -137,11 +157,16 @@ export class TossClient {
     if (!idempotencyKey || idempotencyKey.length > 300) {
       throw new TypeError('cancelPayment needs an Idempotency-Key of 1-300 characters')
     }
-    return this.#send('cancelPayment', 'POST', `/v1/payments/${encodeURIComponent(paymentKey)}/cancel`, {
-      body,
-      idempotencyKey,
-      signal,
-    })
+    return this.#send(
+      'cancelPayment',
+      'POST',
+      `/v1/payments/${encodeURIComponent(paymentKey)}/cancel`,
+      {
+        body,
+        idempotencyKey,
+        signal,
+      },
+    )
   }
 
   async #send<T>(
@@ -170,11 +195,18 @@ export class TossClient {
     operation: TossCallEvent['operation'],
     method: string,
     path: string,
-    { body, idempotencyKey, signal }: { body?: unknown; idempotencyKey?: string; signal?: AbortSignal | undefined },
+    {
+      body,
+      idempotencyKey,
+      signal,
+    }: { body?: unknown; idempotencyKey?: string; signal?: AbortSignal | undefined },
     attempt: number,
   ): Promise<T> {
     const deadline = AbortSignal.timeout(this.#timeoutMs)
-    const headers: Record<string, string> = { authorization: this.#authorization, accept: 'application/json' }
+    const headers: Record<string, string> = {
+      authorization: this.#authorization,
+      accept: 'application/json',
+    }
     if (body !== undefined) headers['content-type'] = 'application/json'
     if (idempotencyKey) headers['idempotency-key'] = idempotencyKey
     let response: Response
@@ -205,8 +237,18 @@ export class TossClient {
       throw new TossError(code, response.status, message)
     }
     if (!json) {
-      this.#onCall({ operation, outcome: 'error', status: response.status, code: 'INVALID_RESPONSE', attempt })
-      throw new TossError('INVALID_RESPONSE', 502, 'TossPayments answered with a body that is not JSON')
+      this.#onCall({
+        operation,
+        outcome: 'error',
+        status: response.status,
+        code: 'INVALID_RESPONSE',
+        attempt,
+      })
+      throw new TossError(
+        'INVALID_RESPONSE',
+        502,
+        'TossPayments answered with a body that is not JSON',
+      )
     }
     this.#onCall({ operation, outcome: 'ok', status: response.status, attempt })
     return json as T

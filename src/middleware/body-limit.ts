@@ -47,9 +47,9 @@ export function enforceStreamLimit(
  *
  * A declared `Content-Length` over the limit is refused before the body is read. A body without
  * one (chunked) is wrapped with `enforceStreamLimit`, so it fails with 413 while streaming.
- * The Node legacy transport reads `c.env.incoming` directly and so sees only the
- * `Content-Length` check; it has to count a chunked body itself (it can use the same helper on
- * `Readable.toWeb(incoming)`).
+ * On Node the body is left on the socket (wrapping it would make the adapter build a web
+ * stream): the Node legacy transport counts a chunked body as it pipes it, and `bufferBody`
+ * counts it as it reads it for a native handler, both failing with the same 413.
  */
 export function bodyLimit(): MiddlewareHandler<AppEnv> {
   return async function bodyLimit(c: Context<AppEnv>, next: Next) {
@@ -63,6 +63,7 @@ export function bodyLimit(): MiddlewareHandler<AppEnv> {
       return next()
     }
     if (!chunked && (c.req.method === 'GET' || c.req.method === 'HEAD')) return next()
+    if ((c.env as { incoming?: unknown } | undefined)?.incoming) return next()
     const body = c.req.raw.body
     if (body) {
       c.req.raw = new Request(c.req.raw, {

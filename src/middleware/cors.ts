@@ -102,17 +102,16 @@ export function cors({
       return c.body(null, 204, Object.fromEntries(headers))
     }
 
-    await next()
-
-    const headers = mutableHeaders(c)
-    for (const name of [...headers.keys()]) {
-      if (name.startsWith('access-control-')) headers.delete(name)
+    // Set before `next()` so they reach every kind of response: native ones and problems
+    // through Hono's header merge, legacy ones through the transport, which also drops any
+    // access-control-* header a legacy function sends (the gateway owns CORS) and merges Vary.
+    c.header('vary', 'Origin')
+    if (verdict && origin !== undefined) {
+      c.header('access-control-allow-origin', verdict === 'explicit' ? origin : '*')
+      if (verdict === 'explicit') c.header('access-control-allow-credentials', 'true')
+      c.header('access-control-expose-headers', exposeHeadersValue)
     }
-    appendVary(headers, 'Origin')
-    if (!verdict || origin === undefined) return
-    headers.set('access-control-allow-origin', verdict === 'explicit' ? origin : '*')
-    if (verdict === 'explicit') headers.set('access-control-allow-credentials', 'true')
-    headers.set('access-control-expose-headers', exposeHeadersValue)
+    return next()
   }
 }
 
@@ -140,25 +139,5 @@ export function strictOrigin({ allowedOrigins }: StrictOriginOptions): Middlewar
       })
     }
     return next()
-  }
-}
-
-/** Responses straight from `fetch` have immutable headers; copy those once before editing. */
-function mutableHeaders(c: Context<AppEnv>): Headers {
-  try {
-    // The Fetch standard checks the guard before anything else, so this throws when immutable.
-    c.res.headers.delete('access-control-allow-origin')
-  } catch {
-    c.res = new Response(c.res.body, c.res)
-  }
-  return c.res.headers
-}
-
-function appendVary(headers: Headers, value: string) {
-  const vary = headers.get('vary')
-  if (!vary) return headers.set('vary', value)
-  const present = vary.split(',').map((v) => v.trim().toLowerCase())
-  if (!present.includes('*') && !present.includes(value.toLowerCase())) {
-    headers.set('vary', `${vary}, ${value}`)
   }
 }

@@ -82,14 +82,9 @@ export function rateLimit({
       })
     }
     onOutcome?.(routeId, 'allowed')
+    // Set before `next()`: on Node the legacy transport writes the response itself, taking the
+    // headers prepared so far (docs/decisions/001).
+    for (const [name, value] of Object.entries(headers)) c.header(name, value)
     await next()
-    for (const [name, value] of Object.entries(headers)) {
-      try {
-        c.res.headers.set(name, value)
-      } catch {
-        c.res = new Response(c.res.body, c.res)
-        c.res.headers.set(name, value)
-      }
-    }
   }
 }

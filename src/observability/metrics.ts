@@ -193,6 +193,10 @@ export function gatewayMetrics(metrics: Metrics) {
       'Decisions with a random subject (no JWT, client id or route key)',
       ['route'],
     ),
+    rateLimit: metrics.counter('bff_rate_limit_total', 'Rate-limit outcomes (allowed, limited, failed-open, failed-closed)', [
+      'route',
+      'outcome',
+    ]),
     breakerState: metrics.gauge('bff_native_breaker_open', 'Native breaker open (1) or closed (0)', ['route']),
   }
 }

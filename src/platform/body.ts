@@ -1,19 +1,48 @@
+import type { IncomingMessage } from 'node:http'
+import { payloadTooLarge } from '../middleware/body-limit.js'
 import type { AppContext } from '../types.js'
 
 const EMPTY = new Uint8Array(0)
 
 /**
  * Read the request body whole, once; later readers (a native handler through `c.req.json()`,
- * a replay to legacy) reuse the same bytes. Callers bound the size first (the route's body
- * limit is enforced before this runs).
+ * a replay to legacy) reuse the same bytes. A declared Content-Length was already checked
+ * against the route's limit; a chunked body read from the Node socket is counted here.
  */
 export async function bufferBody(c: AppContext): Promise<Uint8Array> {
   const cached = c.var.bufferedBody
   if (cached) return cached
   if (c.req.method === 'GET' || c.req.method === 'HEAD') return EMPTY
-  const bytes = new Uint8Array(await c.req.arrayBuffer())
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming
+  let bytes: Uint8Array
+  if (incoming && incoming.headers['content-length'] === undefined) {
+    bytes = await readLimited(incoming, c.var.route?.def.policy.bodyLimitBytes ?? Number.POSITIVE_INFINITY)
+    // Handlers read the body through `c.req`: give them a request that holds these bytes.
+    c.req.raw = new Request(c.req.url, { method: c.req.method, headers: c.req.raw.headers, body: bytes })
+  } else {
+    bytes = new Uint8Array(await c.req.arrayBuffer())
+  }
   c.set('bufferedBody', bytes)
   return bytes
+}
+
+function readLimited(incoming: IncomingMessage, limit: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    incoming.on('data', (chunk: Buffer) => {
+      size += chunk.length
+      if (size > limit) {
+        incoming.removeAllListeners('data')
+        incoming.resume()
+        reject(payloadTooLarge(limit))
+        return
+      }
+      chunks.push(chunk)
+    })
+    incoming.once('end', () => resolve(Buffer.concat(chunks)))
+    incoming.once('error', reject)
+  })
 }
 
 const decoder = new TextDecoder()

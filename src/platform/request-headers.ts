@@ -31,22 +31,3 @@ export function* headerEntries(c: AppContext): Generator<[string, string]> {
   }
   yield* c.req.raw.headers.entries()
 }
-
-/** The peer address of the TCP connection (Node only). */
-export function socketAddress(c: AppContext): string | undefined {
-  return nodeIncoming(c)?.socket?.remoteAddress
-}
-
-/**
- * The client's IP: from the deployment's trusted proxy header when configured (the first
- * address of `x-forwarded-for` as Google's load balancer writes it on Cloud Run, or
- * `cf-connecting-ip` on Workers), else the socket peer.
- */
-export function clientIp(c: AppContext, trustedHeader: string | undefined): string | undefined {
-  if (trustedHeader) {
-    const value = readHeader(c, trustedHeader)
-    const first = value?.split(',')[0]?.trim()
-    if (first) return first
-  }
-  return socketAddress(c)
-}

@@ -22,7 +22,13 @@ export interface ClientIpOptions {
  * IPv6 addresses are reduced to their /64, the block one subscriber usually holds, so rotating
  * addresses inside it does not reset the limit.
  */
-export function clientIp(
+export function clientIp(c: Context, options: ClientIpOptions = {}): string | undefined {
+  const ip = clientAddress(c, options)
+  return ip ? normalizeIp(ip) : undefined
+}
+
+/** The caller's address as received (for `X-Forwarded-For` to legacy): no /64 grouping. */
+export function clientAddress(
   c: Context,
   { trustedIpHeader, forwardedHops = 1 }: ClientIpOptions = {},
 ): string | undefined {
@@ -38,7 +44,7 @@ export function clientIp(
     // The `cf` object exists only on requests that came through Cloudflare's edge.
     if (!ip && (c.req.raw as { cf?: unknown }).cf) ip = c.req.header('cf-connecting-ip')
   }
-  return ip ? normalizeIp(ip) : undefined
+  return ip?.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1') || undefined
 }
 
 function normalizeIp(raw: string): string | undefined {

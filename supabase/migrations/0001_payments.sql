@@ -213,7 +213,8 @@ begin
   v_approved := (p_payment->>'approvedAt')::timestamptz;
   select greatest(v_approved, (p_payment->>'requestedAt')::timestamptz, max((c->>'canceledAt')::timestamptz))
     into v_tx_at
-    from jsonb_array_elements(coalesce(p_payment->'cancels', '[]'::jsonb)) as c;
+    from jsonb_array_elements(case when jsonb_typeof(p_payment->'cancels') = 'array'
+      then p_payment->'cancels' else '[]'::jsonb end) as c;
 
   insert into public.payments (payment_key, order_id, status, method, total_amount, balance_amount,
     secret, approved_at, last_transaction_at, last_transaction_key)
@@ -666,7 +667,8 @@ begin
       raise exception using errcode = 'P0001', message = 'invalid-argument: payment does not match the refund';
     end if;
     select c->>'transactionKey' into v_tx_key
-      from jsonb_array_elements(coalesce(p_payment->'cancels', '[]'::jsonb)) as c
+      from jsonb_array_elements(case when jsonb_typeof(p_payment->'cancels') = 'array'
+      then p_payment->'cancels' else '[]'::jsonb end) as c
       where (c->>'cancelAmount')::integer = v_refund.amount
       order by (c->>'canceledAt')::timestamptz desc nulls last
       limit 1;

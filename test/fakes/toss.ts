@@ -16,7 +16,10 @@ export type TossFakeMode =
   /** Apply the operation, then wait before answering (a response that arrives too late). */
   | { kind: 'slow'; delayMs: number }
   /** Answer every call with a 500 without applying anything. */
-  | { kind: 'failing'; code?: 'FAILED_REFUND_PROCESS' | 'COMMON_ERROR' | 'FAILED_INTERNAL_SYSTEM_PROCESSING' }
+  | {
+      kind: 'failing'
+      code?: 'FAILED_REFUND_PROCESS' | 'COMMON_ERROR' | 'FAILED_INTERNAL_SYSTEM_PROCESSING'
+    }
 
 export interface TossFakeRequest {
   method: string
@@ -44,7 +47,8 @@ export interface TossFake {
   close(): Promise<void>
 }
 
-export type SeedPayment = Pick<TossPayment, 'paymentKey' | 'orderId' | 'totalAmount'> & Partial<TossPayment>
+export type SeedPayment = Pick<TossPayment, 'paymentKey' | 'orderId' | 'totalAmount'> &
+  Partial<TossPayment>
 
 const VIRTUAL_ACCOUNT = '가상계좌'
 
@@ -64,7 +68,10 @@ class HttpError {
 export async function startTossFake({
   secretKey = 'test_sk_fake0000000000000000',
   port = 0,
-}: { secretKey?: string; port?: number } = {}): Promise<TossFake> {
+}: {
+  secretKey?: string
+  port?: number
+} = {}): Promise<TossFake> {
   const payments = new Map<string, TossPayment>()
   const idempotent = new Map<string, { status: number; body: unknown }>()
   const forcedFailures = new Map<string, HttpError>()
@@ -83,7 +90,11 @@ export async function startTossFake({
   function cancel(payment: TossPayment, body: Record<string, unknown>): TossPayment {
     const reason = body.cancelReason
     if (typeof reason !== 'string' || reason.length === 0 || reason.length > 200) {
-      throw new HttpError(400, 'INVALID_REQUEST', 'cancelReason is required (at most 200 characters).')
+      throw new HttpError(
+        400,
+        'INVALID_REQUEST',
+        'cancelReason is required (at most 200 characters).',
+      )
     }
     const forced = forcedFailures.get(payment.paymentKey)
     if (forced) {
@@ -100,7 +111,12 @@ export async function startTossFake({
       throw new HttpError(400, 'NOT_MATCHES_REFUNDABLE_AMOUNT', '잔액 결과가 일치하지 않습니다.')
     }
     const amount = body.cancelAmount === undefined ? payment.balanceAmount : body.cancelAmount
-    if (typeof amount !== 'number' || !Number.isInteger(amount) || amount <= 0 || amount > payment.balanceAmount) {
+    if (
+      typeof amount !== 'number' ||
+      !Number.isInteger(amount) ||
+      amount <= 0 ||
+      amount > payment.balanceAmount
+    ) {
       throw new HttpError(403, 'NOT_CANCELABLE_AMOUNT', '취소 할 수 없는 금액 입니다.')
     }
     if (payment.method === VIRTUAL_ACCOUNT) {
@@ -113,7 +129,11 @@ export async function startTossFake({
         typeof account.accountNumber !== 'string' ||
         !/^\d{1,20}$/.test(account.accountNumber)
       ) {
-        throw new HttpError(400, 'INVALID_REFUND_ACCOUNT_INFO', '환불 수취 계좌번호와 예금주명이 일치하지 않습니다.')
+        throw new HttpError(
+          400,
+          'INVALID_REFUND_ACCOUNT_INFO',
+          '환불 수취 계좌번호와 예금주명이 일치하지 않습니다.',
+        )
       }
     }
     const transactionKey = randomUUID().replaceAll('-', '').toUpperCase()
@@ -154,10 +174,17 @@ export async function startTossFake({
       res.writeHead(status, { 'content-type': 'application/json' })
       res.end(JSON.stringify(payload))
     }
-    const fail = (error: HttpError) => send(error.status, { code: error.code, message: error.message })
+    const fail = (error: HttpError) =>
+      send(error.status, { code: error.code, message: error.message })
 
     if (req.headers.authorization !== expected) {
-      return fail(new HttpError(401, 'UNAUTHORIZED_KEY', '인증되지 않은 시크릿 키 혹은 클라이언트 키 입니다.'))
+      return fail(
+        new HttpError(
+          401,
+          'UNAUTHORIZED_KEY',
+          '인증되지 않은 시크릿 키 혹은 클라이언트 키 입니다.',
+        ),
+      )
     }
     if (mode.kind === 'failing') {
       const code = mode.code ?? (req.method === 'POST' ? 'FAILED_REFUND_PROCESS' : 'COMMON_ERROR')
@@ -168,21 +195,28 @@ export async function startTossFake({
     const payment = payments.get(decodeURIComponent(match[1] as string))
 
     if (req.method === 'GET' && !match[2]) {
-      if (!payment) return fail(new HttpError(404, 'NOT_FOUND_PAYMENT', '존재하지 않는 결제 정보 입니다.'))
+      if (!payment)
+        return fail(new HttpError(404, 'NOT_FOUND_PAYMENT', '존재하지 않는 결제 정보 입니다.'))
       return send(200, structuredClone(payment))
     }
-    if (req.method !== 'POST' || !match[2]) return fail(new HttpError(405, 'INVALID_REQUEST', 'Method not allowed'))
+    if (req.method !== 'POST' || !match[2])
+      return fail(new HttpError(405, 'INVALID_REQUEST', 'Method not allowed'))
 
     const key = req.headers['idempotency-key']
     if (typeof key === 'string') {
-      if (key.length > 300) return fail(new HttpError(400, 'INVALID_REQUEST', 'Idempotency-Key is too long.'))
+      if (key.length > 300)
+        return fail(new HttpError(400, 'INVALID_REQUEST', 'Idempotency-Key is too long.'))
       const first = idempotent.get(key)
       if (first) return send(first.status, first.body)
     }
-    if (!payment) return fail(new HttpError(404, 'NOT_FOUND_PAYMENT', '존재하지 않는 결제 정보 입니다.'))
+    if (!payment)
+      return fail(new HttpError(404, 'NOT_FOUND_PAYMENT', '존재하지 않는 결제 정보 입니다.'))
     let outcome: { status: number; body: unknown }
     try {
-      outcome = { status: 200, body: structuredClone(cancel(payment, (body ?? {}) as Record<string, unknown>)) }
+      outcome = {
+        status: 200,
+        body: structuredClone(cancel(payment, (body ?? {}) as Record<string, unknown>)),
+      }
     } catch (error) {
       if (!(error instanceof HttpError)) throw error
       outcome = { status: error.status, body: { code: error.code, message: error.message } }
@@ -259,7 +293,10 @@ export async function startTossFake({
 export function webhookHeaders({
   transmissionId = randomUUID(),
   retriedCount = 0,
-}: { transmissionId?: string | null; retriedCount?: number } = {}): Record<string, string> {
+}: {
+  transmissionId?: string | null
+  retriedCount?: number
+} = {}): Record<string, string> {
   return {
     'content-type': 'application/json',
     ...(transmissionId === null ? {} : { 'tosspayments-webhook-transmission-id': transmissionId }),

@@ -7,7 +7,9 @@ import { loadConfig } from '../../src/config.js'
 import { createLogger } from '../../src/observability/log.js'
 import { compileFlags, type FlagsFile, staticFlags } from '../../src/rollout/flags.js'
 import { ROUTE_IDS } from '../../src/route-table.js'
+import { verifierFromConfig } from '../../src/security/from-config.js'
 import type { Deps, NativeHandler } from '../../src/types.js'
+import { TEST_JWT_SECRET } from './tokens.js'
 
 export interface TestGatewayOptions {
   env?: Record<string, string>
@@ -21,7 +23,12 @@ export interface TestGatewayOptions {
 
 /** Build the app as the entries do, with a test legacy URL, flags and native handlers. */
 export function buildTestApp(legacyFunctionsUrl: string, options: TestGatewayOptions = {}): GatewayApp {
-  const config = loadConfig({ LEGACY_FUNCTIONS_URL: legacyFunctionsUrl, LOG_LEVEL: 'debug', ...options.env })
+  const config = loadConfig({
+    LEGACY_FUNCTIONS_URL: legacyFunctionsUrl,
+    LOG_LEVEL: 'debug',
+    SUPABASE_JWT_SECRET: TEST_JWT_SECRET,
+    ...options.env,
+  })
   const native = options.native ?? {}
   const table = compileFlags(
     { routes: options.flags ?? {} },
@@ -40,6 +47,7 @@ export function buildTestApp(legacyFunctionsUrl: string, options: TestGatewayOpt
     flags: staticFlags(table),
     legacy: options.transport === 'fetch' ? fetchTransport(transportOptions) : nodeTransport(transportOptions),
     native,
+    identity: verifierFromConfig(config),
     ...options.extra,
   })
 }

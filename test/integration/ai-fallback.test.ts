@@ -96,7 +96,11 @@ describe('AI fallback chain: primary → cheaper model → Korean templates', ()
     expect(fake.requests.slice(before).map((r) => r.body.model)).toEqual([PRIMARY, FALLBACK])
     expect(t.events[0]).toMatchObject({ source: 'ai', model: FALLBACK, fallback: reason })
     expect(t.events[0]?.attempts.map((a) => a.outcome)).toEqual([reason, 'ok'])
-    expect(t.logFields.at(-1)).toMatchObject({ model: FALLBACK, source: 'ai', fallback: reason })
+    expect(t.logFields.at(-1)).toMatchObject({
+      model: FALLBACK,
+      aiSource: 'ai',
+      aiFallback: reason,
+    })
     expect(t.served({ source: 'ai', model: FALLBACK, fallback: reason })).toBe(1)
     expect(t.sideEffects.at(-1)).toBe(true)
   })
@@ -113,8 +117,8 @@ describe('AI fallback chain: primary → cheaper model → Korean templates', ()
     })
     expect(t.logFields.at(-1)).toMatchObject({
       model: 'template',
-      source: 'template',
-      fallback: 'overloaded',
+      aiSource: 'template',
+      aiFallback: 'overloaded',
       aiAttempts: `${PRIMARY}:overloaded,${FALLBACK}:overloaded`,
     })
     expect(t.served({ source: 'template', model: 'template', fallback: 'overloaded' })).toBe(1)
@@ -207,5 +211,15 @@ describe('AI fallback chain: primary → cheaper model → Korean templates', ()
       meta: { model: FALLBACK, source: 'ai', fallback: 'breaker-open' },
     })
     expect(fake.requests.slice(before).map((r) => r.body.model)).toEqual([FALLBACK])
+  })
+
+  it('a rejected API key is upstream-error → templates, without opening the breakers', async () => {
+    fake.setMode({ kind: 'normal', text: GOOD })
+    const t = setup({ apiKey: 'sk-ant-wrong', breakerThreshold: 1 })
+    const res = await post(t.app, 'ai-reply-suggest', newUser(), BODY)
+    expect(await res.json()).toMatchObject({
+      meta: { model: 'template', source: 'template', fallback: 'upstream-error' },
+    })
+    expect(t.anthropic.breakerStates()).toEqual({ [PRIMARY]: 'closed', [FALLBACK]: 'closed' })
   })
 })

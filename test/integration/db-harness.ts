@@ -7,7 +7,8 @@ import { createPostgresDb } from '../../src/platform/db/postgres.js'
 import { SUPABASE_ROLES_SQL } from '../../src/platform/db/roles.js'
 
 /** Admin connection to the test server (trust auth, loopback). */
-export const ADMIN_URL = process.env.TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+export const ADMIN_URL =
+  process.env.TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 
 export interface Harness {
   kind: 'postgres' | 'pglite'
@@ -34,7 +35,9 @@ export async function ensureRoles(client: pg.Pool | pg.Client): Promise<void> {
 }
 
 /** A fresh database `bff_payments_<random>` on the test server, dropped by `drop()`. */
-export async function createTempDatabase(prefix = 'bff_payments'): Promise<{ url: string; drop(): Promise<void> }> {
+export async function createTempDatabase(
+  prefix = 'bff_payments',
+): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `${prefix}_${randomBytes(6).toString('hex')}`
   const admin = new pg.Client({ connectionString: ADMIN_URL })
   await admin.connect()

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { fetchTransport } from '../../legacy-proxy/fetch-transport.js'
 import { createApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
@@ -8,7 +8,10 @@ import { createLogger } from '../../src/observability/log.js'
 import { mintCanaryToken, verifyCanaryToken } from '../../src/rollout/canary.js'
 import { compileFlags, type FlagsFile, staticFlags } from '../../src/rollout/flags.js'
 import { ROUTE_IDS } from '../../src/route-table.js'
+import { verifierFromConfig } from '../../src/security/from-config.js'
+import { createRateLimiter } from '../../src/security/ratelimit/index.js'
 import type { NativeHandler } from '../../src/types.js'
+import { TEST_JWT_SECRET, userToken } from '../helpers/tokens.js'
 
 const SECRET = 'canary-secret-for-tests-0123456789abcdef'
 const native: NativeHandler = async (c) => c.json({ served: 'native' })
@@ -20,10 +23,22 @@ function appWith(flags: FlagsFile['routes'], env: Record<string, string> = {}) {
     targets.push(String(input))
     return new Response(JSON.stringify({ served: 'legacy' }), { headers: { 'content-type': 'application/json' } })
   }) as typeof fetch
-  const config = loadConfig({ LEGACY_FUNCTIONS_URL: 'http://legacy.test/functions/v1', ...env })
-  const handlers = { 'payment-checkout': native, 'refund-process': native, 'ai-reply-suggest': native }
+  const config = loadConfig({
+    LEGACY_FUNCTIONS_URL: 'http://legacy.test/functions/v1',
+    SUPABASE_JWT_SECRET: TEST_JWT_SECRET,
+    ...env,
+  })
+  const handlers = {
+    'payment-checkout': native,
+    'refund-process': native,
+    'ai-reply-suggest': native,
+    'payment-webhook': native,
+  }
   const app = createApp({
     config,
+    identity: verifierFromConfig(config),
+    // Explicit, so staging-mode cases run without a Redis server; routing is under test here.
+    rateLimiter: createRateLimiter({ store: 'memory', timeoutMs: 100, prefix: 'decision' }),
     logger: createLogger({ write: () => {} }),
     flags: staticFlags(compileFlags({ routes: flags }, { knownRoutes: ROUTE_IDS, nativeRoutes: new Set(Object.keys(handlers)) }, 't', 't')),
     legacy: fetchTransport({ headersTimeoutMs: 1000, totalTimeoutMs: 1000, fetch: fakeFetch }),
@@ -32,27 +47,51 @@ function appWith(flags: FlagsFile['routes'], env: Record<string, string> = {}) {
   return { app, targets }
 }
 
+let defaultToken: string
+beforeAll(async () => {
+  defaultToken = await userToken('decision-user')
+})
+
 async function backendFor(app: ReturnType<typeof appWith>['app'], path: string, headers: Record<string, string> = {}) {
-  const res = await app.request(path, { method: 'POST', headers })
+  const res = await app.request(path, { method: 'POST', headers: { authorization: `Bearer ${defaultToken}`, ...headers } })
   return res.headers.get('x-bff-backend')
 }
 
 describe('percentage routing', () => {
-  it('serves about one subject in ten natively at 10 %, always the same ones, and keeps them at 50 %', async () => {
+  it('serves about one user in ten natively at 10 %, always the same ones, and keeps them at 50 %', async () => {
     const at10 = appWith({ 'ai-reply-suggest': { native: 10 } }).app
     const at50 = appWith({ 'ai-reply-suggest': { native: 50 } }).app
     const nativeAt10: string[] = []
     for (let i = 0; i < 1_000; i++) {
-      const headers = { 'x-client-id': `device-${i}` }
+      const headers = { authorization: `Bearer ${await userToken(`user-${i}`)}` }
       const first = await backendFor(at10, '/functions/v1/ai-reply-suggest', headers)
       expect(await backendFor(at10, '/functions/v1/ai-reply-suggest', headers)).toBe(first)
-      if (first === 'native') nativeAt10.push(`device-${i}`)
+      if (first === 'native') nativeAt10.push(headers.authorization)
     }
     expect(nativeAt10.length).toBeGreaterThan(70)
     expect(nativeAt10.length).toBeLessThan(130)
-    for (const id of nativeAt10) {
-      expect(await backendFor(at50, '/functions/v1/ai-reply-suggest', { 'x-client-id': id })).toBe('native')
+    for (const authorization of nativeAt10) {
+      expect(await backendFor(at50, '/functions/v1/ai-reply-suggest', { authorization })).toBe('native')
     }
+  })
+
+  it('buckets by x-client-id when there is no user, and by the order id for webhooks', async () => {
+    const { app } = appWith({ 'payment-webhook': { native: 50 } })
+    const byClient = new Set<string | null>()
+    const byOrder = new Set<string | null>()
+    for (let i = 0; i < 40; i++) {
+      const clientRes = await app.request('/functions/v1/payment-webhook', { method: 'POST', headers: { 'x-client-id': 'device-7' }, body: '{}' })
+      byClient.add(clientRes.headers.get('x-bff-backend'))
+      const orderRes = await app.request('/functions/v1/payment-webhook', {
+        method: 'POST',
+        body: JSON.stringify({ eventType: 'PAYMENT_STATUS_CHANGED', data: { orderId: 'order_0001', attempt: i } }),
+      })
+      byOrder.add(orderRes.headers.get('x-bff-backend'))
+    }
+    expect(byClient.size).toBe(1)
+    expect(byOrder.size).toBe(1)
+    const metrics = await (await app.request('/metrics')).text()
+    expect(metrics).not.toContain('bff_unsticky_decisions_total{route="payment-webhook"}')
   })
 
   it('routes the REST alias and the function path to the same route', async () => {
@@ -67,7 +106,7 @@ describe('percentage routing', () => {
 
   it('keeps the rest of an alias path and the query for the legacy target', async () => {
     const { app, targets } = appWith({})
-    await app.request('/api/v1/settlement/export/2026-10?format=csv')
+    await app.request('/api/v1/settlement/export/2026-10?format=csv', { headers: { authorization: `Bearer ${defaultToken}` } })
     expect(targets).toEqual(['http://legacy.test/functions/v1/settlement-export/2026-10?format=csv'])
   })
 
@@ -86,7 +125,7 @@ describe('percentage routing', () => {
     const badName = await app.request('/functions/v1/Bad.Name')
     expect(badName.status).toBe(400)
     expect(await badName.json()).toMatchObject({ code: 'invalid-function-path' })
-    const wrongMethod = await app.request('/functions/v1/payment-checkout', { method: 'GET' })
+    const wrongMethod = await app.request('/functions/v1/payment-checkout', { method: 'GET', headers: { authorization: `Bearer ${defaultToken}` } })
     expect(wrongMethod.status).toBe(405)
     expect(wrongMethod.headers.get('allow')).toBe('POST')
   })
@@ -119,7 +158,7 @@ describe('canary override', () => {
     const t = await token()
     const res = await app.request('/functions/v1/payment-checkout', {
       method: 'POST',
-      headers: { 'x-bff-backend': 'native', ...(t ? { 'x-bff-canary': t } : {}) },
+      headers: { authorization: `Bearer ${defaultToken}`, 'x-bff-backend': 'native', ...(t ? { 'x-bff-canary': t } : {}) },
     })
     expect(res.status).toBe(403)
     expect(res.headers.get('content-type')).toBe('application/problem+json')
@@ -129,7 +168,10 @@ describe('canary override', () => {
 
   it('refuses an override value other than native or legacy', async () => {
     const { app } = appWith({ 'payment-checkout': { native: 0 } })
-    const res = await app.request('/functions/v1/payment-checkout', { method: 'POST', headers: { 'x-bff-backend': 'both' } })
+    const res = await app.request('/functions/v1/payment-checkout', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${defaultToken}`, 'x-bff-backend': 'both' },
+    })
     expect(res.status).toBe(400)
     expect(await res.json()).toMatchObject({ errors: [{ field: 'header:x-bff-backend' }] })
   })

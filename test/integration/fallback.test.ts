@@ -3,6 +3,7 @@ import { DependencyUnavailableError, GatewayError } from '../../src/errors.js'
 import type { AppContext, NativeHandler } from '../../src/types.js'
 import { type LegacyStandIn, startLegacyStandIn } from '../fakes/legacy-functions.js'
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js'
+import { userToken } from '../helpers/tokens.js'
 
 /**
  * A test native handler for `ops-manage` (routes: GET/POST/PATCH/DELETE, not replay-safe) and
@@ -57,8 +58,10 @@ beforeEach(() => {
   gateway.app.breakers.success('ops-manage')
 })
 
+let token: string
 async function call(path: string, init: RequestInit = {}) {
-  const res = await fetch(gateway.url + path, init)
+  token ??= await userToken('fallback-user')
+  const res = await fetch(gateway.url + path, { ...init, headers: { authorization: `Bearer ${token}`, ...init.headers } })
   return { status: res.status, backend: res.headers.get('x-bff-backend'), body: await res.text(), type: res.headers.get('content-type') }
 }
 
@@ -152,11 +155,17 @@ describe('fallback to legacy (DESIGN.md section 5)', () => {
       flags: { 'refund-process': { native: 100 } },
     })
     try {
+      // Five users, so the route's rate limit (5 a minute per user) stays out of the way.
       for (let i = 0; i < 5; i++) {
-        await fetch(`${local.url}/functions/v1/refund-process?mode=crash`, { method: 'POST', body: 'x' })
+        const authorization = `Bearer ${await userToken(`breaker-${i}`)}`
+        await fetch(`${local.url}/functions/v1/refund-process?mode=crash`, { method: 'POST', body: 'x', headers: { authorization } })
       }
       expect(local.app.breakers.state('refund-process')).toBe('open')
-      const res = await fetch(`${local.url}/functions/v1/refund-process`, { method: 'POST', body: 'x' })
+      const res = await fetch(`${local.url}/functions/v1/refund-process`, {
+        method: 'POST',
+        body: 'x',
+        headers: { authorization: `Bearer ${await userToken('breaker-5')}` },
+      })
       expect(res.headers.get('x-bff-backend')).toBe('legacy')
       const metrics = await (await fetch(`${local.url}/metrics`)).text()
       expect(metrics).toContain('bff_native_breaker_open{route="refund-process"} 1')

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DbFunctionError } from '../../src/platform/db/port.js'
-import { type Harness, USER_A, postgresHarness, seedCatalog, seedPayment } from './db-harness.js'
+import { type Harness, postgresHarness, seedCatalog, seedPayment, USER_A } from './db-harness.js'
 
 // Real PostgreSQL only: row locks and unique-index waits are what these cases exercise.
 describe('payments under concurrency (PostgreSQL)', () => {
@@ -46,9 +46,10 @@ describe('payments under concurrency (PostgreSQL)', () => {
       [paid.paymentKey],
     )
     expect(row).toEqual({ version: 2, status: 'CANCELED' })
-    const [events] = await h.sql<{ n: string }>('select count(*) as n from public.payment_events where payment_key = $1', [
-      paid.paymentKey,
-    ])
+    const [events] = await h.sql<{ n: string }>(
+      'select count(*) as n from public.payment_events where payment_key = $1',
+      [paid.paymentKey],
+    )
     expect(Number(events?.n)).toBe(1)
   })
 
@@ -65,7 +66,9 @@ describe('payments under concurrency (PostgreSQL)', () => {
         }),
       ),
     )
-    const codes = results.map((r) => (r.status === 'fulfilled' ? 'reserved' : (r.reason as DbFunctionError).code))
+    const codes = results.map((r) =>
+      r.status === 'fulfilled' ? 'reserved' : (r.reason as DbFunctionError).code,
+    )
     expect(codes.filter((c) => c === 'reserved')).toHaveLength(1)
     expect(codes.filter((c) => c === 'refund-in-progress')).toHaveLength(49)
   })
@@ -98,7 +101,10 @@ describe('payments under concurrency (PostgreSQL)', () => {
             await Promise.race([settled.promise, new Promise((r) => setTimeout(r, 50))])
             continue
           }
-          if (error instanceof DbFunctionError && ['exceeds-refundable', 'not-refundable'].includes(error.code)) {
+          if (
+            error instanceof DbFunctionError &&
+            ['exceeds-refundable', 'not-refundable'].includes(error.code)
+          ) {
             return 'refused'
           }
           throw error
@@ -113,7 +119,13 @@ describe('payments under concurrency (PostgreSQL)', () => {
             status: balance === 0 ? 'CANCELED' : 'PARTIAL_CANCELED',
             totalAmount: paid.amount,
             balanceAmount: balance,
-            cancels: [{ transactionKey: `tx-${refund.refundId}`, cancelAmount: amount, canceledAt: nextTime() }],
+            cancels: [
+              {
+                transactionKey: `tx-${refund.refundId}`,
+                cancelAmount: amount,
+                canceledAt: nextTime(),
+              },
+            ],
           },
         })
         const previous = settled
@@ -164,11 +176,19 @@ describe('payments under concurrency (PostgreSQL)', () => {
         balanceAmount: 0,
         cancels: [
           ...partial.cancels,
-          { transactionKey: `tx-c-${round}`, cancelAmount: paid.amount - 10000, canceledAt: fullCancelAt },
+          {
+            transactionKey: `tx-c-${round}`,
+            cancelAmount: paid.amount - 10000,
+            canceledAt: fullCancelAt,
+          },
         ],
       }
       const settle = () =>
-        h.db.call('refund_settle', { p_refund_id: refund.refundId, p_outcome: 'done', p_payment: partial })
+        h.db.call('refund_settle', {
+          p_refund_id: refund.refundId,
+          p_outcome: 'done',
+          p_payment: partial,
+        })
       const webhook = () =>
         h.db.call('webhook_apply_payment_event', {
           p_event_id: `race-${paid.paymentKey}`,
@@ -181,9 +201,10 @@ describe('payments under concurrency (PostgreSQL)', () => {
         [paid.paymentKey],
       )
       expect(row).toEqual({ balance_amount: 0, status: 'CANCELED' })
-      const [refundRow] = await h.sql<{ status: string }>('select status from public.refunds where id = $1', [
-        refund.refundId,
-      ])
+      const [refundRow] = await h.sql<{ status: string }>(
+        'select status from public.refunds where id = $1',
+        [refund.refundId],
+      )
       expect(refundRow?.status).toBe('done')
       const error = await h.db
         .call('refund_reserve', {

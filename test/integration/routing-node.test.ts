@@ -1,14 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type LegacyStandIn, startLegacyStandIn } from '../fakes/legacy-functions.js'
+import { userToken } from '../helpers/tokens.js'
 import { buildTestApp } from '../helpers/gateway.js'
 import { ROUTING_CASES, ROUTING_FLAGS } from '../shared/routing-cases.js'
 import { steerableNative } from '../shared/steerable-native.js'
 
 let legacy: LegacyStandIn
+let token: string
 let app: ReturnType<typeof buildTestApp>
 
 beforeAll(async () => {
   legacy = await startLegacyStandIn()
+  token = await userToken('routing-user')
   app = buildTestApp(legacy.functionsUrl, { native: { 'ops-manage': steerableNative }, flags: ROUTING_FLAGS })
 })
 
@@ -19,7 +22,7 @@ afterAll(async () => {
 describe('on Node (the same cases as in workerd)', () => {
   it.each(ROUTING_CASES)('routes: $name', async (c) => {
     const before = legacy.received.length
-    const res = await app.request(c.path, { method: c.method, headers: c.headers, body: c.body })
+    const res = await app.request(c.path, { method: c.method, headers: { ...c.headers, ...(c.auth ? { authorization: `Bearer ${token}` } : {}) }, body: c.body })
     expect(res.status).toBe(c.expect.status)
     if (c.expect.backend !== undefined) expect(res.headers.get('x-bff-backend')).toBe(c.expect.backend)
     if (c.expect.problemCode) {

@@ -8,6 +8,8 @@ export interface RoutingCase {
   path: string
   headers?: Record<string, string>
   body?: string
+  /** Send a signed user token (the route's auth policy requires one). */
+  auth?: boolean
   expect: {
     status: number
     backend?: string | null
@@ -29,6 +31,7 @@ export const ROUTING_CASES: RoutingCase[] = [
   },
   {
     name: 'alias to a route at 0 %',
+    auth: true,
     method: 'POST',
     path: '/api/v1/checkout',
     body: '{"items":[]}',
@@ -36,6 +39,7 @@ export const ROUTING_CASES: RoutingCase[] = [
   },
   {
     name: 'route at 100 % served natively',
+    auth: true,
     method: 'POST',
     path: '/functions/v1/ops-manage',
     body: 'hi',
@@ -43,6 +47,7 @@ export const ROUTING_CASES: RoutingCase[] = [
   },
   {
     name: 'native dependency down falls back to legacy',
+    auth: true,
     method: 'POST',
     path: '/functions/v1/ops-manage?mode=dependency-down',
     body: 'payload',
@@ -50,6 +55,7 @@ export const ROUTING_CASES: RoutingCase[] = [
   },
   {
     name: 'development override forces legacy',
+    auth: true,
     method: 'POST',
     path: '/functions/v1/ops-manage',
     headers: { 'x-bff-backend': 'legacy' },
@@ -57,6 +63,7 @@ export const ROUTING_CASES: RoutingCase[] = [
   },
   {
     name: 'stay-legacy never native',
+    auth: true,
     method: 'POST',
     path: '/functions/v1/payment-confirm',
     headers: { 'x-bff-backend': 'native' },
@@ -75,6 +82,12 @@ export const ROUTING_CASES: RoutingCase[] = [
     expect: { status: 400, upstream: null, problemCode: 'invalid-function-path' },
   },
   {
+    name: 'required auth without a token',
+    method: 'POST',
+    path: '/functions/v1/ops-manage',
+    expect: { status: 401, upstream: null, problemCode: 'authentication-required' },
+  },
+  {
     name: 'unknown API path',
     method: 'GET',
     path: '/api/v1/does-not-exist',
@@ -88,6 +101,7 @@ export const ROUTING_CASES: RoutingCase[] = [
   },
   {
     name: 'bad override value',
+    auth: true,
     method: 'POST',
     path: '/functions/v1/ops-manage',
     headers: { 'x-bff-backend': 'sideways' },

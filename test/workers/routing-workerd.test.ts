@@ -2,15 +2,21 @@ import type { Miniflare } from 'miniflare'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import vectors from '../vectors/bucketing.json'
 import { type LegacyStandIn, startLegacyStandIn } from '../fakes/legacy-functions.js'
+import { userToken, TEST_JWT_SECRET } from '../helpers/tokens.js'
 import { startWorkerd } from '../helpers/workerd.js'
 import { ROUTING_CASES } from '../shared/routing-cases.js'
 
 let legacy: LegacyStandIn
+let token: string
 let mf: Miniflare
 
 beforeAll(async () => {
   legacy = await startLegacyStandIn()
-  mf = await startWorkerd('test/workers/test-worker.ts', { LEGACY_FUNCTIONS_URL: legacy.functionsUrl })
+  token = await userToken('routing-user')
+  mf = await startWorkerd('test/workers/test-worker.ts', {
+    LEGACY_FUNCTIONS_URL: legacy.functionsUrl,
+    SUPABASE_JWT_SECRET: TEST_JWT_SECRET,
+  })
 })
 
 afterAll(async () => {
@@ -31,7 +37,7 @@ describe('inside workerd', () => {
     const before = legacy.received.length
     const res = await mf.dispatchFetch(`http://gateway.test${c.path}`, {
       method: c.method,
-      headers: c.headers,
+      headers: { ...c.headers, ...(c.auth ? { authorization: `Bearer ${token}` } : {}) },
       body: c.body,
     })
     expect(res.status).toBe(c.expect.status)

@@ -11,6 +11,7 @@ import { bucketOf } from '../../src/rollout/bucket.js'
 import { murmur3_x86_32 } from '../../src/rollout/murmur3.js'
 import { compileFlags, staticFlags } from '../../src/rollout/flags.js'
 import { ROUTE_IDS } from '../../src/route-table.js'
+import { verifierFromConfig } from '../../src/security/from-config.js'
 import vectors from '../vectors/bucketing.json'
 import { ROUTING_FLAGS } from '../shared/routing-cases.js'
 import { steerableNative } from '../shared/steerable-native.js'
@@ -28,8 +29,10 @@ export default {
         runtime: typeof navigator !== 'undefined' ? navigator.userAgent : 'unknown',
       })
     }
+    const config = loadConfig(env)
     app ??= createApp({
-      config: loadConfig(env),
+      config,
+      identity: verifierFromConfig(config),
       logger: createLogger({ level: 'warn' }),
       flags: staticFlags(compileFlags({ routes: ROUTING_FLAGS }, { knownRoutes: ROUTE_IDS, nativeRoutes: new Set(['ops-manage']) }, 'test', 'test')),
       legacy: fetchTransport({ headersTimeoutMs: 2_000, totalTimeoutMs: 5_000 }),

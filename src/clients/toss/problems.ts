@@ -1,4 +1,4 @@
-import { GatewayError, type FieldProblem } from '../../errors.js'
+import { type FieldProblem, GatewayError } from '../../errors.js'
 import { TossError, TossTimeoutError, TossUnavailableError } from './errors.js'
 
 interface ProblemSpec {
@@ -18,7 +18,11 @@ interface ProblemSpec {
  * the detail never says more than "payment provider rejected the request".
  */
 const TOSS_PROBLEMS: Record<string, ProblemSpec> = {
-  ALREADY_REFUND_PAYMENT: { status: 409, code: 'already-refunded', title: 'The payment is already refunded' },
+  ALREADY_REFUND_PAYMENT: {
+    status: 409,
+    code: 'already-refunded',
+    title: 'The payment is already refunded',
+  },
   NOT_MATCHES_REFUNDABLE_AMOUNT: {
     status: 409,
     code: 'refundable-amount-changed',
@@ -79,7 +83,12 @@ const UNAVAILABLE: ProblemSpec = {
   retryAfterSeconds: 30,
 }
 
-function fromSpec(spec: ProblemSpec, cause: unknown, detail?: string, extra?: Record<string, unknown>): GatewayError {
+function fromSpec(
+  spec: ProblemSpec,
+  cause: unknown,
+  detail?: string,
+  extra?: Record<string, unknown>,
+): GatewayError {
   const errors: FieldProblem[] | undefined = spec.field
     ? [{ field: spec.field, message: detail ?? spec.title }]
     : undefined
@@ -121,9 +130,12 @@ export function tossProblem(error: unknown): GatewayError {
   if (error instanceof TossError) {
     const spec = TOSS_PROBLEMS[error.code]
     if (spec) {
-      return fromSpec(spec, error, spec.showMessage ? error.message : undefined, { tossCode: error.code })
+      return fromSpec(spec, error, spec.showMessage ? error.message : undefined, {
+        tossCode: error.code,
+      })
     }
-    if (error.status >= 500) return fromSpec(UNAVAILABLE, error, undefined, { tossCode: error.code })
+    if (error.status >= 500)
+      return fromSpec(UNAVAILABLE, error, undefined, { tossCode: error.code })
     // UNAUTHORIZED_KEY, INVALID_REQUEST and unknown 4xx: our key or our request is wrong.
     return fromSpec(MISCONFIGURED, error)
   }

@@ -16,7 +16,8 @@ export function buildFunctionCall(fn: string, args: Record<string, unknown>): Sq
   const names: string[] = []
   const values: unknown[] = []
   for (const [name, value] of Object.entries(args)) {
-    if (!IDENTIFIER.test(name)) throw new TypeError(`invalid argument name: ${JSON.stringify(name)}`)
+    if (!IDENTIFIER.test(name))
+      throw new TypeError(`invalid argument name: ${JSON.stringify(name)}`)
     // An undefined argument is left out so the function's default applies.
     if (value === undefined) continue
     values.push(toParameter(value))

@@ -11,14 +11,20 @@ import { createSupabaseDb } from './supabase.js'
  * `./supabase.js` directly, so pg and PGlite stay out of their bundle.
  */
 export async function createDb(
-  config: Pick<Config, 'DATABASE_URL' | 'SUPABASE_URL' | 'SUPABASE_SERVICE_ROLE_KEY' | 'PGLITE_DIR'>,
+  config: Pick<
+    Config,
+    'DATABASE_URL' | 'SUPABASE_URL' | 'SUPABASE_SERVICE_ROLE_KEY' | 'PGLITE_DIR'
+  >,
   options: { onPoolError?: (error: Error) => void } = {},
 ): Promise<Db> {
   if (config.DATABASE_URL) {
     return createPostgresDb({ connectionString: config.DATABASE_URL, ...options })
   }
   if (config.SUPABASE_URL && config.SUPABASE_SERVICE_ROLE_KEY) {
-    return createSupabaseDb({ url: config.SUPABASE_URL, serviceRoleKey: config.SUPABASE_SERVICE_ROLE_KEY })
+    return createSupabaseDb({
+      url: config.SUPABASE_URL,
+      serviceRoleKey: config.SUPABASE_SERVICE_ROLE_KEY,
+    })
   }
   return createPgliteDb({ dataDir: config.PGLITE_DIR })
 }

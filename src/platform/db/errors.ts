@@ -31,7 +31,9 @@ const UNAVAILABLE_MESSAGES = [
 /** A SQL function's `RAISE EXCEPTION USING ERRCODE = 'P0001', MESSAGE = 'code: detail'`. */
 export function parseFunctionError(message: string): DbFunctionError {
   const match = /^([a-z][a-z0-9-]*):\s?(.*)$/s.exec(message)
-  return match ? new DbFunctionError(match[1] as string, match[2] as string) : new DbFunctionError('database-error', message)
+  return match
+    ? new DbFunctionError(match[1] as string, match[2] as string)
+    : new DbFunctionError('database-error', message)
 }
 
 /** Map a driver error (node-postgres or PGlite) to the port's error types; others pass through. */

@@ -124,7 +124,8 @@ export function pgliteMigrationTarget(db: {
           exec: async (sql) => {
             await tx.exec(sql)
           },
-          query: async (sql, params) => (await tx.query(sql, params)).rows as Record<string, unknown>[],
+          query: async (sql, params) =>
+            (await tx.query(sql, params)).rows as Record<string, unknown>[],
         }),
       ),
   }

@@ -1,7 +1,7 @@
 import { PGlite } from '@electric-sql/pglite'
 import { buildFunctionCall } from './call-sql.js'
 import { toDbError } from './errors.js'
-import { applyMigrations, pgliteMigrationTarget, type MigrateOptions } from './migrate.js'
+import { applyMigrations, type MigrateOptions, pgliteMigrationTarget } from './migrate.js'
 import type { Db } from './port.js'
 import { SUPABASE_ROLES_SQL } from './roles.js'
 

@@ -1,6 +1,6 @@
 import { createClient, type SupabaseClient } from '@supabase/supabase-js'
 import { parseFunctionError } from './errors.js'
-import { DbFunctionError, DbUnavailableError, type Db } from './port.js'
+import { type Db, DbFunctionError, DbUnavailableError } from './port.js'
 
 export interface SupabaseDbOptions {
   url: string
@@ -9,6 +9,17 @@ export interface SupabaseDbOptions {
   timeoutMs?: number
   /** For tests and custom transports; the global fetch by default. */
   fetch?: typeof fetch
+}
+
+/**
+ * Realtime is never used by this adapter, but supabase-js 2.10x refuses to create a client on
+ * Node < 22 (no global WebSocket) unless it is given a transport. This one is never constructed
+ * unless someone subscribes through `client`, and then it says why it cannot.
+ */
+class NoRealtimeTransport {
+  constructor() {
+    throw new Error('the database adapter does not open Realtime connections')
+  }
 }
 
 /** PostgREST's codes for "cannot reach or use the database" (docs.postgrest.org, errors). */
@@ -39,6 +50,8 @@ export function createSupabaseDb({
 }: SupabaseDbOptions): Db & { client: SupabaseClient } {
   const client = createClient(url, serviceRoleKey, {
     auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+    // The constructor signature differs from WebSocket's, which does not matter: it only throws.
+    realtime: { transport: NoRealtimeTransport as unknown as typeof WebSocket },
     ...(fetchImpl ? { global: { fetch: fetchImpl } } : {}),
   })
 
@@ -53,7 +66,12 @@ export function createSupabaseDb({
     }
     // supabase-js reports network failures and aborts as status 0 instead of throwing; a 502-504
     // comes from the proxy in front of PostgREST, with no PostgREST code.
-    if (status === 0 || status >= 502 || POSTGREST_UNAVAILABLE.has(error.code) || (status >= 500 && !error.code)) {
+    if (
+      status === 0 ||
+      status >= 502 ||
+      POSTGREST_UNAVAILABLE.has(error.code) ||
+      (status >= 500 && !error.code)
+    ) {
       throw new DbUnavailableError(`database unavailable via PostgREST (${status || 'network'})`, {
         cause: error,
       })

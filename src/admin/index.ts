@@ -1,0 +1,58 @@
+import type { Hono } from 'hono'
+import type { Logger } from '../observability/log.js'
+import type { AutoRollback } from '../rollout/auto-rollback.js'
+import type { LiveFlags } from '../rollout/live-flags.js'
+import type { RouteDef } from '../route-table.js'
+import type { AppEnv, AppInternals, IdentityVerifier } from '../types.js'
+import { adminApi } from './api.js'
+import type { AuditTrail } from './audit.js'
+import { adminAuth } from './auth.js'
+import { adminDashboard } from './dashboard.js'
+import { adminOperations } from './operations.js'
+
+export { type AuditEntry, type AuditTrail, dbAuditTrail, type NewAuditEntry } from './audit.js'
+export { hasOpsRole } from './auth.js'
+export { STAGES, nextStage } from './operations.js'
+
+export interface MountAdminOptions {
+  flags: LiveFlags
+  audit: AuditTrail
+  autoRollback: AutoRollback
+  /** `BFF_ADMIN_TOKEN`; without it (and without `verifier`) every admin request is refused. */
+  adminToken: string | undefined
+  /** Verifies ops users' JWTs (`app_metadata.role` = `ops`). */
+  verifier?: IdentityVerifier
+  /** Secure cookies: true outside development. */
+  secureCookies: boolean
+  logger: Logger
+  routes?: readonly RouteDef[]
+  clock?: () => number
+}
+
+/**
+ * The admin API (`/admin/api`) and dashboard (`/admin`), as `Deps.mount`.
+ *
+ * @example
+ * const app = createApp({ ...deps, flags, rollout: autoRollback,
+ *   mount: mountAdmin({ flags, audit, autoRollback, adminToken: config.BFF_ADMIN_TOKEN,
+ *     secureCookies: !config.isDevelopment, logger }) })
+ */
+export function mountAdmin(opts: MountAdminOptions) {
+  return function mountAdmin(app: Hono<AppEnv>, internals: AppInternals): void {
+    const auth = adminAuth({ token: opts.adminToken, verifier: opts.verifier, clock: opts.clock })
+    const ops = adminOperations({
+      flags: opts.flags,
+      audit: opts.audit,
+      autoRollback: opts.autoRollback,
+      breakers: internals.breakers,
+      nativeRoutes: internals.nativeRoutes,
+      logger: opts.logger,
+      routes: opts.routes,
+    })
+    if (!opts.adminToken && !opts.verifier) {
+      opts.logger.warn('admin API and dashboard disabled: set BFF_ADMIN_TOKEN')
+    }
+    app.route('/admin/api', adminApi(ops, auth))
+    app.route('/admin', adminDashboard(ops, auth, { secureCookies: opts.secureCookies }))
+  }
+}

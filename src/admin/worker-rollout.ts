@@ -1,0 +1,57 @@
+import { type Config, ConfigError } from '../config.js'
+import type { Logger } from '../observability/log.js'
+import type { Metrics } from '../observability/metrics.js'
+import { createSupabaseDb } from '../platform/db/supabase.js'
+import { AutoRollback } from '../rollout/auto-rollback.js'
+import type { FlagRules, FlagTable } from '../rollout/flags.js'
+import { LiveFlags } from '../rollout/live-flags.js'
+import { workerFlagStore } from '../rollout/stores/worker.js'
+import type { IdentityVerifier } from '../types.js'
+import { type AuditTrail, dbAuditTrail, memoryAuditTrail } from './audit.js'
+import { mountAdmin } from './index.js'
+
+export interface WorkerRolloutOptions {
+  config: Config
+  file: FlagTable
+  rules: FlagRules
+  logger: Logger
+  metrics: Metrics
+  storeKey?: string
+  verifier?: IdentityVerifier
+}
+
+/**
+ * Live flags, auto-rollback and the admin mount for the Workers entry. Nothing runs between
+ * requests on Workers, so the table refreshes on use: call `refreshIfDue()` on each request and
+ * hand its promise to `ctx.waitUntil`. The audit trail goes through supabase-js `rpc()`.
+ * @throws ConfigError when production has no Upstash store or no Supabase for the trail.
+ */
+export function workerRollout(opts: WorkerRolloutOptions) {
+  const { config, logger, metrics } = opts
+  const store = workerFlagStore(config, { key: opts.storeKey })
+  const flags = new LiveFlags({ file: opts.file, rules: opts.rules, store, refreshMs: config.FLAGS_REFRESH_MS, logger, metrics })
+  let audit: AuditTrail
+  if (config.SUPABASE_URL && config.SUPABASE_SERVICE_ROLE_KEY) {
+    audit = dbAuditTrail(createSupabaseDb({ url: config.SUPABASE_URL, serviceRoleKey: config.SUPABASE_SERVICE_ROLE_KEY }))
+  } else if (config.isProduction) {
+    throw new ConfigError('SUPABASE_SERVICE_ROLE_KEY', 'set (with SUPABASE_URL) in production: the flag audit trail lives in the database')
+  } else {
+    audit = memoryAuditTrail()
+  }
+  const autoRollback = new AutoRollback({ flags, audit, logger, metrics })
+  return {
+    flags,
+    autoRollback,
+    mount: mountAdmin({
+      flags,
+      audit,
+      autoRollback,
+      adminToken: config.BFF_ADMIN_TOKEN,
+      verifier: opts.verifier,
+      secureCookies: !config.isDevelopment,
+      logger,
+    }),
+    readiness: { 'flag-store': flags.readiness },
+    refreshIfDue: () => flags.refreshIfDue(),
+  }
+}
