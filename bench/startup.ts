@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { benchOptions, type BenchOptions, isMain, log, report, ROOT } from './lib/options.js'
 import { CPU, freePort, NODE, start } from './lib/proc.js'
-import { GATEWAY_BUILD } from './lib/servers.js'
+import { databaseEnv, GATEWAY_BUILD } from './lib/servers.js'
 import { type Row, spread } from './lib/stats.js'
 
 /** One GET /health; resolves with the status, or 0 when nothing answers yet. */
@@ -16,25 +16,26 @@ function probe(port: number): Promise<number> {
     })
     req.once('error', () => resolve(0))
     req.setTimeout(1_000, () => req.destroy())
+    req.end()
   })
 }
 
 /**
  * Time from spawning `node dist/node.js` to its first 200 on /health, polled every 2 ms
- * (bounded to 30 s). `env` selects what the process builds at start (database, flag store).
+ * (bounded to 60 s). `env` selects what the process builds at start (database, flag store).
  */
 async function timeToHealthy(env: Record<string, string>): Promise<number> {
   const port = await freePort()
   const began = process.hrtime.bigint()
   const proc = start(NODE, [GATEWAY_BUILD], { cwd: ROOT, cpu: CPU?.server, env: { ...env, PORT: String(port) } })
   try {
-    const deadline = Date.now() + 30_000
+    const deadline = Date.now() + 60_000
     while (Date.now() < deadline) {
       if (proc.child.exitCode !== null) throw new Error(`gateway exited: ${proc.stderr().slice(0, 1_000)}`)
       if ((await probe(port)) === 200) return Number(process.hrtime.bigint() - began) / 1e6
       await new Promise((r) => setTimeout(r, 2))
     }
-    throw new Error('no 200 on /health within 30 s')
+    throw new Error('no 200 on /health within 60 s')
   } finally {
     await proc.stop()
   }
@@ -47,11 +48,10 @@ export async function startup(opts: BenchOptions): Promise<Row[]> {
     APP_ENV: 'development',
     LEGACY_FUNCTIONS_URL: 'http://127.0.0.1:9/functions/v1',
   }
+  const database = await databaseEnv()
   const variants: [string, Record<string, string>][] = [
-    ['default (embedded PGlite)', { ...base, PGLITE_DIR: join(dir, 'pglite') }],
-    ...(process.env.BENCH_DATABASE_URL
-      ? ([['DATABASE_URL (Postgres)', { ...base, DATABASE_URL: process.env.BENCH_DATABASE_URL }]] as [string, Record<string, string>][])
-      : []),
+    ...(database.DATABASE_URL ? ([['DATABASE_URL (Postgres)', { ...base, ...database }]] as [string, Record<string, string>][]) : []),
+    ['no database configured (embedded PGlite)', { ...base, PGLITE_DIR: join(dir, 'pglite') }],
   ]
   const times = new Map<string, number[]>()
   const runs = Math.max(5, opts.runs)

@@ -1,5 +1,7 @@
-// Bundles the Node entry into dist/node.js. Packages stay external: the image installs the
-// production dependencies next to it, and start-up skips parsing what it does not import.
+// Bundles the Node entry into dist/node.js, dependencies included: resolving and compiling
+// hundreds of package files one by one was most of the start-up time (see BENCHMARKS.md).
+// PGlite stays external because it loads its WebAssembly and data files from beside its own
+// module; pg-native is an optional native addon that pg only tries.
 import { build } from 'esbuild'
 
 await build({
@@ -9,7 +11,9 @@ await build({
   platform: 'node',
   target: 'node20',
   format: 'esm',
-  packages: 'external',
+  external: ['@electric-sql/pglite', 'pg-native'],
+  // CommonJS packages in an ESM bundle still call require() for Node's built-ins.
+  banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
   sourcemap: true,
   logLevel: 'warning',
 })

@@ -8,6 +8,8 @@ import { type Config, loadConfig } from './config.js'
 import { createLogger, type Logger } from './observability/log.js'
 import { type FlagTable, flagsFromText, staticFlags } from './rollout/flags.js'
 import { ROUTE_IDS } from './route-table.js'
+import { createDb } from './platform/db/create.js'
+import { lazyDb } from './platform/db/lazy.js'
 // ---- live rollout control (issue 6): imports ----
 import { startNodeRollout } from './admin/node-rollout.js'
 import { Metrics } from './observability/metrics.js'
@@ -47,7 +49,12 @@ export async function startNodeServer(
     connectRedis: (url) =>
       createIoredisAdapter(url, { onError: (error) => logger.warn('redis error', { component: 'rate-limit', ...errorFields(error) }) }),
   })
-  const native = nativeHandlers({})
+  const db = lazyDb(
+    createDb(config, { onPoolError: (error) => logger.warn('database pool error', errorFields(error)) }),
+    (error) => logger.error('database failed to start', errorFields(error)),
+  )
+  const metrics = new Metrics()
+  const native = nativeHandlers({ config, logger, metrics, db })
   const table = await loadFlagsFile(config.FLAGS_FILE, new Set(Object.keys(native)))
   const legacy = nodeTransport({
     headersTimeoutMs: config.LEGACY_HEADERS_TIMEOUT_MS,
@@ -55,8 +62,8 @@ export async function startNodeServer(
   })
   let draining = false
   // ---- live rollout control (issue 6): live flag store, auto-rollback, /admin ----
-  const metrics = new Metrics()
   const rollout = await startNodeRollout({
+    db,
     config,
     file: table,
     rules: { knownRoutes: ROUTE_IDS, nativeRoutes: new Set(Object.keys(native)) },
@@ -77,7 +84,7 @@ export async function startNodeServer(
     native,
     identity,
     rateLimiter,
-    readiness: { accepting: () => !draining, ...rollout.readiness },
+    readiness: { accepting: () => !draining, database: () => db.ping(), ...rollout.readiness },
   })
 
   const server = serve({ fetch: app.fetch, port: options.port ?? config.PORT, overrideGlobalObjects: false })
@@ -118,6 +125,7 @@ export async function startNodeServer(
       await legacy.close?.()
       await rollout.close() // live rollout control (issue 6)
       await rateLimiter.close()
+      await db.close()
       logger.info('stopped', { outcome })
     })()
     return closing

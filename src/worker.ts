@@ -4,6 +4,8 @@ import { createApp, type GatewayApp } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
 import { GatewayError, problemResponse } from './errors.js'
 import { createLogger } from './observability/log.js'
+import { Metrics } from './observability/metrics.js'
+import { createSupabaseDb } from './platform/db/supabase.js'
 import { compileFlags, staticFlags } from './rollout/flags.js'
 import { ROUTE_IDS } from './route-table.js'
 import { nativeHandlers } from '../routes/index.js'
@@ -25,7 +27,13 @@ function build(env: WorkerEnv): GatewayApp {
   for (const [k, v] of Object.entries(env)) if (typeof v === 'string') strings[k] = v
   const config = loadConfig(strings)
   const logger = createLogger({ level: config.LOG_LEVEL, base: { service: 'bff-gateway', env: config.APP_ENV } })
-  const native = nativeHandlers({})
+  const metrics = new Metrics()
+  // Workers reach the database only through PostgREST (supabase-js rpc()).
+  const db =
+    config.SUPABASE_URL && config.SUPABASE_SERVICE_ROLE_KEY
+      ? createSupabaseDb({ url: config.SUPABASE_URL, serviceRoleKey: config.SUPABASE_SERVICE_ROLE_KEY })
+      : undefined
+  const native = nativeHandlers({ config, logger, metrics, db })
   const table = compileFlags(
     flagsDocument,
     { knownRoutes: ROUTE_IDS, nativeRoutes: new Set(Object.keys(native)) },
@@ -41,6 +49,7 @@ function build(env: WorkerEnv): GatewayApp {
       totalTimeoutMs: config.LEGACY_TOTAL_TIMEOUT_MS,
     }),
     native,
+    metrics,
     identity: verifierFromConfig(config),
     rateLimiter: rateLimiterFromConfig(config),
   })

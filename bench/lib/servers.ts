@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ROOT } from './options.js'
@@ -52,6 +53,33 @@ export const startHonoProxy = (upstream: Server) =>
 
 export const startBareHono = () => startNodeServer('bare Hono', 'bare-hono.ts', {}, '/health')
 
+const POSTGRES_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+
+/** Whether a TCP port on loopback accepts connections (within 500 ms). */
+export function reachable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1')
+    const done = (ok: boolean) => {
+      socket.destroy()
+      resolve(ok)
+    }
+    socket.once('connect', () => done(true))
+    socket.once('error', () => done(false))
+    socket.setTimeout(500, () => done(false))
+  })
+}
+
+/**
+ * The gateway's database: a Postgres server when one listens on loopback (as on Cloud Run,
+ * where `DATABASE_URL` is set), else embedded PGlite in a fresh folder. The proxy path never
+ * queries it; it matters for start-up time and idle memory.
+ */
+export async function databaseEnv(): Promise<Record<string, string>> {
+  const port = Number(new URL(POSTGRES_URL).port || 5432)
+  if (await reachable(port)) return { DATABASE_URL: POSTGRES_URL }
+  return { PGLITE_DIR: join(mkdtempSync(join(tmpdir(), 'bench-pglite-')), 'data') }
+}
+
 /** The built gateway (`node dist/node.js`), as it runs on Cloud Run. */
 export async function startGateway(
   upstream: Server,
@@ -59,6 +87,7 @@ export async function startGateway(
 ): Promise<Server> {
   if (!existsSync(GATEWAY_BUILD)) throw new Error('dist/node.js is missing: run `npm run build` first')
   const port = await freePort()
+  const database = await databaseEnv()
   const proc = start(NODE, [GATEWAY_BUILD], {
     cwd: ROOT,
     cpu: CPU?.server,
@@ -70,10 +99,11 @@ export async function startGateway(
       PROXY_BODY_LIMIT_BYTES: String(1024 * 1024 * 1024),
       // The load generators spread requests over many client addresses in this header.
       TRUSTED_IP_HEADER: 'x-forwarded-for',
+      ...database,
       ...env,
     },
   })
-  await waitForHttp(`http://127.0.0.1:${port}/health`, 15_000, proc)
+  await waitForHttp(`http://127.0.0.1:${port}/health`, 60_000, proc)
   return { name, port, proc, functions: `http://127.0.0.1:${port}/functions/v1` }
 }
 

@@ -43,7 +43,7 @@ const fmt = (v: number, unit: string) => {
   if (unit === '×') return v.toFixed(2)
   if (unit === 'ms') return v.toFixed(2)
   if (unit === 'µs' || unit === 'ns') return v < 10 ? v.toFixed(2) : v.toFixed(0)
-  if (unit === 'MiB') return v.toFixed(1)
+  if (unit === 'MiB' || unit === 'KiB') return v.toFixed(1)
   return v.toFixed(v < 10 ? 2 : 0)
 }
 

@@ -15,9 +15,15 @@ export interface WrkResult {
  * Closed-loop throughput with wrk (one thread, `connections` keep-alive connections), pinned
  * to the load generator's CPU. `script` is a wrk Lua script (method, body, headers).
  */
-export async function wrk(url: string, connections: number, seconds: number, script?: string): Promise<WrkResult> {
+export async function wrk(
+  url: string,
+  connections: number,
+  seconds: number,
+  script?: string,
+  scriptArgs: string[] = [],
+): Promise<WrkResult> {
   if (!hasWrk) throw new Error(`${WRK} is missing: apt-get install wrk`)
-  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '5s', ...(script ? ['-s', script] : []), url]
+  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '5s', ...(script ? ['-s', script] : []), url, ...(scriptArgs.length ? ['--', ...scriptArgs] : [])]
   const out = await run(WRK, args, { cpu: CPU?.load, timeoutMs: (seconds + 20) * 1000 })
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? Number.NaN)
   const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0)

@@ -5,6 +5,6 @@ import { Hono } from 'hono'
 
 const port = Number(process.env.PORT ?? 0)
 const app = new Hono()
-app.post('/functions/v1/:name', (c) => c.json({ ok: true }))
+app.get('/functions/v1/:name', (c) => c.json({ ok: true }))
 app.get('/health', (c) => c.json({ status: 'ok' }))
 serve({ fetch: app.fetch, port, hostname: '127.0.0.1', overrideGlobalObjects: false })

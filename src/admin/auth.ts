@@ -150,18 +150,23 @@ export function adminAuth({ token, verifier, sessionSeconds = 8 * 3600, clock = 
 export type AdminAuth = ReturnType<typeof adminAuth>
 
 /**
- * A state-changing browser request must come from the dashboard's own origin: `Origin` (sent
- * by browsers on every POST) must name the host the request was made to.
+ * A state-changing browser request must come from the dashboard's own origin: `Origin` names
+ * the host the request was made to, or, where a browser sends `Origin: null` (it may under a
+ * strict referrer policy), `Sec-Fetch-Site` (which no page script can set) says same-origin.
  * @throws GatewayError 403 otherwise.
  */
 export function assertSameOrigin(c: Context): void {
   const origin = c.req.header('origin')
   const host = c.req.header('x-forwarded-host') ?? c.req.header('host')
   let same = false
-  try {
-    same = origin !== undefined && host !== undefined && new URL(origin).host === host
-  } catch {
-    same = false
+  if (origin && origin !== 'null') {
+    try {
+      same = host !== undefined && new URL(origin).host === host
+    } catch {
+      same = false
+    }
+  } else {
+    same = c.req.header('sec-fetch-site') === 'same-origin'
   }
   if (!same) {
     throw new GatewayError({

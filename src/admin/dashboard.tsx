@@ -34,6 +34,8 @@ const ACTIONS = new Set(['step', 'kill'])
 
 function page(c: Context<AdminEnv>, body: string | Promise<string>, status: 200 | 401 | 403 | 409 | 422 | 503 = 200) {
   c.header('content-security-policy', CSP)
+  // `no-referrer` would make browsers send `Origin: null` on the dashboard's own forms.
+  c.header('referrer-policy', 'same-origin')
   c.header('cache-control', 'no-store')
   return c.html(body, status)
 }

@@ -20,7 +20,7 @@ export interface NodeRolloutOptions {
   metrics: Metrics
   /** Hash key of the shared record (one per environment sharing a Redis). */
   storeKey?: string
-  /** The database for the audit trail; built from the config (PGlite by default) when absent. */
+  /** The database for the audit trail; when absent, built from the config (PGlite by default) on first use. */
   db?: Db
   verifier?: IdentityVerifier
 }
@@ -43,9 +43,17 @@ export async function startNodeRollout(opts: NodeRolloutOptions) {
     },
   })
   const flags = new LiveFlags({ file: opts.file, rules: opts.rules, store, refreshMs: config.FLAGS_REFRESH_MS, logger, metrics })
-  const ownDb = opts.db === undefined
-  const db = opts.db ?? (await createDb(config))
-  const audit = dbAuditTrail(db)
+  // Opened on the first audit call, not at start: most processes never change a flag, and
+  // embedded PGlite costs seconds to open.
+  let opened: Promise<Db> | undefined
+  const db = () => {
+    opened ??= (opts.db ? Promise.resolve(opts.db) : createDb(config)).catch((error: unknown) => {
+      opened = undefined
+      throw error
+    })
+    return opened
+  }
+  const audit = dbAuditTrail({ call: async (fn, args) => (await db()).call(fn, args) })
   const autoRollback = new AutoRollback({ flags, audit, logger, metrics })
   await flags.start()
   return {
@@ -60,10 +68,10 @@ export async function startNodeRollout(opts: NodeRolloutOptions) {
       secureCookies: !config.isDevelopment,
       logger,
     }),
-    readiness: { 'flag-store': flags.readiness, ...(ownDb ? { database: () => db.ping() } : {}) },
+    readiness: { 'flag-store': flags.readiness },
     async close() {
       await flags.stop()
-      if (ownDb) await db.close()
+      if (!opts.db && opened) await (await opened.catch(() => undefined))?.close()
     },
   }
 }

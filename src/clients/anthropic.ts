@@ -4,14 +4,8 @@ import Anthropic, {
   APIError,
   RateLimitError,
 } from '@anthropic-ai/sdk'
-import {
-  BrokenCircuitError,
-  type CircuitBreakerPolicy,
-  CircuitState,
-  ConsecutiveBreaker,
-  circuitBreaker,
-  handleWhen,
-} from 'cockatiel'
+import type { CircuitBreakerPolicy } from 'cockatiel'
+import { loadCockatiel } from '../platform/resilience.js'
 import type { Config } from '../config.js'
 
 /** Why a model did not produce the answer; shown to clients in `meta.fallback`. */
@@ -101,7 +95,8 @@ function isTransient(error: Error): boolean {
 
 /** Map an SDK or breaker error to a stable reason (DOMAIN.md: the SDK's error classes). */
 export function reasonOf(error: unknown): FallbackReason {
-  if (error instanceof BrokenCircuitError) return 'breaker-open'
+  // cockatiel is loaded lazily (src/platform/resilience.ts): match its error by its own marker.
+  if ((error as { isBrokenCircuitError?: unknown } | null)?.isBrokenCircuitError === true) return 'breaker-open'
   if (error instanceof APIConnectionTimeoutError) return 'timeout'
   if (error instanceof APIConnectionError) return 'connection'
   if (error instanceof RateLimitError) return 'rate-limited'
@@ -113,12 +108,14 @@ export function reasonOf(error: unknown): FallbackReason {
   return 'upstream-error'
 }
 
-const STATE_NAMES = {
-  [CircuitState.Closed]: 'closed',
-  [CircuitState.HalfOpen]: 'half-open',
-  [CircuitState.Open]: 'open',
-  [CircuitState.Isolated]: 'open',
-} as const
+/** cockatiel's `CircuitState` values (0 closed, 1 open, 2 half-open, 3 isolated). */
+const OPEN = 1
+const STATE_NAMES: Record<number, 'closed' | 'open' | 'half-open'> = {
+  0: 'closed',
+  1: 'open',
+  2: 'half-open',
+  3: 'open',
+}
 
 /**
  * Build the Anthropic client: the official SDK with explicit per-call `timeout`, `maxRetries`
@@ -155,17 +152,26 @@ export function createAnthropicClient({
     ...(customFetch ? { fetch: customFetch } : {}),
   })
   const models = [primaryModel, fallbackModel] as const
-  const breakers = new Map<string, CircuitBreakerPolicy>(
-    [...new Set(models)].map((model) => [
-      model,
-      circuitBreaker(handleWhen(isTransient), {
-        halfOpenAfter: breakerHalfOpenAfterMs,
-        breaker: new ConsecutiveBreaker(breakerThreshold),
-      }),
-    ]),
-  )
+  // One breaker per model, built on the first call (see `loadCockatiel`).
+  const breakers = new Map<string, CircuitBreakerPolicy>()
+  let breakersReady: Promise<void> | undefined
+  const ensureBreakers = () => {
+    breakersReady ??= loadCockatiel().then(({ circuitBreaker, ConsecutiveBreaker, handleWhen }) => {
+      for (const model of new Set(models)) {
+        breakers.set(
+          model,
+          circuitBreaker(handleWhen(isTransient), {
+            halfOpenAfter: breakerHalfOpenAfterMs,
+            breaker: new ConsecutiveBreaker(breakerThreshold),
+          }),
+        )
+      }
+    })
+    return breakersReady
+  }
 
   async function attempt<T>(model: string, request: AiRequest<T>) {
+    await ensureBreakers()
     const breaker = breakers.get(model) as CircuitBreakerPolicy
     try {
       const message = await breaker.execute(() =>
@@ -213,10 +219,13 @@ export function createAnthropicClient({
   return {
     models: { primary: primaryModel, fallback: fallbackModel },
 
-    available: () => [...breakers.values()].some((b) => b.state !== CircuitState.Open),
+    // Before the first call there are no breakers yet: every model counts as closed.
+    available: () => breakers.size === 0 || [...breakers.values()].some((b) => b.state !== OPEN),
 
     breakerStates: () =>
-      Object.fromEntries([...breakers].map(([model, b]) => [model, STATE_NAMES[b.state]])),
+      Object.fromEntries(
+        [...new Set(models)].map((model) => [model, STATE_NAMES[breakers.get(model)?.state ?? 0] ?? 'open']),
+      ),
 
     async complete<T>(request: AiRequest<T>): Promise<AiResult<T>> {
       const attempts: AiAttempt[] = []

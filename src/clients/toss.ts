@@ -1,13 +1,5 @@
-import {
-  BrokenCircuitError,
-  CircuitState,
-  ConsecutiveBreaker,
-  circuitBreaker,
-  ExponentialBackoff,
-  handleWhen,
-  retry,
-  wrap,
-} from 'cockatiel'
+import type { CircuitBreakerPolicy, IPolicy, IRetryContext } from 'cockatiel'
+import { loadCockatiel } from '../platform/resilience.js'
 import { TossError, TossTimeoutError, TossUnavailableError } from './toss/errors.js'
 import type { TossCancelRequest, TossPayment } from './toss/types.js'
 
@@ -85,8 +77,11 @@ export class TossClient {
   readonly #halfOpenAfterMs: number
   readonly #fetch: typeof fetch
   readonly #onCall: (event: TossCallEvent) => void
-  readonly #breaker
-  readonly #policy
+  readonly #breakerThreshold: number
+  readonly #retries: number
+  readonly #retryDelayMs: number
+  #breaker: CircuitBreakerPolicy | undefined
+  #policy: Promise<IPolicy<IRetryContext>> | undefined
 
   constructor({
     secretKey,
@@ -107,22 +102,38 @@ export class TossClient {
     this.#halfOpenAfterMs = halfOpenAfterMs
     this.#fetch = fetchImpl
     this.#onCall = onCall
-    this.#breaker = circuitBreaker(handleWhen(isTransient), {
-      halfOpenAfter: halfOpenAfterMs,
-      breaker: new ConsecutiveBreaker(breakerThreshold),
-    })
-    const retryPolicy = retry(handleWhen(isTransient), {
-      maxAttempts: retries,
-      backoff: new ExponentialBackoff({ initialDelay: retryDelayMs, maxDelay: retryDelayMs * 8 }),
-    })
-    this.#policy = wrap(retryPolicy, this.#breaker)
+    this.#breakerThreshold = breakerThreshold
+    this.#retries = retries
+    this.#retryDelayMs = retryDelayMs
+  }
+
+  /** Retry inside the breaker: built on the first call (see `loadCockatiel`). */
+  #policyReady(): Promise<IPolicy<IRetryContext>> {
+    this.#policy ??= loadCockatiel().then(
+      ({ circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen, retry, wrap }) => {
+        this.#breaker = circuitBreaker(handleWhen(isTransient), {
+          halfOpenAfter: this.#halfOpenAfterMs,
+          breaker: new ConsecutiveBreaker(this.#breakerThreshold),
+        })
+        const retryPolicy = retry(handleWhen(isTransient), {
+          maxAttempts: this.#retries,
+          backoff: new ExponentialBackoff({
+            initialDelay: this.#retryDelayMs,
+            maxDelay: this.#retryDelayMs * 8,
+          }),
+        })
+        return wrap(retryPolicy, this.#breaker)
+      },
+    )
+    return this.#policy
   }
 
   /** `closed`, `open` or `half-open`, for /ready and the dashboard. */
   get circuitState(): 'closed' | 'open' | 'half-open' {
-    const state = this.#breaker.state
-    if (state === CircuitState.Closed) return 'closed'
-    if (state === CircuitState.HalfOpen) return 'half-open'
+    // cockatiel's CircuitState: 0 closed, 1 open, 2 half-open, 3 isolated. No breaker yet: closed.
+    const state = this.#breaker?.state ?? 0
+    if (state === 0) return 'closed'
+    if (state === 2) return 'half-open'
     return 'open'
   }
 
@@ -175,13 +186,14 @@ export class TossClient {
     path: string,
     options: { body?: unknown; idempotencyKey?: string; signal?: AbortSignal | undefined },
   ): Promise<T> {
+    const policy = await this.#policyReady()
     try {
       // Both operations are idempotent (a read; a cancel with Idempotency-Key), so both retry.
-      return await this.#policy.execute(({ attempt }) =>
+      return await policy.execute(({ attempt }) =>
         this.#attempt<T>(operation, method, path, options, attempt + 1),
       )
     } catch (error) {
-      if (error instanceof BrokenCircuitError) {
+      if (error instanceof (await loadCockatiel()).BrokenCircuitError) {
         this.#onCall({ operation, outcome: 'circuit-open', attempt: 0 })
         throw new TossUnavailableError('circuit-open', Math.ceil(this.#halfOpenAfterMs / 1000), {
           cause: error,

@@ -105,11 +105,14 @@ export function cors({
     // Set before `next()` so they reach every kind of response: native ones and problems
     // through Hono's header merge, legacy ones through the transport, which also drops any
     // access-control-* header a legacy function sends (the gateway owns CORS) and merges Vary.
-    c.header('vary', 'Origin')
+    // Writing to `c.res` (not `c.header`) makes the response Hono merges into whatever comes
+    // back, even when no earlier middleware created it.
+    const headers = c.res.headers
+    headers.set('vary', 'Origin')
     if (verdict && origin !== undefined) {
-      c.header('access-control-allow-origin', verdict === 'explicit' ? origin : '*')
-      if (verdict === 'explicit') c.header('access-control-allow-credentials', 'true')
-      c.header('access-control-expose-headers', exposeHeadersValue)
+      headers.set('access-control-allow-origin', verdict === 'explicit' ? origin : '*')
+      if (verdict === 'explicit') headers.set('access-control-allow-credentials', 'true')
+      headers.set('access-control-expose-headers', exposeHeadersValue)
     }
     return next()
   }

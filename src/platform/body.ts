@@ -14,7 +14,7 @@ export async function bufferBody(c: AppContext): Promise<Uint8Array> {
   if (cached) return cached
   if (c.req.method === 'GET' || c.req.method === 'HEAD') return EMPTY
   const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming
-  let bytes: Uint8Array
+  let bytes: Uint8Array<ArrayBuffer>
   if (incoming && incoming.headers['content-length'] === undefined) {
     bytes = await readLimited(incoming, c.var.route?.def.policy.bodyLimitBytes ?? Number.POSITIVE_INFINITY)
     // Handlers read the body through `c.req`: give them a request that holds these bytes.
@@ -26,7 +26,7 @@ export async function bufferBody(c: AppContext): Promise<Uint8Array> {
   return bytes
 }
 
-function readLimited(incoming: IncomingMessage, limit: number): Promise<Uint8Array> {
+function readLimited(incoming: IncomingMessage, limit: number): Promise<Uint8Array<ArrayBuffer>> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0

@@ -112,11 +112,11 @@ export class AutoRollback implements RolloutHooks {
     return this.traffic.stats(routeId, this.settings(routeId).windowSeconds)
   }
 
-  hold(routeId: string): 'rolled-back' | undefined {
-    return this.activeHold(routeId) ? 'rolled-back' : undefined
-  }
+  // Arrow properties: the app takes these two off the object (`deps.rollout?.observe`).
+  readonly hold = (routeId: string): 'rolled-back' | undefined =>
+    this.activeHold(routeId) ? 'rolled-back' : undefined
 
-  observe(sample: RequestSample): void {
+  readonly observe = (sample: RequestSample): void => {
     const { routeId } = sample
     this.traffic.record(sample)
     const flag = this.opts.flags.current().routes.get(routeId)

@@ -56,6 +56,8 @@ describe('the Dockerfile', () => {
         LEGACY_FUNCTIONS_URL: legacy.functionsUrl,
         BFF_CANARY_SECRET: 'image-test-canary-secret-0123456789',
         REDIS_URL: 'redis://127.0.0.1:6379',
+        SUPABASE_JWT_SECRET: 'image-test-jwt-secret-0123456789abcdef',
+        DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres',
       },
     })
     let stderr = ''

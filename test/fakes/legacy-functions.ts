@@ -85,6 +85,15 @@ const functions: Record<string, Handler> = {
     res.writeHead(500, { 'content-type': 'application/json' })
     res.end(JSON.stringify({ error: 'legacy exploded', code: 'LEGACY_500' }))
   },
+  cors(_req, res) {
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      'access-control-allow-origin': '*',
+      'access-control-allow-headers': '*',
+      vary: 'Accept-Encoding',
+    })
+    res.end('{"from":"legacy"}')
+  },
   hopbyhop(_req, res) {
     res.writeHead(200, {
       'content-type': 'text/plain',

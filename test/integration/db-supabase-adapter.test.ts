@@ -45,7 +45,7 @@ describe('the supabase-js adapter against a PostgREST RPC stand-in on PostgreSQL
     expect(sent?.headers.apikey).toBe(SERVICE_KEY)
     expect(sent?.headers.authorization).toBe(`Bearer ${SERVICE_KEY}`)
     expect(sent?.headers['content-type']).toMatch(/^application\/json/)
-    expect(sent?.headers['x-client-info']).toMatch(/^supabase-js/)
+    expect(sent?.headers['x-client-info']).toMatch(/postgrest-js/)
     expect(sent?.body).toEqual(args)
     expect(await db.ping()).toBe(true)
   })

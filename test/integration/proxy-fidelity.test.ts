@@ -33,7 +33,12 @@ let gateway: TestGateway
 beforeAll(async () => {
   legacy = await startLegacyStandIn()
   gateway = await startTestGateway(legacy.functionsUrl, {
-    env: { LEGACY_HEADERS_TIMEOUT_MS: '400', LEGACY_TOTAL_TIMEOUT_MS: '3000', TRUSTED_IP_HEADER: 'x-forwarded-for' },
+    env: {
+      LEGACY_HEADERS_TIMEOUT_MS: '400',
+      LEGACY_TOTAL_TIMEOUT_MS: '3000',
+      TRUSTED_IP_HEADER: 'x-forwarded-for',
+      ALLOWED_ORIGINS: 'https://app.example.com',
+    },
   })
 })
 
@@ -139,6 +144,16 @@ describe('legacy proxy fidelity (Node transport, real server)', () => {
     expect(res.headers['x-legacy-hop']).toBeUndefined()
     expect(res.headers['x-bff-backend']).toBe('legacy')
     expect(res.rawHeaders.filter((h) => h.toLowerCase() === 'x-bff-backend')).toHaveLength(1)
+  })
+
+  it("replaces a legacy function's own CORS headers with the gateway's and merges Vary", async () => {
+    const allowed = await raw(gateway.url, '/functions/v1/cors', { headers: { origin: 'https://app.example.com' } })
+    expect(allowed.headers['access-control-allow-origin']).toBe('https://app.example.com')
+    expect(allowed.headers['access-control-allow-headers']).toBeUndefined()
+    expect(allowed.headers.vary).toBe('Accept-Encoding, Origin')
+    const denied = await raw(gateway.url, '/functions/v1/cors', { headers: { origin: 'https://evil.example' } })
+    expect(denied.status).toBe(200)
+    expect(denied.headers['access-control-allow-origin']).toBeUndefined()
   })
 
   it('streams the response as the upstream produces it', async () => {

@@ -170,25 +170,6 @@ describe('cors: actual requests', () => {
     expect(res.headers.get('access-control-allow-origin')).toBe(APP)
   })
 
-  it("replaces a legacy function's own CORS headers (immutable fetch response)", async () => {
-    const { instance } = app()
-    const allowed = await instance.request('/functions/v1/legacy-thing', {
-      method: 'POST',
-      headers: { origin: APP },
-    })
-    expect(await allowed.json()).toEqual({ from: 'legacy' })
-    expect(allowed.headers.get('access-control-allow-origin')).toBe(APP)
-    expect(allowed.headers.get('access-control-allow-headers')).toBeNull()
-
-    const denied = await instance.request('/functions/v1/legacy-thing', {
-      method: 'POST',
-      headers: { origin: EVIL },
-    })
-    expect(denied.status).toBe(200)
-    expect(denied.headers.get('access-control-allow-origin')).toBeNull()
-    expect(denied.headers.get('vary')).toBe('Origin')
-  })
-
   it('requests without Origin get no CORS headers but still Vary: Origin', async () => {
     const res = await app().instance.request('/api/v1/checkout', { method: 'POST' })
     expect(res.status).toBe(200)

@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises'
 import { PGlite } from '@electric-sql/pglite'
 import { buildFunctionCall } from './call-sql.js'
 import { toDbError } from './errors.js'
@@ -23,6 +24,8 @@ export async function createPgliteDb({
   migrate = true,
   migrations,
 }: PgliteDbOptions = {}): Promise<Db & { pglite: PGlite }> {
+  // PGlite creates only the last directory of the path; a fresh clone has no `.data/` yet.
+  if (dataDir !== undefined) await mkdir(dataDir, { recursive: true })
   const pglite = dataDir === undefined ? await PGlite.create() : await PGlite.create({ dataDir })
   try {
     await pglite.exec(SUPABASE_ROLES_SQL)

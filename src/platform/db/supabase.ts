@@ -1,4 +1,4 @@
-import { createClient, type SupabaseClient } from '@supabase/supabase-js'
+import { PostgrestClient } from '@supabase/postgrest-js'
 import { parseFunctionError } from './errors.js'
 import { type Db, DbFunctionError, DbUnavailableError } from './port.js'
 
@@ -9,17 +9,6 @@ export interface SupabaseDbOptions {
   timeoutMs?: number
   /** For tests and custom transports; the global fetch by default. */
   fetch?: typeof fetch
-}
-
-/**
- * Realtime is never used by this adapter, but supabase-js 2.10x refuses to create a client on
- * Node < 22 (no global WebSocket) unless it is given a transport. This one is never constructed
- * unless someone subscribes through `client`, and then it says why it cannot.
- */
-class NoRealtimeTransport {
-  constructor() {
-    throw new Error('the database adapter does not open Realtime connections')
-  }
 }
 
 /** PostgREST's codes for "cannot reach or use the database" (docs.postgrest.org, errors). */
@@ -38,21 +27,28 @@ export class SupabaseRpcError extends Error {
 }
 
 /**
- * The port over supabase-js `rpc()`: `POST /rest/v1/rpc/<fn>` with the arguments as a JSON
- * object, authenticated as service_role. The only adapter that runs on Workers, so this file
- * imports nothing Node-specific; import it directly rather than through `./index.js`.
+ * The port over supabase-js's `rpc()`: `POST /rest/v1/rpc/<fn>` with the arguments as a JSON
+ * object, authenticated as service_role. It uses `PostgrestClient` from
+ * `@supabase/postgrest-js`, the client `supabase.rpc()` delegates to, with the headers
+ * supabase-js adds (`apikey`, `Authorization`), so the request is the one supabase-js sends.
+ * The rest of supabase-js is left out: it needs a WebSocket on Node 20 for Realtime, and its
+ * optional OpenTelemetry hook is a dynamic `import()` that workerd (and `wrangler dev`) refuse.
+ * The only adapter that runs on Workers, so this file imports nothing Node-specific; import it
+ * directly rather than through `./index.js`.
  */
 export function createSupabaseDb({
   url,
   serviceRoleKey,
   timeoutMs = 10_000,
   fetch: fetchImpl,
-}: SupabaseDbOptions): Db & { client: SupabaseClient } {
-  const client = createClient(url, serviceRoleKey, {
-    auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
-    // The constructor signature differs from WebSocket's, which does not matter: it only throws.
-    realtime: { transport: NoRealtimeTransport as unknown as typeof WebSocket },
-    ...(fetchImpl ? { global: { fetch: fetchImpl } } : {}),
+}: SupabaseDbOptions): Db & { client: PostgrestClient } {
+  const client = new PostgrestClient(`${url.replace(/\/+$/, '')}/rest/v1`, {
+    headers: {
+      apikey: serviceRoleKey,
+      Authorization: `Bearer ${serviceRoleKey}`,
+      'X-Client-Info': 'bff-gateway postgrest-js',
+    },
+    ...(fetchImpl ? { fetch: fetchImpl } : {}),
   })
 
   const call = async <T>(fn: string, args: Record<string, unknown>): Promise<T> => {
@@ -91,8 +87,6 @@ export function createSupabaseDb({
         return false
       }
     },
-    async close() {
-      await client.removeAllChannels()
-    },
+    async close() {},
   }
 }
