@@ -2,14 +2,15 @@ import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
-import { benchOptions, isMain, log, report, ROOT } from './lib/options.js'
+import { benchOptions, isMain, log, ROOT, report } from './lib/options.js'
 import { run } from './lib/proc.js'
 import type { Row } from './lib/stats.js'
 
 const KiB = 1024
 
 /** Modules of the AI and PDF features: Anthropic's SDK, the AI routes and guard, PDF and fonts. */
-const AI_OR_PDF = /anthropic|routes\/ai|src\/ai\/|ai-reply|ai-poll|pdf|fontkit|fontsource|pretendard|payout-statement/i
+const AI_OR_PDF =
+  /anthropic|routes\/ai|src\/ai\/|ai-reply|ai-poll|pdf|fontkit|fontsource|pretendard|payout-statement/i
 
 /**
  * The Workers bundle as wrangler builds it (`wrangler deploy --dry-run`, no network), gzipped
@@ -18,7 +19,10 @@ const AI_OR_PDF = /anthropic|routes\/ai|src\/ai\/|ai-reply|ai-poll|pdf|fontkit|f
  */
 export async function bundleSize(): Promise<Row[]> {
   const outdir = mkdtempSync(join(tmpdir(), 'bench-worker-'))
-  await run('npx', ['wrangler', 'deploy', '--dry-run', '--outdir', outdir], { cwd: ROOT, timeoutMs: 180_000 })
+  await run('npx', ['wrangler', 'deploy', '--dry-run', '--outdir', outdir], {
+    cwd: ROOT,
+    timeoutMs: 180_000,
+  })
   const code = readFileSync(join(outdir, 'worker.js'), 'utf8')
   const total = gzipSync(code, { level: 9 }).length
   const segments = code.split(/^(?=\/\/ (?:node_modules|src|routes|legacy-proxy)\/)/m)
@@ -26,7 +30,9 @@ export async function bundleSize(): Promise<Row[]> {
   const coreGzip = gzipSync(core, { level: 9 }).length
   const modules = segments.length - 1
   const excluded = segments.filter((s) => AI_OR_PDF.test(s.slice(0, s.indexOf('\n')))).length
-  log(`worker.js ${(code.length / KiB).toFixed(0)} KiB raw, ${modules} modules, ${excluded} of them AI/PDF`)
+  log(
+    `worker.js ${(code.length / KiB).toFixed(0)} KiB raw, ${modules} modules, ${excluded} of them AI/PDF`,
+  )
   const one = (v: number) => ({ median: v, min: v, max: v, n: 1 })
   return [
     {

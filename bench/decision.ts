@@ -2,7 +2,7 @@ import { createRouteResolver } from '../src/middleware/resolve-route.js'
 import { decideBackend, type Subject } from '../src/rollout/decide.js'
 import { compileFlags } from '../src/rollout/flags.js'
 import { ROUTE_IDS, ROUTES } from '../src/route-table.js'
-import { benchOptions, type BenchOptions, isMain, log, report } from './lib/options.js'
+import { type BenchOptions, benchOptions, isMain, log, report } from './lib/options.js'
 import { type Row, spread } from './lib/stats.js'
 
 /**
@@ -12,7 +12,12 @@ import { type Row, spread } from './lib/stats.js'
  */
 export async function decisionCost(opts: BenchOptions): Promise<Row[]> {
   const resolver = createRouteResolver(ROUTES, 64 * 1024 * 1024)
-  const native = new Set(['payment-checkout', 'payment-webhook', 'refund-process', 'ai-reply-suggest'])
+  const native = new Set([
+    'payment-checkout',
+    'payment-webhook',
+    'refund-process',
+    'ai-reply-suggest',
+  ])
   const table = compileFlags(
     {
       routes: {

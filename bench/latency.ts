@@ -1,5 +1,5 @@
 import type { FixedRateResult } from './lib/fixed-rate.js'
-import { benchOptions, type BenchOptions, isMain, log, report, ROOT } from './lib/options.js'
+import { type BenchOptions, benchOptions, isMain, log, ROOT, report } from './lib/options.js'
 import { CPU, NODE, run, TSX } from './lib/proc.js'
 import { type Server, startGateway, startUpstream } from './lib/servers.js'
 import { type Row, spread } from './lib/stats.js'
@@ -9,7 +9,13 @@ const CONNECTIONS = 32
 
 /** One open-loop run in its own process (pinned with the upstream), so it does not share the event loop. */
 async function fixedRateRun(server: Server, seconds: number): Promise<FixedRateResult> {
-  const args = JSON.stringify({ port: server.port, path: '/functions/v1/bench-echo', rate: RATE, seconds, connections: CONNECTIONS })
+  const args = JSON.stringify({
+    port: server.port,
+    path: '/functions/v1/bench-echo',
+    rate: RATE,
+    seconds,
+    connections: CONNECTIONS,
+  })
   const out = await run(NODE, [...TSX, `${ROOT}bench/lib/fixed-rate.ts`, args], {
     cwd: ROOT,
     cpu: CPU?.load,
@@ -39,7 +45,9 @@ export async function addedLatency(opts: BenchOptions): Promise<Row[]> {
       direct.p99.push(d.p99)
       added.p50.push(g.p50 - d.p50)
       added.p99.push(g.p99 - d.p99)
-      log(`round ${round + 1}/${opts.runs}: direct p50 ${d.p50.toFixed(3)} p99 ${d.p99.toFixed(3)}; gateway p50 ${g.p50.toFixed(3)} p99 ${g.p99.toFixed(3)} ms; errors ${d.errors + g.errors}`)
+      log(
+        `round ${round + 1}/${opts.runs}: direct p50 ${d.p50.toFixed(3)} p99 ${d.p99.toFixed(3)}; gateway p50 ${g.p50.toFixed(3)} p99 ${g.p99.toFixed(3)} ms; errors ${d.errors + g.errors}`,
+      )
     }
   } finally {
     await Promise.all([gateway, upstream].map((s) => s.proc.stop()))

@@ -1,5 +1,5 @@
 import http from 'node:http'
-import { benchOptions, type BenchOptions, isMain, log, report } from './lib/options.js'
+import { type BenchOptions, benchOptions, isMain, log, report } from './lib/options.js'
 import { memoryOf } from './lib/proc.js'
 import { type Server, startGateway, startUpstream } from './lib/servers.js'
 import { type Row, spread } from './lib/stats.js'
@@ -25,7 +25,11 @@ const clientAddress = () => `10.1.${(++client >> 8) & 255}.${client & 255}`
 function call(
   server: Server,
   path: string,
-  { method = 'GET', upload = 0, agent }: { method?: string; upload?: number; agent?: http.Agent } = {},
+  {
+    method = 'GET',
+    upload = 0,
+    agent,
+  }: { method?: string; upload?: number; agent?: http.Agent } = {},
 ): Promise<{ status: number; bytes: number }> {
   return new Promise((resolve, reject) => {
     const req = http.request(
@@ -37,7 +41,9 @@ function call(
         agent: agent ?? false,
         headers: {
           'x-forwarded-for': clientAddress(),
-          ...(upload ? { 'content-length': String(upload), 'content-type': 'application/octet-stream' } : {}),
+          ...(upload
+            ? { 'content-length': String(upload), 'content-type': 'application/octet-stream' }
+            : {}),
         },
       },
       (res) => {
@@ -59,7 +65,8 @@ function call(
       while (left > 0) {
         const n = Math.min(left, chunk.length)
         left -= n
-        if (!req.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return void req.once('drain', pump)
+        if (!req.write(n === chunk.length ? chunk : chunk.subarray(0, n)))
+          return void req.once('drain', pump)
       }
       req.end()
     }
@@ -95,7 +102,9 @@ export async function memory(opts: BenchOptions): Promise<Row[]> {
       const down = await call(gateway, `/bench-download?download=${SIZE}`)
       growth.download.push((stop() - base) / MiB)
       if (down.status !== 200 || down.bytes !== SIZE) failures++
-      log(`run ${run + 1}/${runs}: idle ${(base / MiB).toFixed(0)} MiB, upload +${growth.upload.at(-1)?.toFixed(1)} MiB, download +${growth.download.at(-1)?.toFixed(1)} MiB`)
+      log(
+        `run ${run + 1}/${runs}: idle ${(base / MiB).toFixed(0)} MiB, upload +${growth.upload.at(-1)?.toFixed(1)} MiB, download +${growth.download.at(-1)?.toFixed(1)} MiB`,
+      )
     }
 
     const agent = new http.Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY })
@@ -109,7 +118,9 @@ export async function memory(opts: BenchOptions): Promise<Row[]> {
       growth.concurrent.push((stop() - base) / MiB)
       const bad = results.filter((r) => r.status === 'rejected' || r.value.status !== 200).length
       failures += bad
-      log(`1,000 concurrent, run ${run + 1}: +${growth.concurrent.at(-1)?.toFixed(1)} MiB, ${bad} failed`)
+      log(
+        `1,000 concurrent, run ${run + 1}: +${growth.concurrent.at(-1)?.toFixed(1)} MiB, ${bad} failed`,
+      )
     }
     agent.destroy()
   } finally {

@@ -1,8 +1,8 @@
-import { writeFileSync, mkdtempSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { exportJWK, generateKeyPair, SignJWT } from 'jose'
-import { benchOptions, type BenchOptions, isMain, log, report, ROOT } from './lib/options.js'
+import { type BenchOptions, benchOptions, isMain, log, ROOT, report } from './lib/options.js'
 import { CPU, freePort, NODE, start, TSX, waitForHttp } from './lib/proc.js'
 import { reachable, type Server, startBareHono } from './lib/servers.js'
 import { type Row, spread } from './lib/stats.js'
@@ -48,27 +48,63 @@ export async function nativeStack(opts: BenchOptions): Promise<Row[]> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-native-'))
   const secret = 'bench-hs256-secret-at-least-32-characters-long'
   const { publicKey, privateKey } = await generateKeyPair('ES256')
-  const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'bench', alg: 'ES256', use: 'sig' }] })
+  const jwks = JSON.stringify({
+    keys: [{ ...(await exportJWK(publicKey)), kid: 'bench', alg: 'ES256', use: 'sig' }],
+  })
   const hsTokens = join(dir, 'hs256.txt')
   const esTokens = join(dir, 'es256.txt')
-  await mintTokens((jwt) => jwt.setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(new TextEncoder().encode(secret)), hsTokens)
-  await mintTokens((jwt) => jwt.setProtectedHeader({ alg: 'ES256', kid: 'bench', typ: 'JWT' }).sign(privateKey), esTokens)
+  await mintTokens(
+    (jwt) =>
+      jwt.setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(new TextEncoder().encode(secret)),
+    hsTokens,
+  )
+  await mintTokens(
+    (jwt) => jwt.setProtectedHeader({ alg: 'ES256', kid: 'bench', typ: 'JWT' }).sign(privateKey),
+    esTokens,
+  )
   const base = { BENCH_JWT_SECRET: secret, BENCH_JWKS: jwks }
   const redis = await reachable(6379)
-  const variants: { name: string; tokens: string; env: Record<string, string>; target: boolean }[] = [
-    { name: 'HS256, memory limiter', tokens: hsTokens, env: { ...base, BENCH_LIMITER: 'memory' }, target: true },
-    { name: 'ES256, memory limiter', tokens: esTokens, env: { ...base, BENCH_LIMITER: 'memory' }, target: true },
-    ...(redis
-      ? [
-          { name: 'HS256, Redis limiter', tokens: hsTokens, env: { ...base, BENCH_LIMITER: 'redis' }, target: false },
-          { name: 'ES256, Redis limiter', tokens: esTokens, env: { ...base, BENCH_LIMITER: 'redis' }, target: false },
-        ]
-      : []),
-  ]
+  const variants: { name: string; tokens: string; env: Record<string, string>; target: boolean }[] =
+    [
+      {
+        name: 'HS256, memory limiter',
+        tokens: hsTokens,
+        env: { ...base, BENCH_LIMITER: 'memory' },
+        target: true,
+      },
+      {
+        name: 'ES256, memory limiter',
+        tokens: esTokens,
+        env: { ...base, BENCH_LIMITER: 'memory' },
+        target: true,
+      },
+      ...(redis
+        ? [
+            {
+              name: 'HS256, Redis limiter',
+              tokens: hsTokens,
+              env: { ...base, BENCH_LIMITER: 'redis' },
+              target: false,
+            },
+            {
+              name: 'ES256, Redis limiter',
+              tokens: esTokens,
+              env: { ...base, BENCH_LIMITER: 'redis' },
+              target: false,
+            },
+          ]
+        : []),
+    ]
   if (!redis) log('no Redis on 127.0.0.1:6379: the Redis rows are skipped')
   const bare = await startBareHono()
   const servers = [] as { server: Server; tokens: string; name: string; target: boolean }[]
-  for (const v of variants) servers.push({ server: await startNativeGateway(v.name, v.env), tokens: v.tokens, name: v.name, target: v.target })
+  for (const v of variants)
+    servers.push({
+      server: await startNativeGateway(v.name, v.env),
+      tokens: v.tokens,
+      name: v.name,
+      target: v.target,
+    })
   const script = `${ROOT}bench/lib/tokens.lua`
   const rps = new Map<string, number[]>()
   const push = (k: string, v: number) => rps.set(k, [...(rps.get(k) ?? []), v])
@@ -77,7 +113,8 @@ export async function nativeStack(opts: BenchOptions): Promise<Row[]> {
   try {
     // Warm-up: JIT, and every token verified once into the cache.
     await wrk(`${bare.functions}/bench`, 32, 1)
-    for (const s of servers) await wrk(`${s.server.functions}${path}`, 32, opts.quick ? 2 : 3, script, [s.tokens])
+    for (const s of servers)
+      await wrk(`${s.server.functions}${path}`, 32, opts.quick ? 2 : 3, script, [s.tokens])
     for (let round = 0; round < opts.runs; round++) {
       const b = await wrk(`${bare.functions}/bench`, 32, opts.seconds, script, [hsTokens])
       push('bare', b.rps)
@@ -88,7 +125,9 @@ export async function nativeStack(opts: BenchOptions): Promise<Row[]> {
         errors += r.errors
         push(s.name, r.rps)
       }
-      log(`round ${round + 1}/${opts.runs}: bare ${Math.round(b.rps)}/s, ${servers.map((s) => `${s.name} ${Math.round(rps.get(s.name)?.at(-1) ?? 0)}/s`).join(', ')}`)
+      log(
+        `round ${round + 1}/${opts.runs}: bare ${Math.round(b.rps)}/s, ${servers.map((s) => `${s.name} ${Math.round(rps.get(s.name)?.at(-1) ?? 0)}/s`).join(', ')}`,
+      )
     }
   } finally {
     await Promise.all([bare, ...servers.map((s) => s.server)].map((s) => s.proc.stop()))

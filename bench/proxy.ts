@@ -1,7 +1,16 @@
-import { benchOptions, type BenchOptions, isMain, log, report, ROOT } from './lib/options.js'
-import { type Server, hasNginx, workerPids, startGateway, startHonoProxy, startNginx, startPlainProxy, startUpstream } from './lib/servers.js'
-import { type Row, spread } from './lib/stats.js'
+import { type BenchOptions, benchOptions, isMain, log, ROOT, report } from './lib/options.js'
 import { cpuSeconds } from './lib/proc.js'
+import {
+  hasNginx,
+  type Server,
+  startGateway,
+  startHonoProxy,
+  startNginx,
+  startPlainProxy,
+  startUpstream,
+  workerPids,
+} from './lib/servers.js'
+import { type Row, spread } from './lib/stats.js'
 import { wrk } from './lib/wrk.js'
 
 /**
@@ -47,7 +56,9 @@ export async function proxyThroughput(opts: BenchOptions): Promise<Row[]> {
           list.push(r.rps)
           rps.set(key(s.name, connections), list)
         }
-        log(`round ${round + 1}/${opts.runs} c=${connections}: ${servers.map((s) => `${s.name} ${Math.round(rps.get(key(s.name, connections))?.at(-1) ?? 0)}`).join(', ')}`)
+        log(
+          `round ${round + 1}/${opts.runs} c=${connections}: ${servers.map((s) => `${s.name} ${Math.round(rps.get(key(s.name, connections))?.at(-1) ?? 0)}`).join(', ')}`,
+        )
       }
     }
   } finally {
@@ -60,7 +71,8 @@ export async function proxyThroughput(opts: BenchOptions): Promise<Row[]> {
     return spread(xs.map((x, i) => x / (ys[i] as number)))
   }
   const med = (name: string, c: number) => Math.round(spread(rps.get(key(name, c)) ?? []).median)
-  const cpu = (name: string, c: number) => Math.round(spread(cpuPerRequest.get(key(name, c)) ?? []).median)
+  const cpu = (name: string, c: number) =>
+    Math.round(spread(cpuPerRequest.get(key(name, c)) ?? []).median)
   const rows: Row[] = []
   for (const c of [32, 256]) {
     const g = med('gateway', c)

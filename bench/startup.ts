@@ -1,10 +1,10 @@
-import { request } from 'node:http'
 import { mkdtempSync } from 'node:fs'
+import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { benchOptions, type BenchOptions, isMain, log, report, ROOT } from './lib/options.js'
+import { type BenchOptions, benchOptions, isMain, log, ROOT, report } from './lib/options.js'
 import { CPU, freePort, NODE, start } from './lib/proc.js'
-import { databaseEnv, GATEWAY_BUILD } from './lib/servers.js'
+import { databaseEnv, ensureBuild, GATEWAY_BUILD } from './lib/servers.js'
 import { type Row, spread } from './lib/stats.js'
 
 /** One GET /health; resolves with the status, or 0 when nothing answers yet. */
@@ -27,11 +27,16 @@ function probe(port: number): Promise<number> {
 async function timeToHealthy(env: Record<string, string>): Promise<number> {
   const port = await freePort()
   const began = process.hrtime.bigint()
-  const proc = start(NODE, [GATEWAY_BUILD], { cwd: ROOT, cpu: CPU?.server, env: { ...env, PORT: String(port) } })
+  const proc = start(NODE, [GATEWAY_BUILD], {
+    cwd: ROOT,
+    cpu: CPU?.server,
+    env: { ...env, PORT: String(port) },
+  })
   try {
     const deadline = Date.now() + 60_000
     while (Date.now() < deadline) {
-      if (proc.child.exitCode !== null) throw new Error(`gateway exited: ${proc.stderr().slice(0, 1_000)}`)
+      if (proc.child.exitCode !== null)
+        throw new Error(`gateway exited: ${proc.stderr().slice(0, 1_000)}`)
       if ((await probe(port)) === 200) return Number(process.hrtime.bigint() - began) / 1e6
       await new Promise((r) => setTimeout(r, 2))
     }
@@ -42,6 +47,7 @@ async function timeToHealthy(env: Record<string, string>): Promise<number> {
 }
 
 export async function startup(opts: BenchOptions): Promise<Row[]> {
+  await ensureBuild()
   const dir = mkdtempSync(join(tmpdir(), 'bench-start-'))
   const base = {
     LOG_LEVEL: 'warn',
@@ -50,7 +56,12 @@ export async function startup(opts: BenchOptions): Promise<Row[]> {
   }
   const database = await databaseEnv()
   const variants: [string, Record<string, string>][] = [
-    ...(database.DATABASE_URL ? ([['DATABASE_URL (Postgres)', { ...base, ...database }]] as [string, Record<string, string>][]) : []),
+    ...(database.DATABASE_URL
+      ? ([['DATABASE_URL (Postgres)', { ...base, ...database }]] as [
+          string,
+          Record<string, string>,
+        ][])
+      : []),
     ['no database configured (embedded PGlite)', { ...base, PGLITE_DIR: join(dir, 'pglite') }],
   ]
   const times = new Map<string, number[]>()
@@ -60,7 +71,9 @@ export async function startup(opts: BenchOptions): Promise<Row[]> {
       const ms = await timeToHealthy(env)
       times.set(name, [...(times.get(name) ?? []), ms])
     }
-    log(`start ${i + 1}/${runs}: ${variants.map(([n]) => `${n} ${times.get(n)?.at(-1)?.toFixed(0)} ms`).join(', ')}`)
+    log(
+      `start ${i + 1}/${runs}: ${variants.map(([n]) => `${n} ${times.get(n)?.at(-1)?.toFixed(0)} ms`).join(', ')}`,
+    )
   }
   // Node's own start-up on this machine, for scale.
   const bare: number[] = []

@@ -99,14 +99,25 @@ function client(url: string, token: string, actor: string | undefined) {
 function table(headers: string[], rows: (string | number)[][]): string {
   const cells = [headers, ...rows.map((r) => r.map(String))]
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)))
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd()
-  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...cells.slice(1).map(line)].join('\n')
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i] as number))
+      .join('  ')
+      .trimEnd()
+  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...cells.slice(1).map(line)].join(
+    '\n',
+  )
 }
 
 interface FlagsAnswer {
   source: string
   version: string
-  store: { store: string; reachable: boolean; lastError?: string; rejected?: { version: number; problems: string[] } }
+  store: {
+    store: string
+    reachable: boolean
+    lastError?: string
+    rejected?: { version: number; problems: string[] }
+  }
   routes: { id: string; native: number; group?: string; stayLegacy: boolean; hasNative: boolean }[]
 }
 
@@ -116,7 +127,11 @@ interface RoutesAnswer {
     stage: string
     breaker: string
     hold?: { until: number; reason: string }
-    traffic: { native: { requests: number; errorRate: number }; legacy: { requests: number; errorRate: number }; fallbacks: number }
+    traffic: {
+      native: { requests: number; errorRate: number }
+      legacy: { requests: number; errorRate: number }
+      fallbacks: number
+    }
   }[]
 }
 
@@ -129,7 +144,16 @@ interface ChangeAnswer {
 }
 
 interface AuditAnswer {
-  entries: { id: number; at: string; actor: string; routeId: string; from: number; to: number; reason: string; source: string }[]
+  entries: {
+    id: number
+    at: string
+    actor: string
+    routeId: string
+    from: number
+    to: number
+    reason: string
+    source: string
+  }[]
 }
 
 const pct = (rate: number) => `${(rate * 100).toFixed(1)}%`
@@ -145,24 +169,34 @@ async function main(argv: string[]): Promise<number> {
   const token = o.token ?? process.env.BFF_ADMIN_TOKEN
   if (!token) throw new CliError('no admin token: pass --token or set BFF_ADMIN_TOKEN', EXIT.usage)
   const call = client(url, token, o.actor ?? process.env.USER)
-  const print = (value: unknown, text: () => string) => console.log(o.json ? JSON.stringify(value, null, 2) : text())
+  const print = (value: unknown, text: () => string) =>
+    console.log(o.json ? JSON.stringify(value, null, 2) : text())
   const need = (value: string | undefined, what: string) => {
     if (!value) throw new CliError(`${command}: missing ${what}\n${USAGE}`, EXIT.usage)
     return value
   }
   const reason = () => need(o.reason, '--reason "why"')
   const version = async () => o.version ?? (await call<FlagsAnswer>('GET', '/flags')).version
-  const changed = (c: ChangeAnswer) => `${c.routeId}: ${c.from} % -> ${c.to} % (version ${c.version}, audit #${c.audit.id})`
+  const changed = (c: ChangeAnswer) =>
+    `${c.routeId}: ${c.from} % -> ${c.to} % (version ${c.version}, audit #${c.audit.id})`
 
   switch (command) {
     case 'get': {
-      const [flags, status] = await Promise.all([call<FlagsAnswer>('GET', '/flags'), call<RoutesAnswer>('GET', '/routes')])
+      const [flags, status] = await Promise.all([
+        call<FlagsAnswer>('GET', '/flags'),
+        call<RoutesAnswer>('GET', '/routes'),
+      ])
       const byId = new Map(status.routes.map((r) => [r.id, r]))
       const shown = args[0] ? flags.routes.filter((r) => r.id === args[0]) : flags.routes
-      if (args[0] && shown.length === 0) throw new CliError(`unknown route ${args[0]}`, EXIT.refused)
+      if (args[0] && shown.length === 0)
+        throw new CliError(`unknown route ${args[0]}`, EXIT.refused)
       print({ ...flags, routes: shown.map((r) => ({ ...r, ...byId.get(r.id) })) }, () => {
-        const store = flags.store.reachable ? `${flags.store.store} reachable` : `${flags.store.store} UNREACHABLE (last good table)`
-        const rejected = flags.store.rejected ? `\nstored v${flags.store.rejected.version} REFUSED: ${flags.store.rejected.problems.join('; ')}` : ''
+        const store = flags.store.reachable
+          ? `${flags.store.store} reachable`
+          : `${flags.store.store} UNREACHABLE (last good table)`
+        const rejected = flags.store.rejected
+          ? `\nstored v${flags.store.rejected.version} REFUSED: ${flags.store.rejected.problems.join('; ')}`
+          : ''
         const rows = shown.map((r) => {
           const s = byId.get(r.id)
           const held = s?.hold ? `held until ${new Date(s.hold.until).toISOString()}` : ''
@@ -178,7 +212,16 @@ async function main(argv: string[]): Promise<number> {
           ]
         })
         return `version ${flags.version} from ${flags.source}; store ${store}${rejected}\n\n${table(
-          ['ROUTE', 'NATIVE', 'STAGE', 'GROUP', 'BREAKER', 'NATIVE req/err', 'LEGACY req/err', 'HOLD'],
+          [
+            'ROUTE',
+            'NATIVE',
+            'STAGE',
+            'GROUP',
+            'BREAKER',
+            'NATIVE req/err',
+            'LEGACY req/err',
+            'HOLD',
+          ],
           rows,
         )}`
       })
@@ -188,7 +231,8 @@ async function main(argv: string[]): Promise<number> {
       const route = need(args[0], '<route>')
       const raw = need(args[1], '<percent>')
       const native = Number(raw)
-      if (!/^\d+(\.\d+)?$/.test(raw) || Number.isNaN(native)) throw new CliError(`set: percent must be a number, got ${raw}`, EXIT.usage)
+      if (!/^\d+(\.\d+)?$/.test(raw) || Number.isNaN(native))
+        throw new CliError(`set: percent must be a number, got ${raw}`, EXIT.usage)
       const result = await call<ChangeAnswer>('PUT', `/flags/${encodeURIComponent(route)}`, {
         native,
         reason: reason(),
@@ -201,7 +245,11 @@ async function main(argv: string[]): Promise<number> {
     case 'kill': {
       const route = need(args[0], '<route>')
       const body = { reason: reason(), version: command === 'step' ? await version() : o.version }
-      const result = await call<ChangeAnswer>('POST', `/flags/${encodeURIComponent(route)}/${command}`, body)
+      const result = await call<ChangeAnswer>(
+        'POST',
+        `/flags/${encodeURIComponent(route)}/${command}`,
+        body,
+      )
       print(result, () => changed(result))
       return EXIT.ok
     }
@@ -234,14 +282,24 @@ async function main(argv: string[]): Promise<number> {
       const kind = o['client-id'] ? 'clientId' : o.key ? 'key' : 'subject'
       const query = new URLSearchParams({ route, [kind]: subject })
       const r = await call<Record<string, unknown>>('GET', `/explain?${query}`)
-      print(r, () =>
-        table(
-          ['FIELD', 'VALUE'],
-          ['route', 'subject', 'subjectSource', 'scope', 'bucket', 'percent', 'threshold', 'breaker', 'backend', 'reason'].map((k) => [
-            k,
-            String(r[k]),
-          ]),
-        ) + `\n\n${String(r.explanation)}`,
+      print(
+        r,
+        () =>
+          table(
+            ['FIELD', 'VALUE'],
+            [
+              'route',
+              'subject',
+              'subjectSource',
+              'scope',
+              'bucket',
+              'percent',
+              'threshold',
+              'breaker',
+              'backend',
+              'reason',
+            ].map((k) => [k, String(r[k])]),
+          ) + `\n\n${String(r.explanation)}`,
       )
       return EXIT.ok
     }

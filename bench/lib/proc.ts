@@ -48,7 +48,11 @@ export const hasTaskset = existsSync('/usr/bin/taskset')
  */
 export const CPU = (() => {
   const n = Number(spawnSync('nproc', { encoding: 'utf8' }).stdout.trim()) || 1
-  return n >= 3 ? { server: '0', upstream: '1', load: '2' } : n === 2 ? { server: '0', upstream: '1', load: '1' } : undefined
+  return n >= 3
+    ? { server: '0', upstream: '1', load: '2' }
+    : n === 2
+      ? { server: '0', upstream: '1', load: '1' }
+      : undefined
 })()
 
 export interface SpawnOptions {
@@ -72,11 +76,15 @@ export interface Proc {
 export function start(command: string, args: string[], opts: SpawnOptions = {}): Proc {
   hookExit()
   const pinned = opts.cpu !== undefined && hasTaskset
-  const child = spawn(pinned ? 'taskset' : command, pinned ? ['-c', opts.cpu as string, command, ...args] : args, {
-    cwd: opts.cwd,
-    env: { ...process.env, ...opts.env },
-    stdio: ['ignore', opts.capture ? 'pipe' : 'ignore', 'pipe'],
-  })
+  const child = spawn(
+    pinned ? 'taskset' : command,
+    pinned ? ['-c', opts.cpu as string, command, ...args] : args,
+    {
+      cwd: opts.cwd,
+      env: { ...process.env, ...opts.env },
+      stdio: ['ignore', opts.capture ? 'pipe' : 'ignore', 'pipe'],
+    },
+  )
   children.add(child)
   let out = ''
   let err = ''
@@ -111,12 +119,17 @@ export function start(command: string, args: string[], opts: SpawnOptions = {}):
 }
 
 /** Run a command to completion (bounded by `timeoutMs`) and return its output. */
-export async function run(command: string, args: string[], opts: SpawnOptions & { timeoutMs: number }) {
+export async function run(
+  command: string,
+  args: string[],
+  opts: SpawnOptions & { timeoutMs: number },
+) {
   const proc = start(command, args, { ...opts, capture: true })
   const timer = setTimeout(() => proc.child.kill('SIGKILL'), opts.timeoutMs)
   const code = await proc.exited
   clearTimeout(timer)
-  if (code !== 0) throw new Error(`${command} exited with ${code}: ${proc.stderr().slice(0, 2_000)}`)
+  if (code !== 0)
+    throw new Error(`${command} exited with ${code}: ${proc.stderr().slice(0, 2_000)}`)
   return proc.stdout()
 }
 
@@ -155,7 +168,8 @@ export async function waitForHttp(url: string, timeoutMs = 15_000, proc?: Proc):
 /** Resident set size and its high-water mark of a process, in bytes. */
 export function memoryOf(pid: number): { rss: number; hwm: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-  const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN)
+  const kib = (key: string) =>
+    Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN)
   return { rss: kib('VmRSS') * 1024, hwm: kib('VmHWM') * 1024 }
 }
 
@@ -171,4 +185,5 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS
 }
 
-const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100
+const CLOCK_TICKS =
+  Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100

@@ -3,7 +3,7 @@ import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ROOT } from './options.js'
-import { CPU, freePort, NODE, type Proc, start, TSX, waitForHttp } from './proc.js'
+import { CPU, freePort, NODE, type Proc, run, start, TSX, waitForHttp } from './proc.js'
 
 /** Starting the processes a figure compares, each on a free loopback port. */
 
@@ -19,7 +19,10 @@ export interface Server {
 export function workerPids(server: Server): number[] {
   if (server.name !== 'nginx') return [server.proc.pid]
   try {
-    const children = readFileSync(`/proc/${server.proc.pid}/task/${server.proc.pid}/children`, 'utf8')
+    const children = readFileSync(
+      `/proc/${server.proc.pid}/task/${server.proc.pid}/children`,
+      'utf8',
+    )
     return children.trim().split(/\s+/).filter(Boolean).map(Number)
   } catch {
     return [server.proc.pid]
@@ -33,23 +36,46 @@ export const GATEWAY_BUILD = `${ROOT}dist/node.js`
 
 export async function startUpstream(cpu = CPU?.upstream): Promise<Server> {
   const port = await freePort()
-  const proc = start(NODE, [...TSX, `${SERVERS}/upstream.ts`], { env: { PORT: String(port) }, cpu, cwd: ROOT })
+  const proc = start(NODE, [...TSX, `${SERVERS}/upstream.ts`], {
+    env: { PORT: String(port) },
+    cpu,
+    cwd: ROOT,
+  })
   await waitForHttp(`http://127.0.0.1:${port}/functions/v1/bench-echo`, 15_000, proc)
   return { name: 'upstream', port, proc, functions: `http://127.0.0.1:${port}/functions/v1` }
 }
 
-async function startNodeServer(name: string, script: string, env: Record<string, string>, healthPath: string): Promise<Server> {
+async function startNodeServer(
+  name: string,
+  script: string,
+  env: Record<string, string>,
+  healthPath: string,
+): Promise<Server> {
   const port = await freePort()
-  const proc = start(NODE, [...TSX, `${SERVERS}/${script}`], { env: { ...env, PORT: String(port) }, cpu: CPU?.server, cwd: ROOT })
+  const proc = start(NODE, [...TSX, `${SERVERS}/${script}`], {
+    env: { ...env, PORT: String(port) },
+    cpu: CPU?.server,
+    cwd: ROOT,
+  })
   await waitForHttp(`http://127.0.0.1:${port}${healthPath}`, 15_000, proc)
   return { name, port, proc, functions: `http://127.0.0.1:${port}/functions/v1` }
 }
 
 export const startPlainProxy = (upstream: Server) =>
-  startNodeServer('node:http proxy', 'plain-proxy.ts', { UPSTREAM_URL: `http://127.0.0.1:${upstream.port}` }, '/functions/v1/bench-echo')
+  startNodeServer(
+    'node:http proxy',
+    'plain-proxy.ts',
+    { UPSTREAM_URL: `http://127.0.0.1:${upstream.port}` },
+    '/functions/v1/bench-echo',
+  )
 
 export const startHonoProxy = (upstream: Server) =>
-  startNodeServer('Hono proxy()', 'hono-proxy.ts', { UPSTREAM_URL: `http://127.0.0.1:${upstream.port}` }, '/functions/v1/bench-echo')
+  startNodeServer(
+    'Hono proxy()',
+    'hono-proxy.ts',
+    { UPSTREAM_URL: `http://127.0.0.1:${upstream.port}` },
+    '/functions/v1/bench-echo',
+  )
 
 export const startBareHono = () => startNodeServer('bare Hono', 'bare-hono.ts', {}, '/health')
 
@@ -80,12 +106,24 @@ export async function databaseEnv(): Promise<Record<string, string>> {
   return { PGLITE_DIR: join(mkdtempSync(join(tmpdir(), 'bench-pglite-')), 'data') }
 }
 
+let built: Promise<unknown> | undefined
+
+/** Build dist/node.js once per benchmark process, so a figure never measures a stale build. */
+export function ensureBuild(): Promise<unknown> {
+  built ??= run(NODE, ['scripts/build.mjs'], { cwd: ROOT, timeoutMs: 120_000 })
+  return built
+}
+
 /** The built gateway (`node dist/node.js`), as it runs on Cloud Run. */
 export async function startGateway(
   upstream: Server,
-  { logLevel = 'warn', name = 'gateway', env = {} }: { logLevel?: string; name?: string; env?: Record<string, string> } = {},
+  {
+    logLevel = 'warn',
+    name = 'gateway',
+    env = {},
+  }: { logLevel?: string; name?: string; env?: Record<string, string> } = {},
 ): Promise<Server> {
-  if (!existsSync(GATEWAY_BUILD)) throw new Error('dist/node.js is missing: run `npm run build` first')
+  await ensureBuild()
   const port = await freePort()
   const database = await databaseEnv()
   const proc = start(NODE, [GATEWAY_BUILD], {
@@ -112,7 +150,8 @@ export async function startNginx(upstream: Server): Promise<Server> {
   if (!hasNginx) throw new Error(`${NGINX} is missing: apt-get install nginx-light`)
   const port = await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'bench-nginx-'))
-  for (const d of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, d), { mode: 0o777 })
+  for (const d of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'])
+    mkdirSync(join(dir, d), { mode: 0o777 })
   const conf = join(dir, 'nginx.conf')
   writeFileSync(
     conf,

@@ -12,7 +12,8 @@ export function spread(values: readonly number[]): Spread {
   const n = sorted.length
   if (n === 0) return { median: Number.NaN, min: Number.NaN, max: Number.NaN, n: 0 }
   const mid = Math.floor(n / 2)
-  const median = n % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
+  const median =
+    n % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
   return { median, min: sorted[0] as number, max: sorted[n - 1] as number, n }
 }
 

@@ -23,7 +23,16 @@ export async function wrk(
   scriptArgs: string[] = [],
 ): Promise<WrkResult> {
   if (!hasWrk) throw new Error(`${WRK} is missing: apt-get install wrk`)
-  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '5s', ...(script ? ['-s', script] : []), url, ...(scriptArgs.length ? ['--', ...scriptArgs] : [])]
+  const args = [
+    '-t1',
+    `-c${connections}`,
+    `-d${seconds}s`,
+    '--timeout',
+    '5s',
+    ...(script ? ['-s', script] : []),
+    url,
+    ...(scriptArgs.length ? ['--', ...scriptArgs] : []),
+  ]
   const out = await run(WRK, args, { cpu: CPU?.load, timeoutMs: (seconds + 20) * 1000 })
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? Number.NaN)
   const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0)

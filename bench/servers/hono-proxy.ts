@@ -13,7 +13,11 @@ app.all('*', (c) => {
   const path = url.slice(url.indexOf('/', url.indexOf('//') + 2))
   return proxy(`${upstream}${path}`, {
     ...c.req,
-    headers: { ...c.req.header(), 'x-forwarded-for': '127.0.0.1', 'x-forwarded-host': c.req.header('host') },
+    headers: {
+      ...c.req.header(),
+      'x-forwarded-for': '127.0.0.1',
+      'x-forwarded-host': c.req.header('host'),
+    },
   })
 })
 

@@ -35,7 +35,10 @@ const identity = createJwtVerifier({
   issuer: 'https://bench.supabase.co/auth/v1',
   fetchImpl: async () => new Response(jwks, { headers: { 'content-type': 'application/json' } }),
 })
-const redis = env.BENCH_LIMITER === 'redis' ? createIoredisAdapter(env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379') : undefined
+const redis =
+  env.BENCH_LIMITER === 'redis'
+    ? createIoredisAdapter(env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379')
+    : undefined
 const rateLimiter = createRateLimiter({
   store: redis ? 'redis' : 'memory',
   redis,

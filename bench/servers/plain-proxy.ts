@@ -7,7 +7,12 @@ import http from 'node:http'
 
 const port = Number(process.env.PORT ?? 0)
 const upstream = new URL(process.env.UPSTREAM_URL ?? 'http://127.0.0.1:8788')
-const agent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64, scheduling: 'lifo' })
+const agent = new http.Agent({
+  keepAlive: true,
+  maxSockets: 256,
+  maxFreeSockets: 64,
+  scheduling: 'lifo',
+})
 
 const server = http.createServer((req, res) => {
   const headers = { ...req.headers }
@@ -15,7 +20,14 @@ const server = http.createServer((req, res) => {
   delete headers['keep-alive']
   headers.host = upstream.host
   const up = http.request(
-    { hostname: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers, agent },
+    {
+      hostname: upstream.hostname,
+      port: upstream.port,
+      path: req.url,
+      method: req.method,
+      headers,
+      agent,
+    },
     (upRes) => {
       res.writeHead(upRes.statusCode ?? 502, upRes.headers)
       upRes.pipe(res)

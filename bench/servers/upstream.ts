@@ -10,7 +10,13 @@ import { createServer } from 'node:http'
 
 const port = Number(process.env.PORT ?? 0)
 const SMALL = Buffer.from(
-  JSON.stringify({ ok: true, id: 'c0a8012e-7d3f-4b7a-9d2e-1f0a5b6c7d8e', amount: 15000, currency: 'KRW', items: [1, 2, 3] }),
+  JSON.stringify({
+    ok: true,
+    id: 'c0a8012e-7d3f-4b7a-9d2e-1f0a5b6c7d8e',
+    amount: 15000,
+    currency: 'KRW',
+    items: [1, 2, 3],
+  }),
 )
 const CHUNK = Buffer.alloc(64 * 1024, 120)
 
@@ -31,7 +37,8 @@ const server = createServer((req, res) => {
         while (left > 0) {
           const n = Math.min(left, CHUNK.length)
           left -= n
-          if (!res.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n))) return void res.once('drain', pump)
+          if (!res.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n)))
+            return void res.once('drain', pump)
         }
         res.end()
       }

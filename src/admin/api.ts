@@ -57,7 +57,11 @@ export function adminApi(ops: AdminOperations, auth: AdminAuth) {
     await next()
   })
 
-  const changeRequest = (c: Context<AdminEnv>, reasonText: string, expectedVersion?: string): ChangeRequest => ({
+  const changeRequest = (
+    c: Context<AdminEnv>,
+    reasonText: string,
+    expectedVersion?: string,
+  ): ChangeRequest => ({
     routeId: c.req.param('route') ?? '',
     reason: reasonText,
     expectedVersion,
@@ -91,8 +95,10 @@ export function adminApi(ops: AdminOperations, auth: AdminAuth) {
     const before = c.req.query('before')
     const parsedLimit = limit === undefined ? undefined : QueryInt.max(500).safeParse(limit)
     const parsedBefore = before === undefined ? undefined : QueryInt.safeParse(before)
-    if (parsedLimit && !parsedLimit.success) problems.push({ field: 'query:limit', message: 'an integer from 1 to 500' })
-    if (parsedBefore && !parsedBefore.success) problems.push({ field: 'query:before', message: 'a positive integer' })
+    if (parsedLimit && !parsedLimit.success)
+      problems.push({ field: 'query:limit', message: 'an integer from 1 to 500' })
+    if (parsedBefore && !parsedBefore.success)
+      problems.push({ field: 'query:before', message: 'a positive integer' })
     if (problems.length) throw validationFailed(problems)
     const entries = await ops.history({
       routeId: c.req.query('route') || undefined,

@@ -103,13 +103,21 @@ export function memoryAuditTrail(clock: () => number = Date.now): AuditTrail {
   const entries: AuditEntry[] = []
   return {
     async append(entry) {
-      const stored: AuditEntry = { ...entry, id: entries.length + 1, at: new Date(clock()).toISOString() }
+      const stored: AuditEntry = {
+        ...entry,
+        id: entries.length + 1,
+        at: new Date(clock()).toISOString(),
+      }
       entries.push(stored)
       return stored
     },
     async list({ routeId, limit = 50, before } = {}) {
       return entries
-        .filter((e) => (routeId === undefined || e.routeId === routeId) && (before === undefined || e.id < before))
+        .filter(
+          (e) =>
+            (routeId === undefined || e.routeId === routeId) &&
+            (before === undefined || e.id < before),
+        )
         .reverse()
         .slice(0, Math.min(Math.max(limit, 1), 500))
     },

@@ -56,7 +56,12 @@ export function actorName(name: string | undefined): string | undefined {
   return trimmed && ACTOR_NAME.test(trimmed) ? trimmed : undefined
 }
 
-export function adminAuth({ token, verifier, sessionSeconds = 8 * 3600, clock = Date.now }: AdminAuthOptions) {
+export function adminAuth({
+  token,
+  verifier,
+  sessionSeconds = 8 * 3600,
+  clock = Date.now,
+}: AdminAuthOptions) {
   let key: Promise<CryptoKey> | undefined
   // The session key derives from the admin token: rotating the token ends every session.
   const hmacKey = () =>
@@ -68,7 +73,11 @@ export function adminAuth({ token, verifier, sessionSeconds = 8 * 3600, clock = 
       ['sign'],
     ))
   const sign = async (purpose: string, value: string) =>
-    base64url(new Uint8Array(await crypto.subtle.sign('HMAC', await hmacKey(), encoder.encode(`${purpose}:${value}`))))
+    base64url(
+      new Uint8Array(
+        await crypto.subtle.sign('HMAC', await hmacKey(), encoder.encode(`${purpose}:${value}`)),
+      ),
+    )
 
   const disabled = () =>
     new GatewayError({
@@ -92,7 +101,10 @@ export function adminAuth({ token, verifier, sessionSeconds = 8 * 3600, clock = 
       if (!token && !verifier) throw disabled()
       const header = c.req.header('authorization') ?? ''
       const match = /^Bearer\s+(\S+)$/i.exec(header)
-      if (!match) throw authenticationRequired('The admin API needs a bearer token (BFF_ADMIN_TOKEN or an ops JWT)')
+      if (!match)
+        throw authenticationRequired(
+          'The admin API needs a bearer token (BFF_ADMIN_TOKEN or an ops JWT)',
+        )
       const given = match[1] as string
       if (token && timingSafeEqual(given, token)) {
         const name = actorName(c.req.header('x-bff-actor'))
@@ -115,18 +127,26 @@ export function adminAuth({ token, verifier, sessionSeconds = 8 * 3600, clock = 
 
     /** A signed session cookie value for `actor`. */
     async issueSession(actor: string): Promise<string> {
-      const payload = base64url(encoder.encode(JSON.stringify({ a: actor, e: clock() + sessionSeconds * 1000 })))
+      const payload = base64url(
+        encoder.encode(JSON.stringify({ a: actor, e: clock() + sessionSeconds * 1000 })),
+      )
       return `${payload}.${await sign('session', payload)}`
     },
 
     /** The dashboard session, when its cookie is present, authentic and unexpired. */
-    async fromSession(c: Context): Promise<{ principal: AdminPrincipal; value: string } | undefined> {
+    async fromSession(
+      c: Context,
+    ): Promise<{ principal: AdminPrincipal; value: string } | undefined> {
       if (!token) return undefined
       const value = getCookie(c, SESSION_COOKIE)
       const [payload, mac] = value?.split('.') ?? []
-      if (!value || !payload || !mac || !timingSafeEqual(mac, await sign('session', payload))) return undefined
+      if (!value || !payload || !mac || !timingSafeEqual(mac, await sign('session', payload)))
+        return undefined
       try {
-        const { a, e } = JSON.parse(new TextDecoder().decode(fromBase64url(payload))) as { a: unknown; e: unknown }
+        const { a, e } = JSON.parse(new TextDecoder().decode(fromBase64url(payload))) as {
+          a: unknown
+          e: unknown
+        }
         if (typeof a !== 'string' || typeof e !== 'number' || e <= clock()) return undefined
         return { principal: { actor: a, via: 'session' }, value }
       } catch {

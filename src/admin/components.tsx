@@ -32,7 +32,15 @@ export function Notice({ kind, text }: { kind: 'ok' | 'error'; text: string }) {
 const percent = (rate: number) => `${(rate * 100).toFixed(1)} %`
 const ms = (value: number | undefined) => (value === undefined ? '–' : `${value} ms`)
 
-export function StoreBanner({ status, version, source }: { status: FlagStoreStatus; version: string; source: string }) {
+export function StoreBanner({
+  status,
+  version,
+  source,
+}: {
+  status: FlagStoreStatus
+  version: string
+  source: string
+}) {
   return (
     <div class="store">
       <span>
@@ -42,7 +50,8 @@ export function StoreBanner({ status, version, source }: { status: FlagStoreStat
         <span class="ok">store {status.store} reachable</span>
       ) : (
         <span class="bad" role="alert">
-          store {status.store} unreachable ({status.lastError ?? 'no answer yet'}): serving the last good table
+          store {status.store} unreachable ({status.lastError ?? 'no answer yet'}): serving the last
+          good table
         </span>
       )}
       {status.rejected ? (
@@ -98,7 +107,8 @@ function Split({ route }: { route: RouteStatus }) {
         <span class="legacy" style={`width:${share(legacy.requests)}%`} />
       </div>
       <small>
-        last {seconds} s: native {share(served)} % · fallback {share(fallbacks)} % · legacy {share(legacy.requests)} %
+        last {seconds} s: native {share(served)} % · fallback {share(fallbacks)} % · legacy{' '}
+        {share(legacy.requests)} %
       </small>
     </div>
   )
@@ -113,7 +123,11 @@ function ChangeForm(props: {
   disabled: boolean
 }) {
   return (
-    <form method="post" action={`/admin/routes/${props.route.id}/${props.action}`} class={`control ${props.action}`}>
+    <form
+      method="post"
+      action={`/admin/routes/${props.route.id}/${props.action}`}
+      class={`control ${props.action}`}
+    >
       <input type="hidden" name="version" value={props.version} />
       <input type="hidden" name="csrf" value={props.csrf} />
       <input
@@ -133,10 +147,19 @@ function ChangeForm(props: {
   )
 }
 
-export function RouteCard(props: { route: RouteStatus; last: AuditEntry | undefined; version: string; csrf: string }) {
+export function RouteCard(props: {
+  route: RouteStatus
+  last: AuditEntry | undefined
+  version: string
+  csrf: string
+}) {
   const { route, last } = props
   return (
-    <section class={`route${route.hold ? ' held' : ''}`} id={`route-${route.id}`} data-route={route.id}>
+    <section
+      class={`route${route.hold ? ' held' : ''}`}
+      id={`route-${route.id}`}
+      data-route={route.id}
+    >
       <header>
         <h2>{route.id}</h2>
         <span class="stage" data-testid="stage">
@@ -145,13 +168,14 @@ export function RouteCard(props: { route: RouteStatus; last: AuditEntry | undefi
       </header>
       <p class="meta">
         phase {String(route.phase)}
-        {route.group ? ` · group ${route.group}` : ''} · breaker <span class={`breaker ${route.breaker}`}>{route.breaker}</span>
+        {route.group ? ` · group ${route.group}` : ''} · breaker{' '}
+        <span class={`breaker ${route.breaker}`}>{route.breaker}</span>
         {route.controllable || route.stayLegacy ? '' : ' · no native handler in this build'}
       </p>
       {route.hold ? (
         <p class="hold" role="alert">
-          Auto-rollback: on legacy until {new Date(route.hold.until).toISOString()} (was {route.hold.from} %):{' '}
-          {route.hold.reason}
+          Auto-rollback: on legacy until {new Date(route.hold.until).toISOString()} (was{' '}
+          {route.hold.from} %): {route.hold.reason}
         </p>
       ) : null}
       <Split route={route} />

@@ -32,7 +32,11 @@ const CSP = [
 
 const ACTIONS = new Set(['step', 'kill'])
 
-function page(c: Context<AdminEnv>, body: string | Promise<string>, status: 200 | 401 | 403 | 409 | 422 | 503 = 200) {
+function page(
+  c: Context<AdminEnv>,
+  body: string | Promise<string>,
+  status: 200 | 401 | 403 | 409 | 422 | 503 = 200,
+) {
   c.header('content-security-policy', CSP)
   // `no-referrer` would make browsers send `Origin: null` on the dashboard's own forms.
   c.header('referrer-policy', 'same-origin')
@@ -40,7 +44,11 @@ function page(c: Context<AdminEnv>, body: string | Promise<string>, status: 200 
   return c.html(body, status)
 }
 
-export function adminDashboard(ops: AdminOperations, auth: AdminAuth, { secureCookies }: DashboardOptions) {
+export function adminDashboard(
+  ops: AdminOperations,
+  auth: AdminAuth,
+  { secureCookies }: DashboardOptions,
+) {
   const ui = new Hono<AdminEnv>()
 
   const session = async (c: Context<AdminEnv>) => {
@@ -49,7 +57,12 @@ export function adminDashboard(ops: AdminOperations, auth: AdminAuth, { secureCo
     return s
   }
 
-  async function render(c: Context<AdminEnv>, sessionValue: string, notice?: { kind: 'ok' | 'error'; text: string }, status?: 200 | 409 | 422 | 503) {
+  async function render(
+    c: Context<AdminEnv>,
+    sessionValue: string,
+    notice?: { kind: 'ok' | 'error'; text: string },
+    status?: 200 | 409 | 422 | 503,
+  ) {
     const table = ops.table()
     let entries: AuditEntry[] = []
     let auditError: string | undefined
@@ -79,7 +92,12 @@ export function adminDashboard(ops: AdminOperations, auth: AdminAuth, { secureCo
         {auditError ? <Notice kind="error" text={auditError} /> : null}
         <main class="routes">
           {ops.status().map((route) => (
-            <RouteCard route={route} last={lastByRoute.get(route.id)} version={table.version} csrf={csrf} />
+            <RouteCard
+              route={route}
+              last={lastByRoute.get(route.id)}
+              version={table.version}
+              csrf={csrf}
+            />
           ))}
         </main>
         <AuditTable entries={entries.slice(0, 30)} />
@@ -89,7 +107,10 @@ export function adminDashboard(ops: AdminOperations, auth: AdminAuth, { secureCo
   }
 
   ui.get('/assets/admin.css', (c) =>
-    c.body(ADMIN_CSS, 200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'public, max-age=300' }),
+    c.body(ADMIN_CSS, 200, {
+      'content-type': 'text/css; charset=utf-8',
+      'cache-control': 'public, max-age=300',
+    }),
   )
 
   ui.get('/login', (c) => page(c, <LoginPage />))
@@ -98,7 +119,8 @@ export function adminDashboard(ops: AdminOperations, auth: AdminAuth, { secureCo
     assertSameOrigin(c)
     const form = await c.req.parseBody()
     const token = typeof form.token === 'string' ? form.token : ''
-    if (!auth.checkToken(token)) return page(c, <LoginPage error="That is not the admin token" />, 401)
+    if (!auth.checkToken(token))
+      return page(c, <LoginPage error="That is not the admin token" />, 401)
     const name = actorName(typeof form.name === 'string' ? form.name : undefined)
     setCookie(c, SESSION_COOKIE, await auth.issueSession(name ? `token:${name}` : 'token'), {
       httpOnly: true,
@@ -171,8 +193,14 @@ export function adminDashboard(ops: AdminOperations, auth: AdminAuth, { secureCo
         text: `${result.routeId}: ${result.from} % → ${result.to} % (version ${result.version}, audit #${result.audit.id})`,
       })
     } catch (error) {
-      if (!(error instanceof GatewayError) || error.status >= 500 && error.status !== 503) throw error
-      return render(c, s.value, { kind: 'error', text: `${routeId}: ${error.detail ?? error.title}` }, error.status as 409 | 422 | 503)
+      if (!(error instanceof GatewayError) || (error.status >= 500 && error.status !== 503))
+        throw error
+      return render(
+        c,
+        s.value,
+        { kind: 'error', text: `${routeId}: ${error.detail ?? error.title}` },
+        error.status as 409 | 422 | 503,
+      )
     }
   })
 
@@ -192,7 +220,13 @@ function LoginPage({ error }: { error?: string }) {
           </label>
           <label>
             Your name (for the audit trail)
-            <input type="text" name="name" maxlength={64} pattern="[A-Za-z0-9._@-]+" autocomplete="username" />
+            <input
+              type="text"
+              name="name"
+              maxlength={64}
+              pattern="[A-Za-z0-9._@-]+"
+              autocomplete="username"
+            />
           </label>
           <button type="submit">Log in</button>
         </form>
@@ -215,8 +249,8 @@ function ConfirmPage(props: {
       <main class="confirm">
         <h1>Confirm</h1>
         <p>
-          {props.action === 'kill' ? 'Kill' : 'Step'} <strong>{props.routeId}</strong> from {props.from} % to{' '}
-          <strong>{props.to ?? props.from} %</strong>?
+          {props.action === 'kill' ? 'Kill' : 'Step'} <strong>{props.routeId}</strong> from{' '}
+          {props.from} % to <strong>{props.to ?? props.from} %</strong>?
         </p>
         <form method="post" action={`/admin/routes/${props.routeId}/${props.action}`}>
           <input type="hidden" name="version" value={props.version} />
@@ -224,7 +258,14 @@ function ConfirmPage(props: {
           <input type="hidden" name="confirm" value="yes" />
           <label>
             Reason
-            <input type="text" name="reason" value={props.reason} required minlength={3} maxlength={500} />
+            <input
+              type="text"
+              name="reason"
+              value={props.reason}
+              required
+              minlength={3}
+              maxlength={500}
+            />
           </label>
           <button type="submit" class={props.action}>
             Yes, {props.action}

@@ -12,7 +12,7 @@ import { adminOperations } from './operations.js'
 
 export { type AuditEntry, type AuditTrail, dbAuditTrail, type NewAuditEntry } from './audit.js'
 export { hasOpsRole } from './auth.js'
-export { STAGES, nextStage } from './operations.js'
+export { nextStage, STAGES } from './operations.js'
 
 export interface MountAdminOptions {
   flags: LiveFlags

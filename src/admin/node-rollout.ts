@@ -42,7 +42,14 @@ export async function startNodeRollout(opts: NodeRolloutOptions) {
       logger.warn('flag store connection error', { error: error.message })
     },
   })
-  const flags = new LiveFlags({ file: opts.file, rules: opts.rules, store, refreshMs: config.FLAGS_REFRESH_MS, logger, metrics })
+  const flags = new LiveFlags({
+    file: opts.file,
+    rules: opts.rules,
+    store,
+    refreshMs: config.FLAGS_REFRESH_MS,
+    logger,
+    metrics,
+  })
   // Opened on the first audit call, not at start: most processes never change a flag, and
   // embedded PGlite costs seconds to open.
   let opened: Promise<Db> | undefined

@@ -4,7 +4,7 @@ import type { AutoRollback } from '../rollout/auto-rollback.js'
 import type { BreakerState, NativeBreakers } from '../rollout/breaker.js'
 import { BUCKETS, bucketOf } from '../rollout/bucket.js'
 import { decideBackend, type Subject } from '../rollout/decide.js'
-import { type FlagTable, FlagsError } from '../rollout/flags.js'
+import { FlagsError, type FlagTable } from '../rollout/flags.js'
 import { FlagConflictError, type LiveFlags } from '../rollout/live-flags.js'
 import type { Hold } from '../rollout/overlay.js'
 import { FlagStoreUnavailableError } from '../rollout/stores/port.js'
@@ -97,7 +97,9 @@ export function adminOperations(opts: OperationsOptions) {
   function checkReason(reason: string): string {
     const trimmed = reason.trim()
     if (trimmed.length < 3 || trimmed.length > 500) {
-      throw validationFailed([{ field: 'reason', message: 'required: 3 to 500 characters saying why' }])
+      throw validationFailed([
+        { field: 'reason', message: 'required: 3 to 500 characters saying why' },
+      ])
     }
     return trimmed
   }
@@ -112,7 +114,10 @@ export function adminOperations(opts: OperationsOptions) {
       }
     }
     // The change is in force: the log line is its record until someone restores the trail.
-    logger.error('flag change applied but not recorded in the audit trail', { ...entry, ...errorFields(failure) })
+    logger.error('flag change applied but not recorded in the audit trail', {
+      ...entry,
+      ...errorFields(failure),
+    })
     throw new GatewayError({
       status: 500,
       code: 'audit-failed',
@@ -131,7 +136,11 @@ export function adminOperations(opts: OperationsOptions) {
     }
     let result: Awaited<ReturnType<LiveFlags['change']>>
     try {
-      result = await flags.change({ percents: { [def.id]: to }, expectedVersion: req.expectedVersion, actor: req.actor })
+      result = await flags.change({
+        percents: { [def.id]: to },
+        expectedVersion: req.expectedVersion,
+        actor: req.actor,
+      })
     } catch (error) {
       throw asProblem(error)
     }
@@ -202,7 +211,9 @@ export function adminOperations(opts: OperationsOptions) {
           summary: def.summary,
           percent,
           group: table.routes.get(def.id)?.group,
-          stage: (STAGES as readonly number[]).includes(percent) ? `${percent} %` : `custom ${percent} %`,
+          stage: (STAGES as readonly number[]).includes(percent)
+            ? `${percent} %`
+            : `custom ${percent} %`,
           next: nextStage(percent),
           controllable: !def.stayLegacy && nativeRoutes.has(def.id),
           stayLegacy: def.stayLegacy,
@@ -226,7 +237,9 @@ export function adminOperations(opts: OperationsOptions) {
             ? { value: req.subject, source: 'jwt' }
             : undefined
       if (!subject) {
-        throw validationFailed([{ field: 'subject', message: 'give subject (a JWT sub), clientId or key' }])
+        throw validationFailed([
+          { field: 'subject', message: 'give subject (a JWT sub), clientId or key' },
+        ])
       }
       const table = flags.current()
       const flag = table.routes.get(def.id)
@@ -307,7 +320,9 @@ export function asProblem(error: unknown): unknown {
     return validationFailed(
       error.problems.map((p) => {
         const at = p.indexOf(': ')
-        return at > 0 ? { field: p.slice(0, at), message: p.slice(at + 2) } : { field: '(root)', message: p }
+        return at > 0
+          ? { field: p.slice(0, at), message: p.slice(at + 2) }
+          : { field: '(root)', message: p }
       }),
     )
   }
@@ -316,7 +331,8 @@ export function asProblem(error: unknown): unknown {
       status: 503,
       code: 'flag-store-unavailable',
       title: 'Flag store unavailable',
-      detail: 'The shared flag store cannot be reached; the last good table keeps serving. Retry shortly.',
+      detail:
+        'The shared flag store cannot be reached; the last good table keeps serving. Retry shortly.',
       headers: { 'retry-after': '5' },
       cause: error,
     })

@@ -29,12 +29,27 @@ export interface WorkerRolloutOptions {
 export function workerRollout(opts: WorkerRolloutOptions) {
   const { config, logger, metrics } = opts
   const store = workerFlagStore(config, { key: opts.storeKey })
-  const flags = new LiveFlags({ file: opts.file, rules: opts.rules, store, refreshMs: config.FLAGS_REFRESH_MS, logger, metrics })
+  const flags = new LiveFlags({
+    file: opts.file,
+    rules: opts.rules,
+    store,
+    refreshMs: config.FLAGS_REFRESH_MS,
+    logger,
+    metrics,
+  })
   let audit: AuditTrail
   if (config.SUPABASE_URL && config.SUPABASE_SERVICE_ROLE_KEY) {
-    audit = dbAuditTrail(createSupabaseDb({ url: config.SUPABASE_URL, serviceRoleKey: config.SUPABASE_SERVICE_ROLE_KEY }))
+    audit = dbAuditTrail(
+      createSupabaseDb({
+        url: config.SUPABASE_URL,
+        serviceRoleKey: config.SUPABASE_SERVICE_ROLE_KEY,
+      }),
+    )
   } else if (config.isProduction) {
-    throw new ConfigError('SUPABASE_SERVICE_ROLE_KEY', 'set (with SUPABASE_URL) in production: the flag audit trail lives in the database')
+    throw new ConfigError(
+      'SUPABASE_SERVICE_ROLE_KEY',
+      'set (with SUPABASE_URL) in production: the flag audit trail lives in the database',
+    )
   } else {
     audit = memoryAuditTrail()
   }

@@ -86,8 +86,14 @@ export class AutoRollback implements RolloutHooks {
     this.traffic = new TrafficWindow(this.clock)
     const m = opts.metrics
     this.counters = m && {
-      rollbacks: m.counter('bff_auto_rollbacks_total', 'Routes held on legacy by auto-rollback', ['route']),
-      active: m.gauge('bff_auto_rollback_active', 'Route held on legacy by auto-rollback (1) or not (0)', ['route']),
+      rollbacks: m.counter('bff_auto_rollbacks_total', 'Routes held on legacy by auto-rollback', [
+        'route',
+      ]),
+      active: m.gauge(
+        'bff_auto_rollback_active',
+        'Route held on legacy by auto-rollback (1) or not (0)',
+        ['route'],
+      ),
     }
     opts.flags.subscribe(() => void this.releaseExpired())
   }
@@ -143,9 +149,13 @@ export class AutoRollback implements RolloutHooks {
       if (shared.until > now || this.releasing.has(routeId)) continue
       this.releasing.add(routeId)
       try {
-        if (await this.opts.flags.store.releaseHold(routeId, shared.text)) await this.recordRecovery(shared)
+        if (await this.opts.flags.store.releaseHold(routeId, shared.text))
+          await this.recordRecovery(shared)
       } catch (error) {
-        this.opts.logger.warn('auto-rollback hold not released yet', { route: routeId, ...errorFields(error) })
+        this.opts.logger.warn('auto-rollback hold not released yet', {
+          route: routeId,
+          ...errorFields(error),
+        })
       } finally {
         this.releasing.delete(routeId)
       }
@@ -154,7 +164,13 @@ export class AutoRollback implements RolloutHooks {
 
   private trip(routeId: string, from: number, reason: string, settings: RollbackSettings): void {
     const now = this.clock()
-    const hold: Hold = { routeId, since: now, until: now + settings.cooldownSeconds * 1000, from, reason }
+    const hold: Hold = {
+      routeId,
+      since: now,
+      until: now + settings.cooldownSeconds * 1000,
+      from,
+      reason,
+    }
     const local: LocalHold = { hold, placement: 'pending' }
     this.local.set(routeId, local)
     this.traffic.reset(routeId)
@@ -172,7 +188,12 @@ export class AutoRollback implements RolloutHooks {
   private async share(local: LocalHold): Promise<void> {
     const { hold } = local
     try {
-      const placed = await this.opts.flags.store.placeHold(hold.routeId, JSON.stringify(hold), hold.until, hold.since)
+      const placed = await this.opts.flags.store.placeHold(
+        hold.routeId,
+        JSON.stringify(hold),
+        hold.until,
+        hold.since,
+      )
       local.placement = placed ? 'shared' : 'other'
       // Pick the shared hold up now rather than at the next tick.
       if (placed) await this.opts.flags.refresh()
@@ -204,7 +225,12 @@ export class AutoRollback implements RolloutHooks {
     })
   }
 
-  private async record(change: { routeId: string; from: number; to: number; reason: string }): Promise<void> {
+  private async record(change: {
+    routeId: string
+    from: number
+    to: number
+    reason: string
+  }): Promise<void> {
     try {
       await this.opts.audit.append({
         ...change,

@@ -1,6 +1,13 @@
 import { errorFields, type Logger } from '../observability/log.js'
 import type { Metrics } from '../observability/metrics.js'
-import { compileFlags, type FlagRules, type FlagSource, type FlagTable, FlagsError, flagsToDocument } from './flags.js'
+import {
+  compileFlags,
+  type FlagRules,
+  type FlagSource,
+  FlagsError,
+  type FlagTable,
+  flagsToDocument,
+} from './flags.js'
 import { type Hold, HoldSchema, type Overlay, OverlaySchema, parseStored } from './overlay.js'
 import type { FlagStore, StoreSnapshot } from './stores/port.js'
 
@@ -91,10 +98,22 @@ export class LiveFlags implements FlagSource {
     this.clock = opts.clock ?? Date.now
     const m = opts.metrics
     this.gauges = m && {
-      up: m.gauge('bff_flag_store_up', 'Last read of the shared flag store succeeded (1) or failed (0)', ['store']),
-      version: m.gauge('bff_flag_overlay_version', 'Revision of the flag overlay in force (0: file only)'),
-      failures: m.counter('bff_flag_store_failures_total', 'Failed reads of the flag store', ['store']),
-      rejected: m.counter('bff_flag_overlay_rejected_total', 'Stored flag records refused as invalid'),
+      up: m.gauge(
+        'bff_flag_store_up',
+        'Last read of the shared flag store succeeded (1) or failed (0)',
+        ['store'],
+      ),
+      version: m.gauge(
+        'bff_flag_overlay_version',
+        'Revision of the flag overlay in force (0: file only)',
+      ),
+      failures: m.counter('bff_flag_store_failures_total', 'Failed reads of the flag store', [
+        'store',
+      ]),
+      rejected: m.counter(
+        'bff_flag_overlay_rejected_total',
+        'Stored flag records refused as invalid',
+      ),
     }
   }
 
@@ -176,7 +195,11 @@ export class LiveFlags implements FlagSource {
    * @throws FlagsError when the result would not be a valid table (naming route and field).
    * @throws FlagStoreUnavailableError when the store cannot be reached.
    */
-  async change({ percents, expectedVersion, actor }: FlagChange): Promise<{ previous: FlagTable; table: FlagTable }> {
+  async change({
+    percents,
+    expectedVersion,
+    actor,
+  }: FlagChange): Promise<{ previous: FlagTable; table: FlagTable }> {
     const attempts = expectedVersion === undefined ? UNVERSIONED_ATTEMPTS : 1
     let current = this.table.version
     for (let attempt = 0; attempt < attempts; attempt++) {
@@ -189,7 +212,11 @@ export class LiveFlags implements FlagSource {
       for (const [id, native] of Object.entries(percents)) routes[id] = { native }
       const version = base.storeVersion + 1
       const table = this.compile(routes, version)
-      const overlay: Overlay = { routes, updatedAt: new Date(this.clock()).toISOString(), updatedBy: actor }
+      const overlay: Overlay = {
+        routes,
+        updatedAt: new Date(this.clock()).toISOString(),
+        updatedBy: actor,
+      }
       if (await this.opts.store.compareAndSet(base.storeVersion, JSON.stringify(overlay))) {
         this.writes += 1
         this.swap(table, routes, version)
@@ -222,7 +249,8 @@ export class LiveFlags implements FlagSource {
       this.reachable = false
       return
     }
-    if (!this.reachable && !firstAttempt) logger.info('flag store reachable again', { store: store.kind })
+    if (!this.reachable && !firstAttempt)
+      logger.info('flag store reachable again', { store: store.kind })
     this.reachable = true
     this.lastError = undefined
     this.lastRefreshAt = this.clock()
@@ -235,7 +263,10 @@ export class LiveFlags implements FlagSource {
       this.rejected = undefined
       if (base.storeVersion !== this.overlayVersion || base.table.version !== this.table.version) {
         this.swap(base.table, base.overlay, base.storeVersion)
-        logger.info('flag table updated', { source: base.table.source, version: base.table.version })
+        logger.info('flag table updated', {
+          source: base.table.source,
+          version: base.table.version,
+        })
       }
     } catch (error) {
       const problems = error instanceof FlagsError ? error.problems : [String(error)]
@@ -258,13 +289,22 @@ export class LiveFlags implements FlagSource {
       throw new FlagsError(source, ['version: must be a whole number'])
     }
     if (snapshot.overlay === undefined) {
-      if (snapshot.version !== 0) throw new FlagsError(source, ['overlay: missing for a written version'])
+      if (snapshot.version !== 0)
+        throw new FlagsError(source, ['overlay: missing for a written version'])
       return { table: this.opts.file, overlay: {}, storeVersion: 0 }
     }
     const parsed = parseStored(OverlaySchema, snapshot.overlay)
-    if ('problems' in parsed) throw new FlagsError(source, parsed.problems.map((p) => `overlay.${p}`))
+    if ('problems' in parsed)
+      throw new FlagsError(
+        source,
+        parsed.problems.map((p) => `overlay.${p}`),
+      )
     const routes = parsed.value.routes
-    return { table: this.compile(routes, snapshot.version), overlay: routes, storeVersion: snapshot.version }
+    return {
+      table: this.compile(routes, snapshot.version),
+      overlay: routes,
+      storeVersion: snapshot.version,
+    }
   }
 
   /**
@@ -301,7 +341,8 @@ export class LiveFlags implements FlagSource {
     const holds = new Map<string, StoredHold>()
     for (const [routeId, text] of Object.entries(stored)) {
       const parsed = parseStored(HoldSchema, text)
-      if ('value' in parsed && parsed.value.routeId === routeId) holds.set(routeId, { ...parsed.value, text })
+      if ('value' in parsed && parsed.value.routeId === routeId)
+        holds.set(routeId, { ...parsed.value, text })
       else if (!this.badHolds.has(text)) {
         this.badHolds.add(text)
         this.opts.logger.warn('invalid auto-rollback hold ignored', { route: routeId })

@@ -30,7 +30,10 @@ export const HoldSchema = z
 export type Hold = z.output<typeof HoldSchema>
 
 /** Parse stored JSON text with a schema; the problems as text when it does not fit. */
-export function parseStored<T>(schema: z.ZodType<T>, text: string): { value: T } | { problems: string[] } {
+export function parseStored<T>(
+  schema: z.ZodType<T>,
+  text: string,
+): { value: T } | { problems: string[] } {
   let raw: unknown
   try {
     raw = JSON.parse(text)
@@ -39,5 +42,9 @@ export function parseStored<T>(schema: z.ZodType<T>, text: string): { value: T }
   }
   const parsed = schema.safeParse(raw)
   if (parsed.success) return { value: parsed.data }
-  return { problems: parsed.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`) }
+  return {
+    problems: parsed.error.issues.map(
+      (i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`,
+    ),
+  }
 }

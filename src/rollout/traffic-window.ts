@@ -40,7 +40,11 @@ interface Slot {
 const MAX_SECONDS = 3_600
 const BOUNDS_MS = LATENCY_BUCKETS.map((s) => s * 1000)
 
-const side = (): Side => ({ requests: 0, errors: 0, buckets: new Array(BOUNDS_MS.length + 1).fill(0) })
+const side = (): Side => ({
+  requests: 0,
+  errors: 0,
+  buckets: new Array(BOUNDS_MS.length + 1).fill(0),
+})
 
 function addLatency(s: Side, ms: number): void {
   let i = BOUNDS_MS.findIndex((bound) => ms <= bound)

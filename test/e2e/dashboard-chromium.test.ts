@@ -26,13 +26,25 @@ let browser: Browser
 beforeAll(async () => {
   await mkdir(ARTIFACTS, { recursive: true })
   database = await auditDatabase()
-  gw = await startGateway({ store: redisFlagStore({ url: REDIS_URL, key }), audit: dbAuditTrail(database.db) })
+  gw = await startGateway({
+    store: redisFlagStore({ url: REDIS_URL, key }),
+    audit: dbAuditTrail(database.db),
+  })
   server = serve({ fetch: gw.app.fetch, port: 0, hostname: '127.0.0.1' })
   await new Promise<void>((resolve) => server.once('listening', () => resolve()))
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   })
 })
 
@@ -70,7 +82,10 @@ describe('ops dashboard in Chromium', () => {
 
     const card = page.locator('#route-payment-checkout')
     expect(await card.locator('[data-testid=stage]').textContent()).toBe('0 %')
-    await page.screenshot({ path: new URL('dashboard-before.png', ARTIFACTS).pathname, fullPage: true })
+    await page.screenshot({
+      path: new URL('dashboard-before.png', ARTIFACTS).pathname,
+      fullPage: true,
+    })
 
     await card.locator('form.step input[name=reason]').fill('first canary for checkout')
     await card.locator('form.step button').click()
@@ -81,12 +96,17 @@ describe('ops dashboard in Chromium', () => {
 
     await page.waitForSelector('.notice.ok')
     expect(await page.textContent('.notice.ok')).toContain('payment-checkout: 0 % → 10 %')
-    expect(await page.locator('#route-payment-checkout [data-testid=stage]').textContent()).toBe('10 %')
+    expect(await page.locator('#route-payment-checkout [data-testid=stage]').textContent()).toBe(
+      '10 %',
+    )
     const row = page.locator('.audit tbody tr').first()
     expect(await row.textContent()).toContain('first canary for checkout')
     expect(await row.textContent()).toContain('token:alice')
     expect(await row.textContent()).toContain('dashboard')
-    await page.screenshot({ path: new URL('dashboard-after-step.png', ARTIFACTS).pathname, fullPage: true })
+    await page.screenshot({
+      path: new URL('dashboard-after-step.png', ARTIFACTS).pathname,
+      fullPage: true,
+    })
 
     // The change is in the store and the trail, not only on the page.
     expect(gw.flags.current().routes.get('payment-checkout')?.percent).toBe(10)
@@ -97,7 +117,12 @@ describe('ops dashboard in Chromium', () => {
   })
 
   it('is usable on a phone-sized screen', async () => {
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true })
+    const context = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      deviceScaleFactor: 2,
+      isMobile: true,
+      hasTouch: true,
+    })
     const page = await context.newPage()
     await page.goto(`${base}/admin/login`)
     await page.fill('input[name=token]', ADMIN_TOKEN)
@@ -108,7 +133,10 @@ describe('ops dashboard in Chromium', () => {
     const kill = page.locator('#route-payment-checkout form.kill button')
     const box = await kill.boundingBox()
     expect(box?.height ?? 0).toBeGreaterThanOrEqual(36)
-    await page.screenshot({ path: new URL('dashboard-phone.png', ARTIFACTS).pathname, fullPage: true })
+    await page.screenshot({
+      path: new URL('dashboard-phone.png', ARTIFACTS).pathname,
+      fullPage: true,
+    })
     await context.close()
   })
 

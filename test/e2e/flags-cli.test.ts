@@ -25,7 +25,14 @@ function flags(args: string[], env: Record<string, string> = {}): Promise<Run> {
       'npm',
       ['run', '--silent', 'flags', '--', ...args],
       {
-        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', USER: 'e2e-operator', BFF_URL: gateway.url, BFF_ADMIN_TOKEN: TOKEN, ...env },
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: process.env.HOME ?? '',
+          USER: 'e2e-operator',
+          BFF_URL: gateway.url,
+          BFF_ADMIN_TOKEN: TOKEN,
+          ...env,
+        },
         timeout: 60_000,
       },
       (error, stdout, stderr) => {
@@ -69,7 +76,9 @@ describe('npm run flags against the running gateway', () => {
   })
 
   it('ramps a route with a native handler, when this build has one, and kills any route', async () => {
-    const table = JSON.parse((await flags(['get', '--json'])).stdout) as { routes: { id: string; hasNative: boolean }[] }
+    const table = JSON.parse((await flags(['get', '--json'])).stdout) as {
+      routes: { id: string; hasNative: boolean }[]
+    }
     const ramp = table.routes.find((r) => r.hasNative)
     if (ramp) {
       const step = await flags(['step', ramp.id, '--reason', 'cli ramp to first stage'])
@@ -79,7 +88,9 @@ describe('npm run flags against the running gateway', () => {
     const target = ramp?.id ?? 'payment-checkout'
     const kill = await flags(['kill', target, '-r', 'cli e2e kill'])
     expect(kill.code).toBe(0)
-    expect(kill.stdout).toMatch(new RegExp(`${target}: [\\d.]+ % -> 0 % \\(version v\\d+, audit #\\d+\\)`))
+    expect(kill.stdout).toMatch(
+      new RegExp(`${target}: [\\d.]+ % -> 0 % \\(version v\\d+, audit #\\d+\\)`),
+    )
   })
 
   it('shows the trail with who, where from and why', async () => {
@@ -101,7 +112,15 @@ describe('npm run flags against the running gateway', () => {
     expect(stay.code).toBe(1)
     expect(stay.stderr).toContain('refused (422 validation-failed)')
     expect(stay.stderr).toContain('native: must be 0')
-    const stale = await flags(['set', 'payment-checkout', '10', '-r', 'old view', '--version', 'v999'])
+    const stale = await flags([
+      'set',
+      'payment-checkout',
+      '10',
+      '-r',
+      'old view',
+      '--version',
+      'v999',
+    ])
     expect(stale.code).toBe(1)
     expect(stale.stderr).toContain('refused (409 version-conflict)')
     const noReason = await flags(['kill', 'payment-checkout'])

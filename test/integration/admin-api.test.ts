@@ -14,7 +14,8 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((g) => g.close()))
 })
 
-type Json = Record<string, any> // problem documents and answers are checked field by field
+// biome-ignore lint/suspicious/noExplicitAny: answers are checked field by field, deep paths included
+type Json = Record<string, any>
 
 const json = async (res: Response) => (await res.json()) as Json
 
@@ -29,17 +30,32 @@ describe('admin access', () => {
     expect(user.status).toBe(403)
     expect((await json(user)).code).toBe('forbidden-role')
     // user_metadata is the user's own to write: it never grants ops.
-    const selfMade = await adminCall(gw, 'GET', '/flags', undefined, await userToken('fan-2', { user_metadata: { role: 'ops' } }))
+    const selfMade = await adminCall(
+      gw,
+      'GET',
+      '/flags',
+      undefined,
+      await userToken('fan-2', { user_metadata: { role: 'ops' } }),
+    )
     expect(selfMade.status).toBe(403)
     expect((await adminCall(gw, 'GET', '/flags', undefined, await serviceToken())).status).toBe(403)
-    const change = await gw.app.request('/admin/api/flags/payment-checkout/kill', { method: 'POST', body: '{}' })
+    const change = await gw.app.request('/admin/api/flags/payment-checkout/kill', {
+      method: 'POST',
+      body: '{}',
+    })
     expect(change.status).toBe(401)
   })
 
   it('accepts an ops JWT and records its subject as the actor', async () => {
     const gw = await gateway()
     const ops = await userToken('ops-user-1', { app_metadata: { role: 'ops' } })
-    const res = await adminCall(gw, 'POST', '/flags/payment-checkout/kill', { reason: 'ops via jwt' }, ops)
+    const res = await adminCall(
+      gw,
+      'POST',
+      '/flags/payment-checkout/kill',
+      { reason: 'ops via jwt' },
+      ops,
+    )
     expect(res.status).toBe(200)
     expect((await json(res)).audit.actor).toBe('jwt:ops-user-1')
   })
@@ -51,13 +67,21 @@ describe('admin access', () => {
     expect(page.headers.get('location')).toBe('/admin/login')
     const forged = await gw.app.request('/admin/login', {
       method: 'POST',
-      headers: { origin: 'https://evil.example', host: 'gw.test', 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        origin: 'https://evil.example',
+        host: 'gw.test',
+        'content-type': 'application/x-www-form-urlencoded',
+      },
       body: `token=${ADMIN_TOKEN}`,
     })
     expect(forged.status).toBe(403)
     const login = await gw.app.request('/admin/login', {
       method: 'POST',
-      headers: { origin: 'http://gw.test', host: 'gw.test', 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        origin: 'http://gw.test',
+        host: 'gw.test',
+        'content-type': 'application/x-www-form-urlencoded',
+      },
       body: `token=${ADMIN_TOKEN}&name=alice`,
     })
     expect(login.status).toBe(303)
@@ -67,7 +91,12 @@ describe('admin access', () => {
     const session = cookie.split(';')[0] as string
     const noCsrf = await gw.app.request('/admin/routes/payment-checkout/kill', {
       method: 'POST',
-      headers: { origin: 'http://gw.test', host: 'gw.test', cookie: session, 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        origin: 'http://gw.test',
+        host: 'gw.test',
+        cookie: session,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
       body: 'reason=no+token&confirm=yes',
     })
     expect(noCsrf.status).toBe(403)
@@ -86,53 +115,129 @@ describe('admin API', () => {
   it('reads the effective table with its source and version', async () => {
     const gw = await gateway()
     const body = await json(await adminCall(gw, 'GET', '/flags'))
-    expect(body).toMatchObject({ source: 'file:test-flags.json', version: 'file-test', store: { store: 'memory', reachable: true } })
-    expect(body.routes.find((r: Json) => r.id === 'payment-checkout')).toMatchObject({ native: 0, group: 'payments', hasNative: true })
+    expect(body).toMatchObject({
+      source: 'file:test-flags.json',
+      version: 'file-test',
+      store: { store: 'memory', reachable: true },
+    })
+    expect(body.routes.find((r: Json) => r.id === 'payment-checkout')).toMatchObject({
+      native: 0,
+      group: 'payments',
+      hasNative: true,
+    })
   })
 
   it('sets, steps and kills with a reason, and keeps every change on record', async () => {
     const gw = await gateway()
-    const set = await adminCall(gw, 'PUT', '/flags/payment-checkout', { native: 5, reason: 'canary', version: 'file-test' })
+    const set = await adminCall(gw, 'PUT', '/flags/payment-checkout', {
+      native: 5,
+      reason: 'canary',
+      version: 'file-test',
+    })
     expect(set.status).toBe(200)
     expect(await json(set)).toMatchObject({ from: 0, to: 5, version: 'v1' })
-    const step = await json(await adminCall(gw, 'POST', '/flags/payment-checkout/step', { reason: 'looks fine', version: 'v1' }))
+    const step = await json(
+      await adminCall(gw, 'POST', '/flags/payment-checkout/step', {
+        reason: 'looks fine',
+        version: 'v1',
+      }),
+    )
     expect(step).toMatchObject({ from: 5, to: 10, version: 'v2' })
     await adminCall(gw, 'POST', '/flags/payment-checkout/step', { reason: 'next', version: 'v2' })
     await adminCall(gw, 'POST', '/flags/payment-checkout/step', { reason: 'full', version: 'v3' })
-    const atEnd = await adminCall(gw, 'POST', '/flags/payment-checkout/step', { reason: 'more', version: 'v4' })
+    const atEnd = await adminCall(gw, 'POST', '/flags/payment-checkout/step', {
+      reason: 'more',
+      version: 'v4',
+    })
     expect(atEnd.status).toBe(409)
     expect((await json(atEnd)).code).toBe('already-at-last-stage')
-    const kill = await json(await adminCall(gw, 'POST', '/flags/payment-checkout/kill', { reason: 'incident 42' }))
+    const kill = await json(
+      await adminCall(gw, 'POST', '/flags/payment-checkout/kill', { reason: 'incident 42' }),
+    )
     expect(kill).toMatchObject({ from: 100, to: 0, version: 'v5' })
     const history = await json(await adminCall(gw, 'GET', '/audit?route=payment-checkout&limit=10'))
-    expect(history.entries.map((e: Json) => `${e.from}->${e.to}`)).toEqual(['100->0', '50->100', '10->50', '5->10', '0->5'])
-    expect(history.entries[0]).toMatchObject({ actor: 'token', source: 'api', reason: 'incident 42', version: 'v5' })
+    expect(history.entries.map((e: Json) => `${e.from}->${e.to}`)).toEqual([
+      '100->0',
+      '50->100',
+      '10->50',
+      '5->10',
+      '0->5',
+    ])
+    expect(history.entries[0]).toMatchObject({
+      actor: 'token',
+      source: 'api',
+      reason: 'incident 42',
+      version: 'v5',
+    })
   })
 
   it('refuses a change without a reason, with a stale version, or to a route that cannot go native', async () => {
     const gw = await gateway()
-    const noReason = await adminCall(gw, 'PUT', '/flags/payment-checkout', { native: 10, version: 'file-test' })
+    const noReason = await adminCall(gw, 'PUT', '/flags/payment-checkout', {
+      native: 10,
+      version: 'file-test',
+    })
     expect(noReason.status).toBe(422)
     expect((await json(noReason)).errors[0].field).toBe('reason')
-    const stale = await adminCall(gw, 'PUT', '/flags/payment-checkout', { native: 10, reason: 'old view', version: 'v7' })
+    const stale = await adminCall(gw, 'PUT', '/flags/payment-checkout', {
+      native: 10,
+      reason: 'old view',
+      version: 'v7',
+    })
     expect(stale.status).toBe(409)
-    expect(await json(stale)).toMatchObject({ code: 'version-conflict', currentVersion: 'file-test' })
-    const stay = await adminCall(gw, 'PUT', '/flags/payment-confirm', { native: 10, reason: 'nope', version: 'file-test' })
+    expect(await json(stale)).toMatchObject({
+      code: 'version-conflict',
+      currentVersion: 'file-test',
+    })
+    const stay = await adminCall(gw, 'PUT', '/flags/payment-confirm', {
+      native: 10,
+      reason: 'nope',
+      version: 'file-test',
+    })
     expect(stay.status).toBe(422)
-    const noHandler = await adminCall(gw, 'PUT', '/flags/payout-calculate', { native: 10, reason: 'nope', version: 'file-test' })
+    const noHandler = await adminCall(gw, 'PUT', '/flags/payout-calculate', {
+      native: 10,
+      reason: 'nope',
+      version: 'file-test',
+    })
     expect(noHandler.status).toBe(422)
     expect((await json(noHandler)).errors[0].field).toBe('routes.payout-calculate.native')
-    const odd = await adminCall(gw, 'PUT', '/flags/payment-checkout', { native: 10.001, reason: 'fine grain', version: 'file-test' })
+    const odd = await adminCall(gw, 'PUT', '/flags/payment-checkout', {
+      native: 10.001,
+      reason: 'fine grain',
+      version: 'file-test',
+    })
     expect(odd.status).toBe(422)
-    expect((await adminCall(gw, 'PUT', '/flags/no-such-route', { native: 1, reason: 'x', version: 'file-test' })).status).toBe(404)
+    expect(
+      (
+        await adminCall(gw, 'PUT', '/flags/no-such-route', {
+          native: 1,
+          reason: 'x',
+          version: 'file-test',
+        })
+      ).status,
+    ).toBe(404)
     expect((await json(await adminCall(gw, 'GET', '/audit'))).entries).toEqual([])
   })
 
   it('explains a decision: bucket, percentage, breaker, hold', async () => {
     const gw = await gateway()
-    await adminCall(gw, 'PUT', '/flags/payment-checkout', { native: 50, reason: 'half', version: 'file-test' })
-    const why = await json(await adminCall(gw, 'GET', '/explain?route=payment-checkout&subject=user-123'))
-    expect(why).toMatchObject({ route: 'payment-checkout', scope: 'payments', percent: 50, threshold: 5000, breaker: 'closed', hold: null })
+    await adminCall(gw, 'PUT', '/flags/payment-checkout', {
+      native: 50,
+      reason: 'half',
+      version: 'file-test',
+    })
+    const why = await json(
+      await adminCall(gw, 'GET', '/explain?route=payment-checkout&subject=user-123'),
+    )
+    expect(why).toMatchObject({
+      route: 'payment-checkout',
+      scope: 'payments',
+      percent: 50,
+      threshold: 5000,
+      breaker: 'closed',
+      hold: null,
+    })
     expect(why.backend).toBe(why.bucket <= 5000 ? 'native' : 'legacy')
     // The gateway decides the same way for that subject.
     const token = await userToken('user-123')
@@ -142,7 +247,9 @@ describe('admin API', () => {
       body: '{}',
     })
     expect(served.headers.get('x-bff-backend')).toBe(why.backend)
-    const byClient = await json(await adminCall(gw, 'GET', '/explain?route=payment-webhook&clientId=abc'))
+    const byClient = await json(
+      await adminCall(gw, 'GET', '/explain?route=payment-webhook&clientId=abc'),
+    )
     expect(byClient).toMatchObject({ subject: 'client:abc', subjectSource: 'client-id' })
     expect((await adminCall(gw, 'GET', '/explain?route=payment-checkout')).status).toBe(422)
   })

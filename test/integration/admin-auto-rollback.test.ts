@@ -2,7 +2,15 @@ import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { dbAuditTrail } from '../../src/admin/audit.js'
 import { redisFlagStore } from '../../src/rollout/stores/redis.js'
-import { adminCall, auditDatabase, REDIS_URL, startGateway, type TestGateway, uniqueKey, within } from './flags-helper.js'
+import {
+  adminCall,
+  auditDatabase,
+  REDIS_URL,
+  startGateway,
+  type TestGateway,
+  uniqueKey,
+  within,
+} from './flags-helper.js'
 
 const COOLDOWN_S = 10
 const key = uniqueKey('auto-rollback')
@@ -18,7 +26,12 @@ beforeAll(async () => {
       rollback: { minSamples: 3, windowSeconds: 10, cooldownSeconds: COOLDOWN_S },
     },
   }
-  const make = () => startGateway({ store: redisFlagStore({ url: REDIS_URL, key }), audit: dbAuditTrail(database.db), routes })
+  const make = () =>
+    startGateway({
+      store: redisFlagStore({ url: REDIS_URL, key }),
+      audit: dbAuditTrail(database.db),
+      routes,
+    })
   gw = await make()
   other = await make()
 })
@@ -52,26 +65,42 @@ describe('auto-rollback', () => {
     // Held on this instance at once, on the other within a refresh.
     expect(await hit(gw, 100)).toBe('legacy')
     expect(await within(2_500, async () => (await hit(other, 101)) === 'legacy')).toBe(true)
-    const routes = (await (await adminCall(gw, 'GET', '/routes')).json()) as { routes: { id: string; hold?: { reason: string } }[] }
-    expect(routes.routes.find((r) => r.id === 'payment-webhook')?.hold?.reason).toMatch(/native error rate/)
+    const routes = (await (await adminCall(gw, 'GET', '/routes')).json()) as {
+      routes: { id: string; hold?: { reason: string } }[]
+    }
+    expect(routes.routes.find((r) => r.id === 'payment-webhook')?.hold?.reason).toMatch(
+      /native error rate/,
+    )
 
-    let trail = (await dbAuditTrail(database.db).list({ routeId: 'payment-webhook' })).filter((e) => e.source === 'auto-rollback')
-    expect(await within(2_000, async () => {
-      trail = (await dbAuditTrail(database.db).list({ routeId: 'payment-webhook' })).filter((e) => e.source === 'auto-rollback')
-      return trail.length === 1
-    })).toBe(true)
+    let trail = (await dbAuditTrail(database.db).list({ routeId: 'payment-webhook' })).filter(
+      (e) => e.source === 'auto-rollback',
+    )
+    expect(
+      await within(2_000, async () => {
+        trail = (await dbAuditTrail(database.db).list({ routeId: 'payment-webhook' })).filter(
+          (e) => e.source === 'auto-rollback',
+        )
+        return trail.length === 1
+      }),
+    ).toBe(true)
     expect(trail[0]).toMatchObject({ from: 100, to: 0, actor: 'auto-rollback' })
     expect(trail[0]?.reason).toMatch(/native error rate [\d.]+% vs legacy/)
 
     gw.control.failing = false
     other.control.failing = false
     // Bounded: the cool-down, one refresh, and slack.
-    expect(await within(COOLDOWN_S * 1000 + 3_000, async () => (await hit(gw, 200)) === 'native')).toBe(true)
+    expect(
+      await within(COOLDOWN_S * 1000 + 3_000, async () => (await hit(gw, 200)) === 'native'),
+    ).toBe(true)
     expect(await within(2_000, async () => (await hit(other, 201)) === 'native')).toBe(true)
-    expect(await within(3_000, async () => {
-      trail = (await dbAuditTrail(database.db).list({ routeId: 'payment-webhook' })).filter((e) => e.source === 'auto-rollback')
-      return trail.length === 2
-    })).toBe(true)
+    expect(
+      await within(3_000, async () => {
+        trail = (await dbAuditTrail(database.db).list({ routeId: 'payment-webhook' })).filter(
+          (e) => e.source === 'auto-rollback',
+        )
+        return trail.length === 2
+      }),
+    ).toBe(true)
     expect(trail[0]).toMatchObject({ from: 0, to: 100 })
     expect(trail[0]?.reason).toMatch(/cool-down over/)
     expect(gw.app.metrics.render()).toContain('bff_auto_rollbacks_total{route="payment-webhook"} 1')

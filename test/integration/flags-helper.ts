@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
-import { createServer, type Server, type Socket, connect } from 'node:net'
 import type { AddressInfo } from 'node:net'
+import { connect, createServer, type Server, type Socket } from 'node:net'
 import pg from 'pg'
 import { fetchTransport } from '../../legacy-proxy/fetch-transport.js'
 import { type AuditTrail, dbAuditTrail, mountAdmin } from '../../src/admin/index.js'
@@ -8,8 +8,8 @@ import { createApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
 import { createLogger } from '../../src/observability/log.js'
 import { Metrics } from '../../src/observability/metrics.js'
-import { createPostgresDb } from '../../src/platform/db/postgres.js'
 import type { Db } from '../../src/platform/db/port.js'
+import { createPostgresDb } from '../../src/platform/db/postgres.js'
 import { SUPABASE_ROLES_SQL } from '../../src/platform/db/roles.js'
 import { AutoRollback } from '../../src/rollout/auto-rollback.js'
 import { compileFlags, type FlagsFile } from '../../src/rollout/flags.js'
@@ -31,7 +31,8 @@ export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const ADMIN_DB_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 
 /** A key no other suite (or run) uses on the shared Redis. */
-export const uniqueKey = (name: string) => `bff-test:${name}:${process.pid}:${Math.random().toString(36).slice(2, 10)}`
+export const uniqueKey = (name: string) =>
+  `bff-test:${name}:${process.pid}:${Math.random().toString(36).slice(2, 10)}`
 
 export interface NativeSwitch {
   /** Answer 500 from every native handler while true. */
@@ -39,7 +40,12 @@ export interface NativeSwitch {
 }
 
 // payment-webhook needs no JWT and has a generous limit: tests can poll it.
-export const NATIVE_ROUTES = ['payment-checkout', 'payment-webhook', 'refund-process', 'ai-reply-suggest'] as const
+export const NATIVE_ROUTES = [
+  'payment-checkout',
+  'payment-webhook',
+  'refund-process',
+  'ai-reply-suggest',
+] as const
 
 function nativeHandlers(control: NativeSwitch): Record<string, NativeHandler> {
   const handler: NativeHandler = async (c) =>
@@ -63,7 +69,13 @@ export const DEFAULT_ROUTES: FlagsFile['routes'] = {
 }
 
 /** A gateway instance as the Node entry builds it, with a stand-in legacy side answering 200. */
-export async function startGateway({ store, audit, refreshMs = 200, routes = DEFAULT_ROUTES, env = {} }: GatewayOptions) {
+export async function startGateway({
+  store,
+  audit,
+  refreshMs = 200,
+  routes = DEFAULT_ROUTES,
+  env = {},
+}: GatewayOptions) {
   const control: NativeSwitch = { failing: false }
   const native = nativeHandlers(control)
   const logLines: string[] = []
@@ -83,7 +95,9 @@ export async function startGateway({ store, audit, refreshMs = 200, routes = DEF
   await flags.start()
   const verifier = verifierFromConfig(config)
   const legacyFetch = (async () =>
-    new Response(JSON.stringify({ served: 'legacy' }), { headers: { 'content-type': 'application/json' } })) as typeof fetch
+    new Response(JSON.stringify({ served: 'legacy' }), {
+      headers: { 'content-type': 'application/json' },
+    })) as typeof fetch
   const app = createApp({
     config,
     logger,
@@ -111,16 +125,28 @@ export async function startGateway({ store, audit, refreshMs = 200, routes = DEF
 export type TestGateway = Awaited<ReturnType<typeof startGateway>>
 
 /** Call the admin API of an in-process gateway. */
-export function adminCall(gw: TestGateway, method: string, path: string, body?: unknown, token = ADMIN_TOKEN) {
+export function adminCall(
+  gw: TestGateway,
+  method: string,
+  path: string,
+  body?: unknown,
+  token = ADMIN_TOKEN,
+) {
   return gw.app.request(`/admin/api${path}`, {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   })
 }
 
 /** Poll `check` every 50 ms until it returns true or `ms` have passed. */
-export async function within(ms: number, check: () => Promise<boolean> | boolean): Promise<boolean> {
+export async function within(
+  ms: number,
+  check: () => Promise<boolean> | boolean,
+): Promise<boolean> {
   const deadline = Date.now() + ms
   for (let i = 0; i < 10_000 && Date.now() < deadline; i++) {
     if (await check()) return true
@@ -168,7 +194,12 @@ export async function redisProxy(target = new URL(REDIS_URL)) {
 }
 
 /** A throwaway database `bff_ops_<random>` with the roles and the audit migration. */
-export async function auditDatabase(): Promise<{ db: Db; url: string; name: string; drop(): Promise<void> }> {
+export async function auditDatabase(): Promise<{
+  db: Db
+  url: string
+  name: string
+  drop(): Promise<void>
+}> {
   const name = `bff_ops_${Math.random().toString(36).slice(2, 10)}`
   const admin = new pg.Client({ connectionString: ADMIN_DB_URL })
   await admin.connect()
@@ -183,7 +214,12 @@ export async function auditDatabase(): Promise<{ db: Db; url: string; name: stri
   const setup = new pg.Client({ connectionString: url.toString() })
   await setup.connect()
   try {
-    await setup.query(await readFile(new URL('../../supabase/migrations/0003_flag_audit.sql', import.meta.url), 'utf8'))
+    await setup.query(
+      await readFile(
+        new URL('../../supabase/migrations/0003_flag_audit.sql', import.meta.url),
+        'utf8',
+      ),
+    )
   } finally {
     await setup.end()
   }

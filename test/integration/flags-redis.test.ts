@@ -4,7 +4,15 @@ import { memoryAuditTrail } from '../../src/admin/audit.js'
 import { redisFlagStore } from '../../src/rollout/stores/redis.js'
 import { upstashFlagStore } from '../../src/rollout/stores/upstash.js'
 import { startUpstashRest } from '../fakes/upstash-rest.js'
-import { adminCall, REDIS_URL, redisProxy, startGateway, type TestGateway, uniqueKey, within } from './flags-helper.js'
+import {
+  adminCall,
+  REDIS_URL,
+  redisProxy,
+  startGateway,
+  type TestGateway,
+  uniqueKey,
+  within,
+} from './flags-helper.js'
 
 const REFRESH_MS = 200
 // The propagation bound under test: one refresh interval, plus slack for a loaded machine.
@@ -21,7 +29,11 @@ function key(name: string) {
 }
 
 async function gateway(url: string, k: string) {
-  const gw = await startGateway({ store: redisFlagStore({ url, key: k, timeoutMs: 300 }), audit: memoryAuditTrail(), refreshMs: REFRESH_MS })
+  const gw = await startGateway({
+    store: redisFlagStore({ url, key: k, timeoutMs: 300 }),
+    audit: memoryAuditTrail(),
+    refreshMs: REFRESH_MS,
+  })
   open.push(gw)
   return gw
 }
@@ -31,9 +43,12 @@ async function version(gw: TestGateway): Promise<string> {
 }
 
 const backendOf = async (gw: TestGateway, clientId: string) =>
-  (await gw.app.request('/functions/v1/payment-webhook', { method: 'POST', headers: { 'x-client-id': clientId } })).headers.get(
-    'x-bff-backend',
-  )
+  (
+    await gw.app.request('/functions/v1/payment-webhook', {
+      method: 'POST',
+      headers: { 'x-client-id': clientId },
+    })
+  ).headers.get('x-bff-backend')
 
 afterEach(async () => {
   await Promise.all(open.splice(0).map((gw) => gw.close()))
@@ -50,10 +65,16 @@ describe('live flags on a shared Redis', () => {
     const a = await gateway(REDIS_URL, k)
     const b = await gateway(REDIS_URL, k)
     expect(await backendOf(b, 'someone')).toBe('legacy')
-    const res = await adminCall(a, 'PUT', '/flags/payment-webhook', { native: 100, reason: 'ramp test', version: await version(a) })
+    const res = await adminCall(a, 'PUT', '/flags/payment-webhook', {
+      native: 100,
+      reason: 'ramp test',
+      version: await version(a),
+    })
     expect(res.status).toBe(200)
     expect(await backendOf(a, 'someone')).toBe('native')
-    expect(await within(BOUND_MS, async () => (await backendOf(b, 'someone')) === 'native')).toBe(true)
+    expect(await within(BOUND_MS, async () => (await backendOf(b, 'someone')) === 'native')).toBe(
+      true,
+    )
     expect(await version(b)).toBe('v1')
   })
 
@@ -64,12 +85,19 @@ describe('live flags on a shared Redis', () => {
     const seen = await version(a)
     const answers = await Promise.all(
       [a, b, a, b, a, b].map((gw, i) =>
-        adminCall(gw, 'PUT', '/flags/payment-webhook', { native: (i + 1) * 10, reason: `writer ${i}`, version: seen }),
+        adminCall(gw, 'PUT', '/flags/payment-webhook', {
+          native: (i + 1) * 10,
+          reason: `writer ${i}`,
+          version: seen,
+        }),
       ),
     )
     const statuses = answers.map((r) => r.status).sort()
     expect(statuses).toEqual([200, 409, 409, 409, 409, 409])
-    const refused = (await answers.find((r) => r.status === 409)?.json()) as { code: string; errors: { field: string }[] }
+    const refused = (await answers.find((r) => r.status === 409)?.json()) as {
+      code: string
+      errors: { field: string }[]
+    }
     expect(refused.code).toBe('version-conflict')
     expect(refused.errors[0]?.field).toBe('version')
     expect(await raw.hget(k, 'version')).toBe('1')
@@ -81,25 +109,40 @@ describe('live flags on a shared Redis', () => {
     try {
       const a = await gateway(REDIS_URL, k)
       const b = await gateway(proxy.url, k)
-      await adminCall(a, 'PUT', '/flags/payment-webhook', { native: 100, reason: 'before outage', version: await version(a) })
+      await adminCall(a, 'PUT', '/flags/payment-webhook', {
+        native: 100,
+        reason: 'before outage',
+        version: await version(a),
+      })
       expect(await within(BOUND_MS, async () => (await version(b)) === 'v1')).toBe(true)
 
       await proxy.stop()
-      expect(await within(BOUND_MS + 1_000, async () => (await b.app.request('/ready')).status === 503)).toBe(true)
-      const ready = (await (await b.app.request('/ready')).json()) as { checks: Record<string, string> }
+      expect(
+        await within(BOUND_MS + 1_000, async () => (await b.app.request('/ready')).status === 503),
+      ).toBe(true)
+      const ready = (await (await b.app.request('/ready')).json()) as {
+        checks: Record<string, string>
+      }
       expect(ready.checks['flag-store']).toBe('down')
-      const flags = (await (await adminCall(b, 'GET', '/flags')).json()) as { version: string; store: { reachable: boolean } }
+      const flags = (await (await adminCall(b, 'GET', '/flags')).json()) as {
+        version: string
+        store: { reachable: boolean }
+      }
       expect(flags).toMatchObject({ version: 'v1', store: { reachable: false } })
       expect(await backendOf(b, 'someone')).toBe('native')
       expect(b.app.metrics.render()).toContain('bff_flag_store_up{store="redis"} 0')
       expect(b.logLines.some((l) => l.includes('flag store unreachable'))).toBe(true)
       // A change through B is refused rather than lost.
-      const refused = await adminCall(b, 'POST', '/flags/payment-webhook/kill', { reason: 'during outage' })
+      const refused = await adminCall(b, 'POST', '/flags/payment-webhook/kill', {
+        reason: 'during outage',
+      })
       expect(refused.status).toBe(503)
 
       await adminCall(a, 'POST', '/flags/payment-webhook/kill', { reason: 'while B is cut off' })
       await proxy.start()
-      expect(await within(BOUND_MS + 3_000, async () => (await backendOf(b, 'someone')) === 'legacy')).toBe(true)
+      expect(
+        await within(BOUND_MS + 3_000, async () => (await backendOf(b, 'someone')) === 'legacy'),
+      ).toBe(true)
       expect((await b.app.request('/ready')).status).toBe(200)
     } finally {
       await proxy.stop()
@@ -109,10 +152,23 @@ describe('live flags on a shared Redis', () => {
   it('refuses a corrupt record written behind its back and keeps serving', async () => {
     const k = key('corrupt')
     const a = await gateway(REDIS_URL, k)
-    await adminCall(a, 'PUT', '/flags/payment-webhook', { native: 10, reason: 'good', version: await version(a) })
-    await raw.hset(k, 'version', '2', 'overlay', JSON.stringify({ routes: { 'payment-checkout': { native: 'lots' } } }))
+    await adminCall(a, 'PUT', '/flags/payment-webhook', {
+      native: 10,
+      reason: 'good',
+      version: await version(a),
+    })
+    await raw.hset(
+      k,
+      'version',
+      '2',
+      'overlay',
+      JSON.stringify({ routes: { 'payment-checkout': { native: 'lots' } } }),
+    )
     await within(BOUND_MS, () => a.flags.status().rejected !== undefined)
-    const flags = (await (await adminCall(a, 'GET', '/flags')).json()) as { version: string; store: { rejected: { problems: string[] } } }
+    const flags = (await (await adminCall(a, 'GET', '/flags')).json()) as {
+      version: string
+      store: { rejected: { problems: string[] } }
+    }
     expect(flags.version).toBe('v1')
     expect(flags.store.rejected.problems.join()).toMatch(/overlay/)
   })
@@ -127,12 +183,20 @@ describe('the Upstash store speaks the same record', () => {
       const k = key('upstash')
       const upstash = upstashFlagStore({ url: fake.url, token: fake.token, key: k })
       const redis = redisFlagStore({ url: REDIS_URL, key: k })
-      const overlay = JSON.stringify({ routes: { 'payment-checkout': { native: 10 } }, updatedAt: 'now', updatedBy: 't' })
+      const overlay = JSON.stringify({
+        routes: { 'payment-checkout': { native: 10 } },
+        updatedAt: 'now',
+        updatedBy: 't',
+      })
       expect(await upstash.compareAndSet(0, overlay)).toBe(true)
       expect(await upstash.compareAndSet(0, overlay)).toBe(false)
       expect(await redis.read()).toEqual({ version: 1, overlay, holds: {} })
-      expect(await redis.placeHold('payment-checkout', '{"h":1}', Date.now() + 60_000, Date.now())).toBe(true)
-      expect(await upstash.placeHold('payment-checkout', '{"h":2}', Date.now() + 60_000, Date.now())).toBe(false)
+      expect(
+        await redis.placeHold('payment-checkout', '{"h":1}', Date.now() + 60_000, Date.now()),
+      ).toBe(true)
+      expect(
+        await upstash.placeHold('payment-checkout', '{"h":2}', Date.now() + 60_000, Date.now()),
+      ).toBe(false)
       expect(await upstash.releaseHold('payment-checkout', '{"h":1}')).toBe(true)
       expect(await redis.read()).toEqual({ version: 1, overlay, holds: {} })
       expect(fake.requests.length).toBeGreaterThan(0)

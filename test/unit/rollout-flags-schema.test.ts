@@ -8,12 +8,17 @@ import { FlagsFileSchema, RollbackSettingsSchema } from '../../src/rollout/flags
  */
 
 type Schema = Record<string, unknown>
-const root = JSON.parse(readFileSync(new URL('../../flags.schema.json', import.meta.url), 'utf8')) as Schema
+const root = JSON.parse(
+  readFileSync(new URL('../../flags.schema.json', import.meta.url), 'utf8'),
+) as Schema
 
 function resolve(s: Schema): Schema {
   const ref = s.$ref as string | undefined
   if (!ref) return s
-  return ref.replace(/^#\//, '').split('/').reduce<Schema>((node, key) => node[key] as Schema, root)
+  return ref
+    .replace(/^#\//, '')
+    .split('/')
+    .reduce<Schema>((node, key) => node[key] as Schema, root)
 }
 
 function typeOk(type: string, v: unknown): boolean {
@@ -34,7 +39,8 @@ function valid(schemaIn: Schema, v: unknown): boolean {
       if (Math.abs(q - Math.round(q)) > 1e-7) return false
     }
   }
-  if (typeof v === 'string' && s.pattern && !new RegExp(s.pattern as string, 'u').test(v)) return false
+  if (typeof v === 'string' && s.pattern && !new RegExp(s.pattern as string, 'u').test(v))
+    return false
   if (typeOk('object', v) && s.type === 'object') {
     const obj = v as Record<string, unknown>
     for (const key of (s.required as string[] | undefined) ?? []) if (!(key in obj)) return false
@@ -46,7 +52,10 @@ function valid(schemaIn: Schema, v: unknown): boolean {
         if (!valid(props[key], value)) return false
       } else if (s.additionalProperties === false) {
         return false
-      } else if (typeof s.additionalProperties === 'object' && !valid(s.additionalProperties as Schema, value)) {
+      } else if (
+        typeof s.additionalProperties === 'object' &&
+        !valid(s.additionalProperties as Schema, value)
+      ) {
         return false
       }
     }
@@ -56,7 +65,10 @@ function valid(schemaIn: Schema, v: unknown): boolean {
 
 const good: unknown[] = [
   { routes: {} },
-  { $schema: './flags.schema.json', routes: { 'payment-checkout': { native: 10, group: 'payments' } } },
+  {
+    $schema: './flags.schema.json',
+    routes: { 'payment-checkout': { native: 10, group: 'payments' } },
+  },
   { routes: { 'ai-reply-suggest': { native: 12.34 } } },
   { routes: { 'ai-reply-suggest': { native: 0.07 } } },
   { routes: { 'ai-reply-suggest': { native: 100, rollback: {} } } },
@@ -64,7 +76,16 @@ const good: unknown[] = [
     routes: {
       'ai-reply-suggest': {
         native: 50,
-        rollback: { enabled: false, errorRateRatio: 1.5, minErrorRate: 0, latencyRatio: 2, minLatencyMs: 100, windowSeconds: 30, minSamples: 20, cooldownSeconds: 60 },
+        rollback: {
+          enabled: false,
+          errorRateRatio: 1.5,
+          minErrorRate: 0,
+          latencyRatio: 2,
+          minLatencyMs: 100,
+          windowSeconds: 30,
+          minSamples: 20,
+          cooldownSeconds: 60,
+        },
       },
     },
   },
@@ -120,7 +141,9 @@ describe('flags.schema.json and the zod schema', () => {
   })
 
   it('is what flags.json points editors to', () => {
-    const flags = JSON.parse(readFileSync(new URL('../../flags.json', import.meta.url), 'utf8')) as Schema
+    const flags = JSON.parse(
+      readFileSync(new URL('../../flags.json', import.meta.url), 'utf8'),
+    ) as Schema
     expect(flags.$schema).toBe('./flags.schema.json')
     expect(valid(root, flags)).toBe(true)
   })

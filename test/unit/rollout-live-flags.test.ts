@@ -8,9 +8,17 @@ import type { FlagStore } from '../../src/rollout/stores/port.js'
 import { FlagStoreUnavailableError } from '../../src/rollout/stores/port.js'
 import { ROUTE_IDS } from '../../src/route-table.js'
 
-const rules = { knownRoutes: ROUTE_IDS, nativeRoutes: new Set(['payment-checkout', 'ai-reply-suggest']) }
+const rules = {
+  knownRoutes: ROUTE_IDS,
+  nativeRoutes: new Set(['payment-checkout', 'ai-reply-suggest']),
+}
 const file = compileFlags(
-  { routes: { 'payment-checkout': { native: 0, group: 'payments' }, 'ai-reply-suggest': { native: 5 } } },
+  {
+    routes: {
+      'payment-checkout': { native: 0, group: 'payments' },
+      'ai-reply-suggest': { native: 5 },
+    },
+  },
   rules,
   'file:flags.json',
   'filehash',
@@ -33,7 +41,8 @@ function live(store: FlagStore, lines: string[] = []) {
 function flakyStore() {
   const inner = memoryFlagStore()
   const state = { down: false }
-  const guard = <T>(fn: () => Promise<T>) => (state.down ? Promise.reject(new FlagStoreUnavailableError('memory')) : fn())
+  const guard = <T>(fn: () => Promise<T>) =>
+    state.down ? Promise.reject(new FlagStoreUnavailableError('memory')) : fn()
   const store: FlagStore = {
     kind: 'memory',
     read: () => guard(() => inner.read()),
@@ -51,12 +60,20 @@ describe('LiveFlags', () => {
     const { flags } = live(store)
     await flags.start()
     expect(flags.current().version).toBe('filehash')
-    const { previous, table } = await flags.change({ percents: { 'payment-checkout': 10 }, expectedVersion: 'filehash', actor: 't' })
+    const { previous, table } = await flags.change({
+      percents: { 'payment-checkout': 10 },
+      expectedVersion: 'filehash',
+      actor: 't',
+    })
     expect(previous.routes.get('payment-checkout')?.percent).toBe(0)
     expect(table.version).toBe('v1')
     expect(table.source).toBe('memory over file:flags.json')
     // Group and the other route come from the file.
-    expect(flags.current().routes.get('payment-checkout')).toMatchObject({ percent: 10, group: 'payments', scope: 'payments' })
+    expect(flags.current().routes.get('payment-checkout')).toMatchObject({
+      percent: 10,
+      group: 'payments',
+      scope: 'payments',
+    })
     expect(flags.current().routes.get('ai-reply-suggest')?.percent).toBe(5)
     await flags.stop()
   })
@@ -82,13 +99,25 @@ describe('LiveFlags', () => {
     const b = live(store).flags
     await Promise.all([a.start(), b.start()])
     const results = await Promise.allSettled(
-      [a, b, a, b].map((f, i) => f.change({ percents: { 'payment-checkout': i + 1 }, expectedVersion: 'filehash', actor: `w${i}` })),
+      [a, b, a, b].map((f, i) =>
+        f.change({
+          percents: { 'payment-checkout': i + 1 },
+          expectedVersion: 'filehash',
+          actor: `w${i}`,
+        }),
+      ),
     )
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1)
     for (const r of results.filter((r) => r.status === 'rejected')) {
       expect((r as PromiseRejectedResult).reason).toBeInstanceOf(FlagConflictError)
     }
-    await expect(b.change({ percents: { 'payment-checkout': 60 }, expectedVersion: 'filehash', actor: 'late' })).rejects.toMatchObject({
+    await expect(
+      b.change({
+        percents: { 'payment-checkout': 60 },
+        expectedVersion: 'filehash',
+        actor: 'late',
+      }),
+    ).rejects.toMatchObject({
       name: 'FlagConflictError',
       current: 'v1',
     })
@@ -98,7 +127,9 @@ describe('LiveFlags', () => {
     const store = memoryFlagStore()
     const { flags } = live(store)
     await flags.start()
-    await expect(flags.change({ percents: { 'refund-process': 10 }, actor: 't' })).rejects.toMatchObject({
+    await expect(
+      flags.change({ percents: { 'refund-process': 10 }, actor: 't' }),
+    ).rejects.toMatchObject({
       name: 'FlagsError',
       problems: ['routes.refund-process.native: must be 0, the route has no native handler'],
     })
@@ -112,7 +143,11 @@ describe('LiveFlags', () => {
     await flags.start()
     await flags.change({ percents: { 'payment-checkout': 10 }, actor: 't' })
     // A writer that skipped validation: one good route, one impossible one.
-    const bad = { routes: { 'ai-reply-suggest': { native: 20 }, 'payment-confirm': { native: 50 } }, updatedAt: 'x', updatedBy: 'y' }
+    const bad = {
+      routes: { 'ai-reply-suggest': { native: 20 }, 'payment-confirm': { native: 50 } },
+      updatedAt: 'x',
+      updatedBy: 'y',
+    }
     await store.compareAndSet(1, JSON.stringify(bad))
     await flags.refresh()
     expect(flags.current().version).toBe('v1')
@@ -128,7 +163,11 @@ describe('LiveFlags', () => {
     expect(flags.status().rejected?.problems[0]).toContain('not valid JSON')
 
     // A write based on the good table replaces the bad record.
-    await flags.change({ percents: { 'payment-checkout': 50 }, expectedVersion: 'v1', actor: 'repair' })
+    await flags.change({
+      percents: { 'payment-checkout': 50 },
+      expectedVersion: 'v1',
+      actor: 'repair',
+    })
     expect(flags.current().version).toBe('v4')
     await flags.refresh()
     expect(flags.status().rejected).toBeUndefined()
@@ -147,7 +186,9 @@ describe('LiveFlags', () => {
     expect(flags.status()).toMatchObject({ reachable: false })
     expect(metrics.render()).toContain('bff_flag_store_up{store="memory"} 0')
     expect(lines.filter((l) => l.includes('flag store unreachable'))).toHaveLength(1)
-    await expect(flags.change({ percents: { 'payment-checkout': 0 }, actor: 't' })).rejects.toBeInstanceOf(FlagStoreUnavailableError)
+    await expect(
+      flags.change({ percents: { 'payment-checkout': 0 }, actor: 't' }),
+    ).rejects.toBeInstanceOf(FlagStoreUnavailableError)
     state.down = false
     await flags.refresh()
     expect(flags.readiness()).toBe(true)
@@ -167,7 +208,14 @@ describe('LiveFlags', () => {
   it('refreshes on use when due (Workers)', async () => {
     const store = memoryFlagStore()
     let now = 1_000_000
-    const flags = new LiveFlags({ file, rules, store, refreshMs: 5_000, logger: createLogger({ write: () => {} }), clock: () => now })
+    const flags = new LiveFlags({
+      file,
+      rules,
+      store,
+      refreshMs: 5_000,
+      logger: createLogger({ write: () => {} }),
+      clock: () => now,
+    })
     const writer = live(store).flags
     expect(flags.refreshIfDue()).toBeDefined()
     await flags.refresh()

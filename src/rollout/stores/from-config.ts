@@ -17,12 +17,19 @@ export interface FlagStoreFromConfigOptions {
  * @throws ConfigError naming REDIS_URL when production has no shared store.
  */
 export function flagStoreFromConfig(
-  config: Pick<Config, 'REDIS_URL' | 'UPSTASH_REDIS_REST_URL' | 'UPSTASH_REDIS_REST_TOKEN' | 'isProduction'>,
+  config: Pick<
+    Config,
+    'REDIS_URL' | 'UPSTASH_REDIS_REST_URL' | 'UPSTASH_REDIS_REST_TOKEN' | 'isProduction'
+  >,
   { key, onError }: FlagStoreFromConfigOptions = {},
 ): FlagStore {
   if (config.REDIS_URL) return redisFlagStore({ url: config.REDIS_URL, key, onError })
   if (config.UPSTASH_REDIS_REST_URL && config.UPSTASH_REDIS_REST_TOKEN) {
-    return upstashFlagStore({ url: config.UPSTASH_REDIS_REST_URL, token: config.UPSTASH_REDIS_REST_TOKEN, key })
+    return upstashFlagStore({
+      url: config.UPSTASH_REDIS_REST_URL,
+      token: config.UPSTASH_REDIS_REST_TOKEN,
+      key,
+    })
   }
   return memoryStoreOutsideProduction(config)
 }

@@ -31,11 +31,16 @@ return 0`
 export function snapshotFromHash(hash: Record<string, unknown> | null | undefined): StoreSnapshot {
   const fields = hash ?? {}
   const raw = fields.version
-  const version = raw === undefined || raw === null ? 0 : /^\d+$/.test(String(raw)) ? Number(raw) : Number.NaN
+  const version =
+    raw === undefined || raw === null ? 0 : /^\d+$/.test(String(raw)) ? Number(raw) : Number.NaN
   const holds: Record<string, string> = {}
   for (const [name, value] of Object.entries(fields)) {
     if (name.startsWith('hold:')) holds[name.slice(5)] = String(value)
   }
   const overlay = fields.overlay
-  return { version, overlay: overlay === undefined || overlay === null ? undefined : String(overlay), holds }
+  return {
+    version,
+    overlay: overlay === undefined || overlay === null ? undefined : String(overlay),
+    holds,
+  }
 }

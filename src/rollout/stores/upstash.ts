@@ -17,7 +17,12 @@ export interface UpstashFlagStoreOptions {
  * Workers KV is not offered: its writes take up to 60 s to reach other locations and it has no
  * compare-and-set, so neither the propagation bound nor stale-version refusal could hold.
  */
-export function upstashFlagStore({ url, token, key = 'bff:flags', timeoutMs = 2_000 }: UpstashFlagStoreOptions): FlagStore {
+export function upstashFlagStore({
+  url,
+  token,
+  key = 'bff:flags',
+  timeoutMs = 2_000,
+}: UpstashFlagStoreOptions): FlagStore {
   const redis = new Redis({
     url,
     token,
@@ -36,11 +41,16 @@ export function upstashFlagStore({ url, token, key = 'bff:flags', timeoutMs = 2_
   }
 
   const evalScript = (script: string, ...args: (string | number)[]) =>
-    run(() => redis.eval<(string | number)[], number>(script, [key], args)).then((result) => Number(result) === 1)
+    run(() => redis.eval<(string | number)[], number>(script, [key], args)).then(
+      (result) => Number(result) === 1,
+    )
 
   return {
     kind: 'upstash',
-    read: () => run(() => redis.hgetall<Record<string, unknown>>(key)).then((raw) => snapshotFromHash(pairs(raw))),
+    read: () =>
+      run(() => redis.hgetall<Record<string, unknown>>(key)).then((raw) =>
+        snapshotFromHash(pairs(raw)),
+      ),
     compareAndSet: (expected, overlay) => evalScript(COMPARE_AND_SET, expected, overlay),
     placeHold: (routeId, hold, until, now) => evalScript(PLACE_HOLD, routeId, hold, until, now),
     releaseHold: (routeId, hold) => evalScript(RELEASE_HOLD, routeId, hold),

@@ -13,7 +13,11 @@ export function workerFlagStore(
   { key }: { key?: string } = {},
 ): FlagStore {
   if (config.UPSTASH_REDIS_REST_URL && config.UPSTASH_REDIS_REST_TOKEN) {
-    return upstashFlagStore({ url: config.UPSTASH_REDIS_REST_URL, token: config.UPSTASH_REDIS_REST_TOKEN, key })
+    return upstashFlagStore({
+      url: config.UPSTASH_REDIS_REST_URL,
+      token: config.UPSTASH_REDIS_REST_TOKEN,
+      key,
+    })
   }
   return memoryStoreOutsideProduction(config)
 }
