@@ -282,25 +282,20 @@ async function main(argv: string[]): Promise<number> {
       const kind = o['client-id'] ? 'clientId' : o.key ? 'key' : 'subject'
       const query = new URLSearchParams({ route, [kind]: subject })
       const r = await call<Record<string, unknown>>('GET', `/explain?${query}`)
-      print(
-        r,
-        () =>
-          table(
-            ['FIELD', 'VALUE'],
-            [
-              'route',
-              'subject',
-              'subjectSource',
-              'scope',
-              'bucket',
-              'percent',
-              'threshold',
-              'breaker',
-              'backend',
-              'reason',
-            ].map((k) => [k, String(r[k])]),
-          ) + `\n\n${String(r.explanation)}`,
-      )
+      const fields = [
+        'route',
+        'subject',
+        'subjectSource',
+        'scope',
+        'bucket',
+        'percent',
+        'threshold',
+        'breaker',
+        'backend',
+        'reason',
+      ]
+      const rows = fields.map((k) => [k, String(r[k])])
+      print(r, () => `${table(['FIELD', 'VALUE'], rows)}\n\n${String(r.explanation)}`)
       return EXIT.ok
     }
     default:
