@@ -4,7 +4,12 @@ import { Readable } from 'node:stream'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import { GatewayError, upstreamTimeout, upstreamUnavailable } from '../src/errors.js'
 import { connectionTokens, isForwardableResponseHeader, mergeVary } from './headers.js'
-import { type LegacyCall, type LegacyOutcome, type LegacyTransport, serverTiming } from './transport.js'
+import {
+  type LegacyCall,
+  type LegacyOutcome,
+  type LegacyTransport,
+  serverTiming,
+} from './transport.js'
 
 export interface NodeTransportOptions {
   headersTimeoutMs: number
@@ -39,7 +44,13 @@ export function nodeTransport({
   maxSockets = 256,
   maxFreeSockets = 64,
 }: NodeTransportOptions): LegacyTransport {
-  const agentOptions = { keepAlive: true, keepAliveMsecs: 1_000, maxSockets, maxFreeSockets, scheduling: 'lifo' as const }
+  const agentOptions = {
+    keepAlive: true,
+    keepAliveMsecs: 1_000,
+    maxSockets,
+    maxFreeSockets,
+    scheduling: 'lifo' as const,
+  }
   const httpAgent = new http.Agent(agentOptions)
   const httpsAgent = new https.Agent(agentOptions)
 
@@ -125,14 +136,18 @@ export function nodeTransport({
             upstreamRes.once('end', done)
             upstreamRes.once('close', done)
             const webHeaders = new Headers()
-            for (let i = 0; i < headers.length; i += 2) webHeaders.append(headers[i] as string, headers[i + 1] as string)
+            for (let i = 0; i < headers.length; i += 2)
+              webHeaders.append(headers[i] as string, headers[i + 1] as string)
             const nullBody = call.method === 'HEAD' || [204, 205, 304].includes(outcome.status)
             if (nullBody) upstreamRes.resume()
             resolve(
-              new Response(nullBody ? null : (Readable.toWeb(upstreamRes) as ReadableStream<Uint8Array>), {
-                status: outcome.status,
-                headers: webHeaders,
-              }),
+              new Response(
+                nullBody ? null : (Readable.toWeb(upstreamRes) as ReadableStream<Uint8Array>),
+                {
+                  status: outcome.status,
+                  headers: webHeaders,
+                },
+              ),
             )
           }
         })
@@ -174,7 +189,13 @@ function parseTarget(target: string): UpstreamTarget {
   if (!parsed) {
     const url = new URL(origin)
     const https = url.protocol === 'https:'
-    parsed = { protocol: url.protocol, https, hostname: url.hostname, port: url.port || (https ? 443 : 80), host: url.host }
+    parsed = {
+      protocol: url.protocol,
+      https,
+      hostname: url.hostname,
+      port: url.port || (https ? 443 : 80),
+      host: url.host,
+    }
     if (origins.size < 16) origins.set(origin, parsed)
   }
   if (PLAIN_TARGET_PATH.test(path)) return { ...parsed, path }
@@ -182,7 +203,11 @@ function parseTarget(target: string): UpstreamTarget {
   return { ...parsed, path: url.pathname + url.search }
 }
 
-function responseHeaders(upstreamRes: IncomingMessage, call: LegacyCall, headersMs: number): string[] {
+function responseHeaders(
+  upstreamRes: IncomingMessage,
+  call: LegacyCall,
+  headersMs: number,
+): string[] {
   const raw = upstreamRes.rawHeaders
   // Read from the raw list: `upstreamRes.headers` would build a second copy of every header.
   let connectionValue: string | undefined
@@ -192,8 +217,10 @@ function responseHeaders(upstreamRes: IncomingMessage, call: LegacyCall, headers
     if (name.length !== 10 && name.length !== 4) continue
     const lower = name.toLowerCase()
     const value = raw[i + 1] as string
-    if (lower === 'connection') connectionValue = connectionValue === undefined ? value : `${connectionValue}, ${value}`
-    else if (lower === 'vary') upstreamVary = upstreamVary === undefined ? value : `${upstreamVary}, ${value}`
+    if (lower === 'connection')
+      connectionValue = connectionValue === undefined ? value : `${connectionValue}, ${value}`
+    else if (lower === 'vary')
+      upstreamVary = upstreamVary === undefined ? value : `${upstreamVary}, ${value}`
   }
   const connection = connectionTokens(connectionValue)
   // The gateway's own headers, read once (iterating a Headers sorts it each time).
@@ -207,7 +234,12 @@ function responseHeaders(upstreamRes: IncomingMessage, call: LegacyCall, headers
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string
     const lower = name.toLowerCase()
-    if (!isForwardableResponseHeader(lower, connection) || lower === 'vary' || lower === 'server-timing') continue
+    if (
+      !isForwardableResponseHeader(lower, connection) ||
+      lower === 'vary' ||
+      lower === 'server-timing'
+    )
+      continue
     if (hasName(gateway, lower)) continue
     out.push(name, raw[i + 1] as string)
   }

@@ -13,7 +13,9 @@ await build({
   format: 'esm',
   external: ['@electric-sql/pglite', 'pg-native'],
   // CommonJS packages in an ESM bundle still call require() for Node's built-ins.
-  banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+  },
   sourcemap: true,
   logLevel: 'warning',
 })
