@@ -73,7 +73,31 @@ export async function proxyThroughput(opts: BenchOptions): Promise<Row[]> {
   const med = (name: string, c: number) => Math.round(spread(rps.get(key(name, c)) ?? []).median)
   const cpu = (name: string, c: number) =>
     Math.round(spread(cpuPerRequest.get(key(name, c)) ?? []).median)
+  // Baseline CPU per request ÷ the gateway's, within a round: the throughput ratio a proxy
+  // with a core to itself would reach, and much less disturbed by a busy neighbour.
+  const efficiency = (a: string, b: string, c: number) => {
+    const xs = cpuPerRequest.get(key(a, c)) ?? []
+    const ys = cpuPerRequest.get(key(b, c)) ?? []
+    return spread(xs.map((x, i) => (ys[i] as number) / x))
+  }
   const rows: Row[] = []
+  for (const c of [32, 256]) {
+    for (const [baseline, label, target, limit] of [
+      ['node:http proxy', 'plain node:http proxy', '≥ 0.9×', 0.9],
+      ['Hono proxy()', 'Hono proxy() over fetch', '≥ 3×', 3],
+    ] as const) {
+      const value = efficiency('gateway', baseline, c)
+      rows.push({
+        figure: `proxy CPU efficiency, c=${c}`,
+        baseline: label,
+        value,
+        unit: '×',
+        target,
+        met: errors === 0 && value.median >= limit,
+        detail: `CPU/req gateway ${cpu('gateway', c)} µs, ${baseline} ${cpu(baseline, c)} µs`,
+      })
+    }
+  }
   for (const c of [32, 256]) {
     const g = med('gateway', c)
     const plain = ratio('gateway', 'node:http proxy', c)

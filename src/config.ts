@@ -96,6 +96,10 @@ const EnvSchema = z.object({
   SHUTDOWN_GRACE_MS: int(0, 60_000).default(9_000),
   RATE_LIMIT_TIMEOUT_MS: int(10, 10_000).default(300),
   FLAGS_REFRESH_MS: int(100, 600_000).default(5_000),
+  FLAGS_STORE_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9:_-]{1,128}$/, 'a Redis key such as bff:flags')
+    .default('bff:flags'),
 })
 
 export type Env = z.input<typeof EnvSchema>

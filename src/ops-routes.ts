@@ -3,7 +3,7 @@ import type { Config } from './config.js'
 import { GatewayError } from './errors.js'
 import type { Metrics } from './observability/metrics.js'
 import { timingSafeEqual } from './platform/timing-safe.js'
-import type { AppEnv, Deps } from './types.js'
+import type { AppEnv, Deps, ReadinessProbe } from './types.js'
 
 export interface OpsRoutesOptions {
   config: Config
@@ -14,7 +14,7 @@ export interface OpsRoutesOptions {
 
 const READY_TIMEOUT_MS = 2_000
 
-async function check(probe: () => Promise<boolean | undefined> | boolean | undefined): Promise<boolean> {
+async function check(probe: ReadinessProbe): Promise<boolean> {
   let timer: ReturnType<typeof setTimeout> | undefined
   try {
     const timeout = new Promise<false>((resolve) => {
@@ -43,14 +43,20 @@ export function opsRoutes({ config, metricsRegistry, readiness, legacyKind }: Op
     }),
   )
 
+  // 503 only when a critical dependency is down; a degraded-only one (the flag store) answers
+  // 200 `degraded`, so a shared outage does not take every instance out of rotation at once.
   ops.get('/ready', async (c) => {
-    const names = Object.keys(readiness)
-    const results = await Promise.all(names.map((n) => check(readiness[n] as () => boolean)))
-    const checks = Object.fromEntries(names.map((n, i) => [n, results[i] ? 'up' : 'down']))
-    const ready = results.every(Boolean)
+    const entries = Object.entries(readiness)
+    const results = await Promise.all(
+      entries.map(([, r]) => check(typeof r === 'function' ? r : r.probe)),
+    )
+    const checks = Object.fromEntries(entries.map(([n], i) => [n, results[i] ? 'up' : 'down']))
+    const criticalDown = entries.some(([, r], i) => !results[i] && typeof r === 'function')
+    const degraded = results.some((ok) => !ok)
+    const status = criticalDown ? 'not-ready' : degraded ? 'degraded' : 'ready'
     return c.json(
-      { status: ready ? 'ready' : 'not-ready', environment: config.APP_ENV, legacyTransport: legacyKind, checks },
-      ready ? 200 : 503,
+      { status, environment: config.APP_ENV, legacyTransport: legacyKind, checks },
+      criticalDown ? 503 : 200,
       { 'cache-control': 'no-store' },
     )
   })

@@ -6,14 +6,12 @@ import { nativeHandlers } from '../routes/index.js'
 import { createApp, type GatewayApp } from './app.js'
 import { type Config, loadConfig } from './config.js'
 import { createLogger, type Logger } from './observability/log.js'
-import { type FlagTable, flagsFromText, staticFlags } from './rollout/flags.js'
+import { type FlagTable, flagsFromText } from './rollout/flags.js'
 import { ROUTE_IDS } from './route-table.js'
 import { createDb } from './platform/db/create.js'
 import { lazyDb } from './platform/db/lazy.js'
-// ---- live rollout control (issue 6): imports ----
 import { startNodeRollout } from './admin/node-rollout.js'
 import { Metrics } from './observability/metrics.js'
-// ---- end live rollout control ----
 import { verifierFromConfig } from './security/from-config.js'
 import { rateLimiterFromConfig } from './security/ratelimit/index.js'
 import { createIoredisAdapter } from './security/ratelimit/redis-adapter.js'
@@ -61,7 +59,7 @@ export async function startNodeServer(
     totalTimeoutMs: config.LEGACY_TOTAL_TIMEOUT_MS,
   })
   let draining = false
-  // ---- live rollout control (issue 6): live flag store, auto-rollback, /admin ----
+  // Live flag store over flags.json, auto-rollback, and the admin API and dashboard.
   const rollout = await startNodeRollout({
     db,
     config,
@@ -69,10 +67,9 @@ export async function startNodeServer(
     rules: { knownRoutes: ROUTE_IDS, nativeRoutes: new Set(Object.keys(native)) },
     logger,
     metrics,
-    storeKey: env.FLAGS_STORE_KEY,
+    storeKey: config.FLAGS_STORE_KEY,
     verifier: identity,
   })
-  // ---- end live rollout control ----
   const app = createApp({
     config,
     logger,
@@ -123,7 +120,7 @@ export async function startNodeServer(
       clearTimeout(graceTimer)
       if (outcome === 'timeout' && 'closeAllConnections' in server) server.closeAllConnections()
       await legacy.close?.()
-      await rollout.close() // live rollout control (issue 6)
+      await rollout.close()
       await rateLimiter.close()
       await db.close()
       logger.info('stopped', { outcome })

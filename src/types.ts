@@ -99,6 +99,15 @@ export type AppContext = Context<AppEnv>
 /** A native implementation of one function. The body, if any, can be read with `c.req.*`. */
 export type NativeHandler = (c: AppContext) => Promise<Response>
 
+export type ReadinessProbe = () => Promise<boolean | undefined> | boolean | undefined
+
+/**
+ * A dependency check for `/ready`. A `degraded` check reports trouble without taking the
+ * instance out of rotation: the live flag store, whose outage the instance rides out on its
+ * last good table.
+ */
+export type ReadinessCheck = ReadinessProbe | { probe: ReadinessProbe; degradedOnly: true }
+
 /** One finished routed request, as auto-rollback and the dashboard see it. */
 export interface RequestSample {
   routeId: string
@@ -134,7 +143,7 @@ export interface Deps {
   identity?: IdentityVerifier
   rateLimiter?: RateLimiter
   /** Readiness checks of dependencies, by name; each rejects or returns false when down. */
-  readiness?: Record<string, () => Promise<boolean | undefined> | boolean | undefined>
+  readiness?: Record<string, ReadinessCheck>
   rollout?: RolloutHooks
   /** Mounts extra routes (the admin API and dashboard) before the routed pipeline. */
   mount?: (app: import('hono').Hono<AppEnv>, internals: AppInternals) => void

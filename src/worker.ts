@@ -1,12 +1,14 @@
 import flagsDocument from '../flags.json'
 import { fetchTransport } from '../legacy-proxy/fetch-transport.js'
+import type { ExecutionContext } from 'hono'
 import { createApp, type GatewayApp } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
 import { GatewayError, problemResponse } from './errors.js'
 import { createLogger } from './observability/log.js'
 import { Metrics } from './observability/metrics.js'
 import { createSupabaseDb } from './platform/db/supabase.js'
-import { compileFlags, staticFlags } from './rollout/flags.js'
+import { workerRollout } from './admin/worker-rollout.js'
+import { compileFlags } from './rollout/flags.js'
 import { ROUTE_IDS } from './route-table.js'
 import { nativeHandlers } from '../routes/index.js'
 import { verifierFromConfig } from './security/from-config.js'
@@ -19,10 +21,17 @@ import { rateLimiterFromConfig } from './security/ratelimit/select.js'
 
 type WorkerEnv = Record<string, unknown>
 
-let app: GatewayApp | undefined
+
+interface Built {
+  app: GatewayApp
+  /** Refresh the live flag table when it is due (nothing runs between requests on Workers). */
+  refreshIfDue: () => Promise<void> | undefined
+}
+
+let built: Built | undefined
 let startupError: ConfigError | Error | undefined
 
-function build(env: WorkerEnv): GatewayApp {
+function build(env: WorkerEnv): Built {
   const strings: Record<string, string | undefined> = {}
   for (const [k, v] of Object.entries(env)) if (typeof v === 'string') strings[k] = v
   const config = loadConfig(strings)
@@ -34,43 +43,56 @@ function build(env: WorkerEnv): GatewayApp {
       ? createSupabaseDb({ url: config.SUPABASE_URL, serviceRoleKey: config.SUPABASE_SERVICE_ROLE_KEY })
       : undefined
   const native = nativeHandlers({ config, logger, metrics, db })
-  const table = compileFlags(
-    flagsDocument,
-    { knownRoutes: ROUTE_IDS, nativeRoutes: new Set(Object.keys(native)) },
-    'bundle:flags.json',
-    'bundled',
-  )
-  return createApp({
+  const rules = { knownRoutes: ROUTE_IDS, nativeRoutes: new Set(Object.keys(native)) }
+  const table = compileFlags(flagsDocument, rules, 'bundle:flags.json', 'bundled')
+  const identity = verifierFromConfig(config)
+  const rollout = workerRollout({
+    config,
+    file: table,
+    rules,
+    logger,
+    metrics,
+    storeKey: config.FLAGS_STORE_KEY,
+    verifier: identity,
+    db,
+  })
+  const app = createApp({
     config,
     logger,
-    flags: staticFlags(table),
+    flags: rollout.flags,
+    rollout: rollout.autoRollback,
+    mount: rollout.mount,
+    readiness: rollout.readiness,
     legacy: fetchTransport({
       headersTimeoutMs: config.LEGACY_HEADERS_TIMEOUT_MS,
       totalTimeoutMs: config.LEGACY_TOTAL_TIMEOUT_MS,
     }),
     native,
     metrics,
-    identity: verifierFromConfig(config),
+    identity,
     rateLimiter: rateLimiterFromConfig(config),
   })
+  return { app, refreshIfDue: rollout.refreshIfDue }
 }
 
 export default {
-  fetch(request: Request, env: WorkerEnv, ctx: unknown): Response | Promise<Response> {
-    if (!app && !startupError) {
+  fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Response | Promise<Response> {
+    if (!built && !startupError) {
       try {
-        app = build(env)
+        built = build(env)
       } catch (error) {
         startupError = error as Error
         console.error(error instanceof Error ? error.message : String(error))
       }
     }
-    if (!app) {
+    if (!built) {
       return problemResponse(
         new GatewayError({ status: 500, code: 'misconfigured', title: 'Gateway misconfigured', detail: 'The gateway could not start; see its logs' }),
         crypto.randomUUID(),
       )
     }
-    return app.fetch(request, env, ctx as never)
+    const refreshing = built.refreshIfDue()
+    if (refreshing) ctx.waitUntil(refreshing)
+    return built.app.fetch(request, env, ctx)
   },
 }

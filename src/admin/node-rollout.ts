@@ -75,7 +75,7 @@ export async function startNodeRollout(opts: NodeRolloutOptions) {
       secureCookies: !config.isDevelopment,
       logger,
     }),
-    readiness: { 'flag-store': flags.readiness },
+    readiness: { 'flag-store': { probe: flags.readiness, degradedOnly: true as const } },
     async close() {
       await flags.stop()
       if (!opts.db && opened) await (await opened.catch(() => undefined))?.close()

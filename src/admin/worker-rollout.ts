@@ -1,7 +1,7 @@
 import { type Config, ConfigError } from '../config.js'
 import type { Logger } from '../observability/log.js'
 import type { Metrics } from '../observability/metrics.js'
-import { createSupabaseDb } from '../platform/db/supabase.js'
+import type { Db } from '../platform/db/port.js'
 import { AutoRollback } from '../rollout/auto-rollback.js'
 import type { FlagRules, FlagTable } from '../rollout/flags.js'
 import { LiveFlags } from '../rollout/live-flags.js'
@@ -18,6 +18,8 @@ export interface WorkerRolloutOptions {
   metrics: Metrics
   storeKey?: string
   verifier?: IdentityVerifier
+  /** The entry's database (PostgREST); the trail is kept in memory without one, outside production. */
+  db?: Db
 }
 
 /**
@@ -38,13 +40,8 @@ export function workerRollout(opts: WorkerRolloutOptions) {
     metrics,
   })
   let audit: AuditTrail
-  if (config.SUPABASE_URL && config.SUPABASE_SERVICE_ROLE_KEY) {
-    audit = dbAuditTrail(
-      createSupabaseDb({
-        url: config.SUPABASE_URL,
-        serviceRoleKey: config.SUPABASE_SERVICE_ROLE_KEY,
-      }),
-    )
+  if (opts.db) {
+    audit = dbAuditTrail(opts.db)
   } else if (config.isProduction) {
     throw new ConfigError(
       'SUPABASE_SERVICE_ROLE_KEY',
@@ -66,7 +63,7 @@ export function workerRollout(opts: WorkerRolloutOptions) {
       secureCookies: !config.isDevelopment,
       logger,
     }),
-    readiness: { 'flag-store': flags.readiness },
+    readiness: { 'flag-store': { probe: flags.readiness, degradedOnly: true as const } },
     refreshIfDue: () => flags.refreshIfDue(),
   }
 }

@@ -117,7 +117,7 @@ export async function startGateway({
     }),
     legacy: fetchTransport({ headersTimeoutMs: 1000, totalTimeoutMs: 1000, fetch: legacyFetch }),
     native,
-    readiness: { 'flag-store': flags.readiness },
+    readiness: { 'flag-store': { probe: flags.readiness, degradedOnly: true } },
   })
   return { app, flags, autoRollback, control, logLines, close: () => flags.stop() }
 }

@@ -12,6 +12,7 @@ import { COMPATIBILITY_DATE } from '../helpers/workerd.js'
 let legacy: LegacyStandIn
 let mf: Miniflare
 let outdir: string
+const ADMIN_TOKEN = 'worker-admin-token-0123456789abcdef'
 
 beforeAll(async () => {
   legacy = await startLegacyStandIn()
@@ -24,7 +25,11 @@ beforeAll(async () => {
     script: await readFile(join(outdir, 'worker.js'), 'utf8'),
     compatibilityDate: COMPATIBILITY_DATE,
     compatibilityFlags: ['nodejs_compat'],
-    bindings: { APP_ENV: 'development', LEGACY_FUNCTIONS_URL: legacy.functionsUrl },
+    bindings: {
+      APP_ENV: 'development',
+      LEGACY_FUNCTIONS_URL: legacy.functionsUrl,
+      BFF_ADMIN_TOKEN: ADMIN_TOKEN,
+    },
   })
 }, 180_000)
 
@@ -48,6 +53,17 @@ describe('the wrangler-built worker in workerd', () => {
     expect(res.headers.get('x-request-id')).toBeTruthy()
     expect(res.headers.getSetCookie()).toHaveLength(3)
     expect(legacy.received.at(-1)?.headers.apikey).toBe('k')
+  })
+
+  it('serves the admin API with the live flag table, and refuses it without the token', async () => {
+    const refused = await mf.dispatchFetch('http://gw.test/admin/api/flags')
+    expect(refused.status).toBe(401)
+    const res = await mf.dispatchFetch('http://gw.test/admin/api/flags', {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    })
+    expect(res.status).toBe(200)
+    const table = (await res.json()) as { routes: { id: string }[] }
+    expect(table.routes.map((r) => r.id)).toContain('payment-checkout')
   })
 
   it('answers a clear problem when the upstream is unreachable', async () => {
