@@ -63,7 +63,7 @@ export async function startUpstashRest({
       const result = await redis.call(name, ...translate(name, args))
       // SCRIPT LOAD answers the hash of the script as the client sent it.
       const loadedAs = name.toLowerCase() === 'script' ? sha1(args[1] ?? '') : undefined
-      return { result: loadedAs ?? result }
+      return { result: loadedAs ?? onTheWire(result) }
     } catch (error) {
       return { error: (error as Error).message }
     }
@@ -76,7 +76,9 @@ export async function startUpstashRest({
       tx.call(name, ...translate(name, args))
     }
     const results = (await tx.exec()) ?? []
-    return results.map(([error, result]) => (error ? { error: error.message } : { result }))
+    return results.map(([error, result]) =>
+      error ? { error: error.message } : { result: onTheWire(result) },
+    )
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
@@ -136,6 +138,17 @@ export async function startUpstashRest({
 }
 
 const sha1 = (text: string) => createHash('sha1').update(text).digest('hex')
+
+/**
+ * ioredis turns some replies into objects even through `call` (HGETALL → `{field: value}`);
+ * Redis, and so Upstash REST, answers a flat `[field, value, ...]` array.
+ */
+function onTheWire(result: unknown): unknown {
+  if (result === null || typeof result !== 'object' || Array.isArray(result) || Buffer.isBuffer(result)) {
+    return result
+  }
+  return Object.entries(result as Record<string, unknown>).flat()
+}
 
 function encodeResult(value: unknown, top: boolean): unknown {
   if (typeof value === 'string') {
