@@ -2,13 +2,11 @@ import { type Config, ConfigError } from '../config.js'
 import type { Logger } from '../observability/log.js'
 import type { Metrics } from '../observability/metrics.js'
 import type { Db } from '../platform/db/port.js'
-import { AutoRollback } from '../rollout/auto-rollback.js'
 import type { FlagRules, FlagTable } from '../rollout/flags.js'
-import { LiveFlags } from '../rollout/live-flags.js'
 import { workerFlagStore } from '../rollout/stores/worker.js'
 import type { IdentityVerifier } from '../types.js'
 import { type AuditTrail, dbAuditTrail, memoryAuditTrail } from './audit.js'
-import { mountAdmin } from './index.js'
+import { rolloutControl } from './rollout-control.js'
 
 export interface WorkerRolloutOptions {
   config: Config
@@ -29,16 +27,8 @@ export interface WorkerRolloutOptions {
  * @throws ConfigError when production has no Upstash store or no Supabase for the trail.
  */
 export function workerRollout(opts: WorkerRolloutOptions) {
-  const { config, logger, metrics } = opts
+  const { config } = opts
   const store = workerFlagStore(config, { key: opts.storeKey })
-  const flags = new LiveFlags({
-    file: opts.file,
-    rules: opts.rules,
-    store,
-    refreshMs: config.FLAGS_REFRESH_MS,
-    logger,
-    metrics,
-  })
   let audit: AuditTrail
   if (opts.db) {
     audit = dbAuditTrail(opts.db)
@@ -50,20 +40,6 @@ export function workerRollout(opts: WorkerRolloutOptions) {
   } else {
     audit = memoryAuditTrail()
   }
-  const autoRollback = new AutoRollback({ flags, audit, logger, metrics })
-  return {
-    flags,
-    autoRollback,
-    mount: mountAdmin({
-      flags,
-      audit,
-      autoRollback,
-      adminToken: config.BFF_ADMIN_TOKEN,
-      verifier: opts.verifier,
-      secureCookies: !config.isDevelopment,
-      logger,
-    }),
-    readiness: { 'flag-store': { probe: flags.readiness, degradedOnly: true as const } },
-    refreshIfDue: () => flags.refreshIfDue(),
-  }
+  const control = rolloutControl({ ...opts, store, audit })
+  return { ...control, refreshIfDue: () => control.flags.refreshIfDue() }
 }

@@ -1,3 +1,5 @@
+import { expect } from 'vitest'
+
 /**
  * Routing cases run twice: on Node (`app.request`) and inside workerd (Miniflare), against the
  * same legacy stand-in, so both runtimes are held to one behaviour.
@@ -114,3 +116,31 @@ export const ROUTING_CASES: RoutingCase[] = [
     expect: { status: 500, backend: 'legacy', upstream: '/functions/v1/error' },
   },
 ]
+
+/** The request init of a case, with the signed user token when the case needs one. */
+export function caseInit(c: RoutingCase, token: string): RequestInit {
+  return {
+    method: c.method,
+    headers: { ...c.headers, ...(c.auth ? { authorization: `Bearer ${token}` } : {}) },
+    body: c.body,
+  }
+}
+
+/** Assert what a case expects of the response and of the legacy stand-in's received requests. */
+export async function expectCase(
+  c: RoutingCase,
+  res: Response,
+  received: readonly { url: string }[],
+  receivedBefore: number,
+): Promise<void> {
+  expect(res.status).toBe(c.expect.status)
+  if (c.expect.backend !== undefined) expect(res.headers.get('x-bff-backend')).toBe(c.expect.backend)
+  if (c.expect.problemCode) {
+    expect(res.headers.get('content-type')).toBe('application/problem+json')
+    expect(((await res.json()) as { code: string }).code).toBe(c.expect.problemCode)
+  } else {
+    await res.arrayBuffer()
+  }
+  if (c.expect.upstream === null) expect(received.length).toBe(receivedBefore)
+  else if (c.expect.upstream) expect(received.at(-1)?.url).toBe(c.expect.upstream)
+}

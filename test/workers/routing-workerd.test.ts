@@ -4,7 +4,7 @@ import vectors from '../vectors/bucketing.json'
 import { type LegacyStandIn, startLegacyStandIn } from '../fakes/legacy-functions.js'
 import { userToken, TEST_JWT_SECRET } from '../helpers/tokens.js'
 import { startWorkerd } from '../helpers/workerd.js'
-import { ROUTING_CASES } from '../shared/routing-cases.js'
+import { caseInit, expectCase, ROUTING_CASES } from '../shared/routing-cases.js'
 
 let legacy: LegacyStandIn
 let token: string
@@ -35,20 +35,7 @@ describe('inside workerd', () => {
 
   it.each(ROUTING_CASES)('routes: $name', async (c) => {
     const before = legacy.received.length
-    const res = await mf.dispatchFetch(`http://gateway.test${c.path}`, {
-      method: c.method,
-      headers: { ...c.headers, ...(c.auth ? { authorization: `Bearer ${token}` } : {}) },
-      body: c.body,
-    })
-    expect(res.status).toBe(c.expect.status)
-    if (c.expect.backend !== undefined) expect(res.headers.get('x-bff-backend')).toBe(c.expect.backend)
-    if (c.expect.problemCode) {
-      expect(res.headers.get('content-type')).toBe('application/problem+json')
-      expect(((await res.json()) as { code: string }).code).toBe(c.expect.problemCode)
-    } else {
-      await res.arrayBuffer()
-    }
-    if (c.expect.upstream === null) expect(legacy.received.length).toBe(before)
-    else if (c.expect.upstream) expect(legacy.received.at(-1)?.url).toBe(c.expect.upstream)
+    const res = await mf.dispatchFetch(`http://gateway.test${c.path}`, caseInit(c, token) as never)
+    await expectCase(c, res as Response, legacy.received, before)
   })
 })
