@@ -57,7 +57,8 @@ export function fetchTransport({
       const out = new Headers()
       const connection = connectionTokens(upstream.headers.get('connection'))
       upstream.headers.forEach((value, name) => {
-        if (name !== 'set-cookie' && isForwardableResponseHeader(name, connection)) out.set(name, value)
+        if (name !== 'set-cookie' && isForwardableResponseHeader(name, connection))
+          out.set(name, value)
       })
       for (const cookie of upstream.headers.getSetCookie()) out.append('set-cookie', cookie)
       const vary = mergeVary(upstream.headers.get('vary'), call.responseHeaders.get('vary'))

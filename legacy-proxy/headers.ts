@@ -80,7 +80,14 @@ export function upstreamRequestHeaders(
     out.push(name, value)
   }
   if (ctx.clientIp) out.push('x-forwarded-for', ctx.clientIp)
-  out.push('x-forwarded-host', ctx.host, 'x-forwarded-proto', ctx.proto, 'x-request-id', ctx.requestId)
+  out.push(
+    'x-forwarded-host',
+    ctx.host,
+    'x-forwarded-proto',
+    ctx.proto,
+    'x-request-id',
+    ctx.requestId,
+  )
   return out
 }
 
@@ -89,7 +96,10 @@ export function upstreamRequestHeaders(
  * legacy function answering `Access-Control-Allow-Origin: *` cannot open itself to an origin
  * the allow-list refuses; `x-bff-*` are the gateway's own.
  */
-export function isForwardableResponseHeader(name: string, connection: Set<string> | undefined): boolean {
+export function isForwardableResponseHeader(
+  name: string,
+  connection: Set<string> | undefined,
+): boolean {
   const lower = name.toLowerCase()
   return (
     !HOP_BY_HOP.has(lower) &&
@@ -100,11 +110,17 @@ export function isForwardableResponseHeader(name: string, connection: Set<string
 }
 
 /** One `Vary` from the upstream's and the gateway's (e.g. `Accept-Encoding` + `Origin`). */
-export function mergeVary(upstream: string | null | undefined, gateway: string | null | undefined): string | undefined {
+export function mergeVary(
+  upstream: string | null | undefined,
+  gateway: string | null | undefined,
+): string | undefined {
   if (!upstream) return gateway ?? undefined
   if (!gateway) return upstream
   const seen = new Set(upstream.split(',').map((v) => v.trim().toLowerCase()))
-  const extra = gateway.split(',').map((v) => v.trim()).filter((v) => v && !seen.has(v.toLowerCase()))
+  const extra = gateway
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v && !seen.has(v.toLowerCase()))
   return extra.length ? `${upstream}, ${extra.join(', ')}` : upstream
 }
 

@@ -2,7 +2,12 @@ import { GatewayError } from '../src/errors.js'
 import { FUNCTION_NAME } from '../src/route-table.js'
 
 const invalidPath = (detail: string) =>
-  new GatewayError({ status: 400, code: 'invalid-function-path', title: 'Invalid function path', detail })
+  new GatewayError({
+    status: 400,
+    code: 'invalid-function-path',
+    title: 'Invalid function path',
+    detail,
+  })
 
 /**
  * The legacy URL for a function: `${base}/<name>[/<rest>][?query]`.
@@ -12,7 +17,8 @@ const invalidPath = (detail: string) =>
  * (`%2f`, `%5c`), which some upstreams decode after routing.
  */
 export function legacyTarget(base: string, name: string, rest: string, search: string): string {
-  if (!FUNCTION_NAME.test(name)) throw invalidPath('function names are [a-z0-9_-], 1 to 64 characters')
+  if (!FUNCTION_NAME.test(name))
+    throw invalidPath('function names are [a-z0-9_-], 1 to 64 characters')
   if (rest === '') return `${base}/${name}${search}`
   for (const segment of rest.split('/')) {
     if (segment === '') throw invalidPath('empty path segment')
@@ -23,6 +29,7 @@ export function legacyTarget(base: string, name: string, rest: string, search: s
       throw invalidPath('malformed percent-encoding in the path')
     }
     if (decoded === '.' || decoded === '..') throw invalidPath('dot segments are not allowed')
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
     if (/[/\\]/.test(decoded) || /[\u0000-\u001f]/.test(decoded)) {
       throw invalidPath('encoded slashes and control characters are not allowed')
     }

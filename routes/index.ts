@@ -1,6 +1,6 @@
-import type { Config } from '../src/config.js'
 import { anthropicFromConfig } from '../src/clients/anthropic.js'
 import { TossClient } from '../src/clients/toss.js'
+import type { Config } from '../src/config.js'
 import type { Logger } from '../src/observability/log.js'
 import type { Metrics } from '../src/observability/metrics.js'
 import type { Db } from '../src/platform/db/port.js'
@@ -45,7 +45,10 @@ export function nativeHandlers(services: NativeServices): Record<string, NativeH
     handlers['refund-process'] = createRefundProcess(payments)
   }
 
-  const anthropic = anthropicFromConfig(config, services.anthropicFetch ? { fetch: services.anthropicFetch } : {})
+  const anthropic = anthropicFromConfig(
+    config,
+    services.anthropicFetch ? { fetch: services.anthropicFetch } : {},
+  )
   if (anthropic) {
     const ai = { db, anthropic, logger: logger.child({ component: 'ai' }), metrics }
     handlers['ai-reply-suggest'] = createAiReplySuggest(ai)

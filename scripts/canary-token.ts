@@ -31,5 +31,7 @@ try {
 }
 const token = await mintCanaryToken(secret, seconds)
 const expires = new Date(Date.now() + seconds * 1000).toISOString()
-console.error(`canary token valid until ${expires}; send it as x-bff-canary (with x-bff-backend) or the bff_canary cookie`)
+console.error(
+  `canary token valid until ${expires}; send it as x-bff-canary (with x-bff-backend) or the bff_canary cookie`,
+)
 console.log(token)

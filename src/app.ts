@@ -1,6 +1,7 @@
 import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { createDispatcher } from './dispatch.js'
+import { docsPage } from './docs-page.js'
 import { GatewayError, notFound, problemResponse } from './errors.js'
 import { bodyLimit } from './middleware/body-limit.js'
 import { cors, strictOrigin } from './middleware/cors.js'
@@ -12,13 +13,12 @@ import { createRouteResolver, resolveRoute } from './middleware/resolve-route.js
 import { secureHeaders } from './middleware/secure-headers.js'
 import { errorFields } from './observability/log.js'
 import { gatewayMetrics, Metrics } from './observability/metrics.js'
-import { docsPage } from './docs-page.js'
 import { openApiDocument } from './openapi.js'
+import { opsRoutes } from './ops-routes.js'
 import { NativeBreakers } from './rollout/breaker.js'
 import { ROUTE_IDS, ROUTES } from './route-table.js'
 import { createRateLimiter } from './security/ratelimit/index.js'
 import type { AppEnv, Deps } from './types.js'
-import { opsRoutes } from './ops-routes.js'
 
 /**
  * The composition root: one Hono app, no runtime imports. The Node and Workers entries build
@@ -45,7 +45,8 @@ export function createApp(deps: Deps) {
     throw new TypeError('createApp needs a rate limiter outside development')
   }
   const limiter =
-    deps.rateLimiter ?? createRateLimiter({ store: 'memory', timeoutMs: config.RATE_LIMIT_TIMEOUT_MS, prefix: 'dev' })
+    deps.rateLimiter ??
+    createRateLimiter({ store: 'memory', timeoutMs: config.RATE_LIMIT_TIMEOUT_MS, prefix: 'dev' })
   const resolver = createRouteResolver(ROUTES, config.PROXY_BODY_LIMIT_BYTES)
   const dispatch = createDispatcher({
     legacyFunctionsUrl: config.legacyFunctionsUrl,
@@ -63,29 +64,63 @@ export function createApp(deps: Deps) {
   app.onError((error, c) => {
     const requestId = c.var.requestId ?? 'unknown'
     if (error instanceof GatewayError) {
-      if (error.status >= 500) logger.error('gateway error', { requestId, code: error.code, ...errorFields(error.cause ?? error) })
+      if (error.status >= 500)
+        logger.error('gateway error', {
+          requestId,
+          code: error.code,
+          ...errorFields(error.cause ?? error),
+        })
       return problemResponse(error, requestId)
     }
     if (error instanceof HTTPException) {
       const status = error.status
       return problemResponse(
-        new GatewayError({ status, code: status === 413 ? 'payload-too-large' : 'http-error', title: error.message || 'Request refused' }),
+        new GatewayError({
+          status,
+          code: status === 413 ? 'payload-too-large' : 'http-error',
+          title: error.message || 'Request refused',
+        }),
         requestId,
       )
     }
-    logger.error('unhandled error', { requestId, route: c.var.route?.def.id, ...errorFields(error) })
+    logger.error('unhandled error', {
+      requestId,
+      route: c.var.route?.def.id,
+      ...errorFields(error),
+    })
     return problemResponse(
-      new GatewayError({ status: 500, code: 'internal', title: 'Internal error', detail: 'The gateway failed to handle the request; quote the request id when reporting it' }),
+      new GatewayError({
+        status: 500,
+        code: 'internal',
+        title: 'Internal error',
+        detail: 'The gateway failed to handle the request; quote the request id when reporting it',
+      }),
       requestId,
     )
   })
-  app.notFound((c) => problemResponse(notFound(`No route at ${c.req.path.slice(0, 200)}`), c.var.requestId ?? 'unknown'))
+  app.notFound((c) =>
+    problemResponse(
+      notFound(`No route at ${c.req.path.slice(0, 200)}`),
+      c.var.requestId ?? 'unknown',
+    ),
+  )
 
-  app.use('*', requestContext({ logger, metrics, knownRoutes: ROUTE_IDS, observe: deps.rollout?.observe }))
+  app.use(
+    '*',
+    requestContext({ logger, metrics, knownRoutes: ROUTE_IDS, observe: deps.rollout?.observe }),
+  )
   app.use('*', secureHeaders({ hsts: !config.isDevelopment }))
   app.use('*', cors({ allowedOrigins: config.ALLOWED_ORIGINS }))
 
-  app.route('/', opsRoutes({ config, metricsRegistry, readiness: deps.readiness ?? {}, legacyKind: deps.legacy.kind }))
+  app.route(
+    '/',
+    opsRoutes({
+      config,
+      metricsRegistry,
+      readiness: deps.readiness ?? {},
+      legacyKind: deps.legacy.kind,
+    }),
+  )
   app.get('/openapi.json', (c) => c.json(openApiDocument(ROUTES)))
   app.get('/docs', (c) => c.html(docsPage(ROUTES)))
   deps.mount?.(app, { breakers, metrics: metricsRegistry, nativeRoutes })

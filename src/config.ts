@@ -29,7 +29,13 @@ const int = (min: number, max: number) =>
     .trim()
     .regex(/^\d+$/, `an integer from ${min} to ${max}`)
     .transform(Number)
-    .pipe(z.number().int().min(min, `an integer from ${min} to ${max}`).max(max, `an integer from ${min} to ${max}`))
+    .pipe(
+      z
+        .number()
+        .int()
+        .min(min, `an integer from ${min} to ${max}`)
+        .max(max, `an integer from ${min} to ${max}`),
+    )
 
 const optionalSecret = (minLength: number) =>
   z.string().min(minLength, `at least ${minLength} characters`).optional()
@@ -82,7 +88,10 @@ const EnvSchema = z.object({
     .optional(),
   TOSS_SECRET_KEY: z
     .string()
-    .regex(/^(test|live)_(g?sk)_[A-Za-z0-9_-]+$/, 'a TossPayments secret key (test_sk… or live_sk…)')
+    .regex(
+      /^(test|live)_(g?sk)_[A-Za-z0-9_-]+$/,
+      'a TossPayments secret key (test_sk… or live_sk…)',
+    )
     .optional(),
   TOSS_API_URL: httpUrl.default('https://api.tosspayments.com'),
   ANTHROPIC_API_KEY: z.string().min(1).optional(),
@@ -140,9 +149,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (!parsed.success) {
     const issue = parsed.error.issues[0]
     const variable = String(issue?.path[0] ?? 'environment')
-    const shown = SECRET_VARS.has(variable) || present[variable] === undefined
-      ? ''
-      : ` (got ${JSON.stringify(present[variable]?.slice(0, 60))})`
+    const shown =
+      SECRET_VARS.has(variable) || present[variable] === undefined
+        ? ''
+        : ` (got ${JSON.stringify(present[variable]?.slice(0, 60))})`
     throw new ConfigError(variable, `${describeIssue(issue)}${shown}`)
   }
   const e = parsed.data

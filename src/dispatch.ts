@@ -1,14 +1,14 @@
-import { legacyTarget } from '../legacy-proxy/target.js'
 import { upstreamRequestHeaders } from '../legacy-proxy/headers.js'
+import { legacyTarget } from '../legacy-proxy/target.js'
 import type { LegacyTransport } from '../legacy-proxy/transport.js'
 import { DependencyUnavailableError, GatewayError } from './errors.js'
 import { errorFields, type Logger } from './observability/log.js'
 import type { GatewayMetrics } from './observability/metrics.js'
 import { bufferBody } from './platform/body.js'
 import { headerEntries, readHeader } from './platform/request-headers.js'
-import { clientAddress } from './security/client-ip.js'
 import type { NativeBreakers } from './rollout/breaker.js'
 import { fallbackVerdict } from './rollout/fallback.js'
+import { clientAddress } from './security/client-ip.js'
 import type { AppContext, Backend, NativeHandler } from './types.js'
 
 export interface DispatchOptions {
@@ -30,11 +30,20 @@ const BODYLESS = new Set(['GET', 'HEAD'])
  * failed native attempt to legacy when the fallback rules allow it.
  */
 export function createDispatcher(opts: DispatchOptions) {
-  async function forwardLegacy(c: AppContext, backend: Backend, body: Uint8Array | 'stream' | null) {
+  async function forwardLegacy(
+    c: AppContext,
+    backend: Backend,
+    body: Uint8Array | 'stream' | null,
+  ) {
     const route = c.get('route') as NonNullable<AppContext['var']['route']>
     const url = c.req.url
     const q = url.indexOf('?')
-    const target = legacyTarget(opts.legacyFunctionsUrl, route.name, route.rest, q === -1 ? '' : url.slice(q))
+    const target = legacyTarget(
+      opts.legacyFunctionsUrl,
+      route.name,
+      route.rest,
+      q === -1 ? '' : url.slice(q),
+    )
     c.set('backend', backend)
     c.header('x-bff-backend', backend)
     const headers = upstreamRequestHeaders(headerEntries(c), readHeader(c, 'connection'), {

@@ -119,7 +119,11 @@ export const upstreamUnavailable = (detail: string, cause?: unknown) =>
     cause,
   })
 
-export const serviceUnavailable = (detail: string, retryAfterSeconds: number, code = 'unavailable') =>
+export const serviceUnavailable = (
+  detail: string,
+  retryAfterSeconds: number,
+  code = 'unavailable',
+) =>
   new GatewayError({
     status: 503,
     code,

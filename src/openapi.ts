@@ -25,7 +25,10 @@ export function openApiDocument(routes: readonly RouteDef[]) {
               strictOrigin: r.policy.strictOrigin,
             },
             responses: {
-              default: { description: 'The function response (native or legacy); gateway errors are application/problem+json' },
+              default: {
+                description:
+                  'The function response (native or legacy); gateway errors are application/problem+json',
+              },
             },
           },
         ]),
@@ -35,8 +38,15 @@ export function openApiDocument(routes: readonly RouteDef[]) {
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'BFF gateway', version: '0.1.0', description: 'Routes of the gateway. Any other /functions/v1/<name> is proxied to the legacy function unchanged.' },
-    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    info: {
+      title: 'BFF gateway',
+      version: '0.1.0',
+      description:
+        'Routes of the gateway. Any other /functions/v1/<name> is proxied to the legacy function unchanged.',
+    },
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+    },
     paths,
   }
 }

@@ -75,9 +75,16 @@ export function opsRoutes({ config, metricsRegistry, readiness, legacyKind }: Op
         })
       }
     } else if (config.isProduction) {
-      throw new GatewayError({ status: 403, code: 'metrics-disabled', title: 'Forbidden', detail: 'Set BFF_ADMIN_TOKEN to expose metrics' })
+      throw new GatewayError({
+        status: 403,
+        code: 'metrics-disabled',
+        title: 'Forbidden',
+        detail: 'Set BFF_ADMIN_TOKEN to expose metrics',
+      })
     }
-    return c.body(metricsRegistry.render(), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' })
+    return c.body(metricsRegistry.render(), 200, {
+      'content-type': 'text/plain; version=0.0.4; charset=utf-8',
+    })
   })
 
   return ops

@@ -106,10 +106,15 @@ function route(
 
 export const ROUTES: readonly RouteDef[] = [
   // Phase 1
-  route('payment-checkout', 1, 'Create an order priced from the catalog for the Toss payment widget', {
-    aliases: ['/api/v1/checkout'],
-    policy: { rateLimit: closed(10), bodyLimitBytes: 16 * KiB, strictOrigin: true },
-  }),
+  route(
+    'payment-checkout',
+    1,
+    'Create an order priced from the catalog for the Toss payment widget',
+    {
+      aliases: ['/api/v1/checkout'],
+      policy: { rateLimit: closed(10), bodyLimitBytes: 16 * KiB, strictOrigin: true },
+    },
+  ),
   route('payment-webhook', 1, 'TossPayments webhook: payment status and virtual-account deposits', {
     aliases: ['/api/v1/webhooks/payment'],
     policy: {
@@ -190,10 +195,15 @@ export const ROUTES: readonly RouteDef[] = [
     aliases: ['/api/v1/payments/confirm'],
     policy: { rateLimit: closed(10), strictOrigin: true },
   }),
-  route('payment-reconcile', 'stay-legacy', 'Payment reconciliation job (stays on Edge Functions)', {
-    aliases: ['/api/v1/payments/reconcile'],
-    policy: { auth: 'service' },
-  }),
+  route(
+    'payment-reconcile',
+    'stay-legacy',
+    'Payment reconciliation job (stays on Edge Functions)',
+    {
+      aliases: ['/api/v1/payments/reconcile'],
+      policy: { auth: 'service' },
+    },
+  ),
   route('refresh-fallback-quotas', 'stay-legacy', 'AI quota refill job (stays on Edge Functions)', {
     policy: { auth: 'service' },
   }),

@@ -3,19 +3,18 @@ import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
 import { nodeTransport } from '../legacy-proxy/node-transport.js'
 import { nativeHandlers } from '../routes/index.js'
+import { startNodeRollout } from './admin/node-rollout.js'
 import { createApp, type GatewayApp } from './app.js'
 import { type Config, loadConfig } from './config.js'
-import { createLogger, type Logger } from './observability/log.js'
-import { type FlagTable, flagsFromText } from './rollout/flags.js'
-import { ROUTE_IDS } from './route-table.js'
+import { createLogger, errorFields, type Logger } from './observability/log.js'
+import { Metrics } from './observability/metrics.js'
 import { createDb } from './platform/db/create.js'
 import { lazyDb } from './platform/db/lazy.js'
-import { startNodeRollout } from './admin/node-rollout.js'
-import { Metrics } from './observability/metrics.js'
+import { type FlagTable, flagsFromText } from './rollout/flags.js'
+import { ROUTE_IDS } from './route-table.js'
 import { verifierFromConfig } from './security/from-config.js'
 import { rateLimiterFromConfig } from './security/ratelimit/index.js'
 import { createIoredisAdapter } from './security/ratelimit/redis-adapter.js'
-import { errorFields } from './observability/log.js'
 
 export interface RunningServer {
   app: GatewayApp
@@ -25,9 +24,14 @@ export interface RunningServer {
   shutdown(reason: string): Promise<void>
 }
 
-export async function loadFlagsFile(path: string, nativeRoutes: ReadonlySet<string>): Promise<FlagTable> {
+export async function loadFlagsFile(
+  path: string,
+  nativeRoutes: ReadonlySet<string>,
+): Promise<FlagTable> {
   const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    throw new Error(`config error: FLAGS_FILE ${path} cannot be read (${error.code ?? error.message})`)
+    throw new Error(
+      `config error: FLAGS_FILE ${path} cannot be read (${error.code ?? error.message})`,
+    )
   })
   return flagsFromText(text, { knownRoutes: ROUTE_IDS, nativeRoutes }, `file:${path}`)
 }
@@ -41,14 +45,21 @@ export async function startNodeServer(
   options: { logger?: Logger; port?: number } = {},
 ): Promise<RunningServer> {
   const config = loadConfig(env)
-  const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL, base: { service: 'bff-gateway', env: config.APP_ENV } })
+  const logger =
+    options.logger ??
+    createLogger({ level: config.LOG_LEVEL, base: { service: 'bff-gateway', env: config.APP_ENV } })
   const identity = verifierFromConfig(config)
   const rateLimiter = rateLimiterFromConfig(config, {
     connectRedis: (url) =>
-      createIoredisAdapter(url, { onError: (error) => logger.warn('redis error', { component: 'rate-limit', ...errorFields(error) }) }),
+      createIoredisAdapter(url, {
+        onError: (error) =>
+          logger.warn('redis error', { component: 'rate-limit', ...errorFields(error) }),
+      }),
   })
   const db = lazyDb(
-    createDb(config, { onPoolError: (error) => logger.warn('database pool error', errorFields(error)) }),
+    createDb(config, {
+      onPoolError: (error) => logger.warn('database pool error', errorFields(error)),
+    }),
     (error) => logger.error('database failed to start', errorFields(error)),
   )
   const metrics = new Metrics()
@@ -84,7 +95,11 @@ export async function startNodeServer(
     readiness: { accepting: () => !draining, database: () => db.ping(), ...rollout.readiness },
   })
 
-  const server = serve({ fetch: app.fetch, port: options.port ?? config.PORT, overrideGlobalObjects: false })
+  const server = serve({
+    fetch: app.fetch,
+    port: options.port ?? config.PORT,
+    overrideGlobalObjects: false,
+  })
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve)
     server.once('error', reject)

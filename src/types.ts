@@ -1,10 +1,10 @@
 import type { Context } from 'hono'
+import type { LegacyTransport } from '../legacy-proxy/transport.js'
 import type { Config } from './config.js'
-import type { RouteDef } from './route-table.js'
-import type { FlagSource } from './rollout/flags.js'
 import type { Logger } from './observability/log.js'
 import type { Metrics } from './observability/metrics.js'
-import type { LegacyTransport } from '../legacy-proxy/transport.js'
+import type { FlagSource } from './rollout/flags.js'
+import type { RouteDef } from './route-table.js'
 
 /** The backend that served a routed response (`x-bff-backend`). */
 export type Backend = 'native' | 'legacy' | 'legacy-fallback'

@@ -1,16 +1,16 @@
+import type { ExecutionContext } from 'hono'
 import flagsDocument from '../flags.json'
 import { fetchTransport } from '../legacy-proxy/fetch-transport.js'
-import type { ExecutionContext } from 'hono'
+import { nativeHandlers } from '../routes/index.js'
+import { workerRollout } from './admin/worker-rollout.js'
 import { createApp, type GatewayApp } from './app.js'
-import { ConfigError, loadConfig } from './config.js'
+import { type ConfigError, loadConfig } from './config.js'
 import { GatewayError, problemResponse } from './errors.js'
 import { createLogger } from './observability/log.js'
 import { Metrics } from './observability/metrics.js'
 import { createSupabaseDb } from './platform/db/supabase.js'
-import { workerRollout } from './admin/worker-rollout.js'
 import { compileFlags } from './rollout/flags.js'
 import { ROUTE_IDS } from './route-table.js'
-import { nativeHandlers } from '../routes/index.js'
 import { verifierFromConfig } from './security/from-config.js'
 import { rateLimiterFromConfig } from './security/ratelimit/select.js'
 
@@ -20,7 +20,6 @@ import { rateLimiterFromConfig } from './security/ratelimit/select.js'
  */
 
 type WorkerEnv = Record<string, unknown>
-
 
 interface Built {
   app: GatewayApp
@@ -35,12 +34,18 @@ function build(env: WorkerEnv): Built {
   const strings: Record<string, string | undefined> = {}
   for (const [k, v] of Object.entries(env)) if (typeof v === 'string') strings[k] = v
   const config = loadConfig(strings)
-  const logger = createLogger({ level: config.LOG_LEVEL, base: { service: 'bff-gateway', env: config.APP_ENV } })
+  const logger = createLogger({
+    level: config.LOG_LEVEL,
+    base: { service: 'bff-gateway', env: config.APP_ENV },
+  })
   const metrics = new Metrics()
   // Workers reach the database only through PostgREST (supabase-js rpc()).
   const db =
     config.SUPABASE_URL && config.SUPABASE_SERVICE_ROLE_KEY
-      ? createSupabaseDb({ url: config.SUPABASE_URL, serviceRoleKey: config.SUPABASE_SERVICE_ROLE_KEY })
+      ? createSupabaseDb({
+          url: config.SUPABASE_URL,
+          serviceRoleKey: config.SUPABASE_SERVICE_ROLE_KEY,
+        })
       : undefined
   const native = nativeHandlers({ config, logger, metrics, db })
   const rules = { knownRoutes: ROUTE_IDS, nativeRoutes: new Set(Object.keys(native)) }
@@ -87,7 +92,12 @@ export default {
     }
     if (!built) {
       return problemResponse(
-        new GatewayError({ status: 500, code: 'misconfigured', title: 'Gateway misconfigured', detail: 'The gateway could not start; see its logs' }),
+        new GatewayError({
+          status: 500,
+          code: 'misconfigured',
+          title: 'Gateway misconfigured',
+          detail: 'The gateway could not start; see its logs',
+        }),
         crypto.randomUUID(),
       )
     }

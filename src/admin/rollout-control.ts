@@ -27,8 +27,24 @@ export interface RolloutControlOptions {
  * instance rides out a store outage on its last good table). The entries add their store and
  * audit trail.
  */
-export function rolloutControl({ config, file, rules, store, audit, logger, metrics, verifier }: RolloutControlOptions) {
-  const flags = new LiveFlags({ file, rules, store, refreshMs: config.FLAGS_REFRESH_MS, logger, metrics })
+export function rolloutControl({
+  config,
+  file,
+  rules,
+  store,
+  audit,
+  logger,
+  metrics,
+  verifier,
+}: RolloutControlOptions) {
+  const flags = new LiveFlags({
+    file,
+    rules,
+    store,
+    refreshMs: config.FLAGS_REFRESH_MS,
+    logger,
+    metrics,
+  })
   const autoRollback = new AutoRollback({ flags, audit, logger, metrics })
   return {
     flags,

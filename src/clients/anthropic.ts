@@ -5,8 +5,8 @@ import Anthropic, {
   RateLimitError,
 } from '@anthropic-ai/sdk'
 import type { CircuitBreakerPolicy } from 'cockatiel'
-import { loadCockatiel } from '../platform/resilience.js'
 import type { Config } from '../config.js'
+import { loadCockatiel } from '../platform/resilience.js'
 
 /** Why a model did not produce the answer; shown to clients in `meta.fallback`. */
 export type FallbackReason =
@@ -96,7 +96,8 @@ function isTransient(error: Error): boolean {
 /** Map an SDK or breaker error to a stable reason (DOMAIN.md: the SDK's error classes). */
 export function reasonOf(error: unknown): FallbackReason {
   // cockatiel is loaded lazily (src/platform/resilience.ts): match its error by its own marker.
-  if ((error as { isBrokenCircuitError?: unknown } | null)?.isBrokenCircuitError === true) return 'breaker-open'
+  if ((error as { isBrokenCircuitError?: unknown } | null)?.isBrokenCircuitError === true)
+    return 'breaker-open'
   if (error instanceof APIConnectionTimeoutError) return 'timeout'
   if (error instanceof APIConnectionError) return 'connection'
   if (error instanceof RateLimitError) return 'rate-limited'
@@ -224,7 +225,10 @@ export function createAnthropicClient({
 
     breakerStates: () =>
       Object.fromEntries(
-        [...new Set(models)].map((model) => [model, STATE_NAMES[breakers.get(model)?.state ?? 0] ?? 'open']),
+        [...new Set(models)].map((model) => [
+          model,
+          STATE_NAMES[breakers.get(model)?.state ?? 0] ?? 'open',
+        ]),
       ),
 
     async complete<T>(request: AiRequest<T>): Promise<AiResult<T>> {

@@ -1,12 +1,12 @@
 import { getCookie } from 'hono/cookie'
 import { createMiddleware } from 'hono/factory'
 import { GatewayError } from '../errors.js'
+import type { GatewayMetrics } from '../observability/metrics.js'
 import { bufferBody, parseJson } from '../platform/body.js'
 import { readHeader } from '../platform/request-headers.js'
 import { verifyCanaryToken } from '../rollout/canary.js'
 import { decideBackend, type Subject } from '../rollout/decide.js'
 import type { FlagSource } from '../rollout/flags.js'
-import type { GatewayMetrics } from '../observability/metrics.js'
 import type { AppContext, AppEnv } from '../types.js'
 
 /** Holds a route on legacy regardless of its flag (the native breaker, an auto-rollback). */
@@ -32,7 +32,8 @@ async function subjectOf(c: AppContext): Promise<Subject> {
   const sub = c.get('identity')?.subject
   if (sub) return { value: sub, source: 'jwt' }
   const clientId = readHeader(c, 'x-client-id')
-  if (clientId && CLIENT_ID.test(clientId)) return { value: `client:${clientId}`, source: 'client-id' }
+  if (clientId && CLIENT_ID.test(clientId))
+    return { value: `client:${clientId}`, source: 'client-id' }
   const keyOf = c.get('route')?.def.policy.subjectKey
   if (keyOf) {
     const key = await keyOf({
@@ -50,10 +51,14 @@ async function subjectOf(c: AppContext): Promise<Subject> {
  * `bff_canary` cookies. Outside development a missing or bad token is refused with 403
  * rather than ignored, so a tester never believes an override is in force when it is not.
  */
-async function overrideOf(c: AppContext, opts: DecideOptions): Promise<'native' | 'legacy' | undefined> {
+async function overrideOf(
+  c: AppContext,
+  opts: DecideOptions,
+): Promise<'native' | 'legacy' | undefined> {
   const fromHeader = readHeader(c, 'x-bff-backend')
   const cookieHeader = fromHeader === undefined ? readHeader(c, 'cookie') : undefined
-  const requested = fromHeader ?? (cookieHeader?.includes('bff_backend') ? getCookie(c, 'bff_backend') : undefined)
+  const requested =
+    fromHeader ?? (cookieHeader?.includes('bff_backend') ? getCookie(c, 'bff_backend') : undefined)
   if (requested === undefined) return undefined
   if (requested !== 'native' && requested !== 'legacy') {
     throw new GatewayError({
@@ -65,9 +70,15 @@ async function overrideOf(c: AppContext, opts: DecideOptions): Promise<'native' 
     })
   }
   if (opts.development) return requested
-  const token = fromHeader !== undefined ? readHeader(c, 'x-bff-canary') : getCookie(c, 'bff_canary')
-  if (!token) throw canaryProblem('canary-token-required', 'A backend override needs a signed x-bff-canary token')
-  if (!opts.canarySecret) throw canaryProblem('canary-disabled', 'Canary overrides are not configured here')
+  const token =
+    fromHeader !== undefined ? readHeader(c, 'x-bff-canary') : getCookie(c, 'bff_canary')
+  if (!token)
+    throw canaryProblem(
+      'canary-token-required',
+      'A backend override needs a signed x-bff-canary token',
+    )
+  if (!opts.canarySecret)
+    throw canaryProblem('canary-disabled', 'Canary overrides are not configured here')
   const verdict = await verifyCanaryToken(opts.canarySecret, token)
   if (!verdict.valid) {
     const detail = {
@@ -89,7 +100,13 @@ export function decide(opts: DecideOptions) {
     if (route.unknown || def.stayLegacy || !opts.nativeRoutes.has(def.id)) {
       // Nothing to decide: skip the subject (and its random fallback) on the proxy hot path.
       const reason = def.stayLegacy ? 'stay-legacy' : 'no-native-handler'
-      c.set('decision', { backend: 'legacy', reason, bucket: undefined, subjectSource: 'none', percent: 0 })
+      c.set('decision', {
+        backend: 'legacy',
+        reason,
+        bucket: undefined,
+        subjectSource: 'none',
+        percent: 0,
+      })
       if (!route.unknown) opts.metrics.decisions.inc({ route: def.id, backend: 'legacy', reason })
       return next()
     }
@@ -105,7 +122,11 @@ export function decide(opts: DecideOptions) {
       heldOnLegacy: opts.hold(def.id),
     })
     c.set('decision', decision)
-    opts.metrics.decisions.inc({ route: def.id, backend: decision.backend, reason: decision.reason })
+    opts.metrics.decisions.inc({
+      route: def.id,
+      backend: decision.backend,
+      reason: decision.reason,
+    })
     if (subject.source === 'random') opts.metrics.unsticky.inc({ route: def.id })
     await next()
   })

@@ -15,7 +15,10 @@ export interface RouteResolver {
  * Precomputed lookups from the route table: function name → route, alias → route. The
  * aliases are matched exactly or as a prefix followed by `/`.
  */
-export function createRouteResolver(routes: readonly RouteDef[], unknownBodyLimit: number): RouteResolver {
+export function createRouteResolver(
+  routes: readonly RouteDef[],
+  unknownBodyLimit: number,
+): RouteResolver {
   const byId = new Map(routes.map((r) => [r.id, r]))
   const byAlias = new Map<string, RouteDef>()
   for (const r of routes) for (const a of r.aliases) byAlias.set(a, r)
@@ -46,7 +49,9 @@ export function createRouteResolver(routes: readonly RouteDef[], unknownBodyLimi
           })
         }
         const def = byId.get(name)
-        return def ? { def, name, rest, unknown: false } : { def: unknownDef(name), name, rest, unknown: true }
+        return def
+          ? { def, name, rest, unknown: false }
+          : { def: unknownDef(name), name, rest, unknown: true }
       }
       if (path.startsWith(API_PREFIX)) {
         let probe = path.endsWith('/') ? path.slice(0, -1) : path
@@ -83,9 +88,9 @@ export function resolveRoute(resolver: RouteResolver) {
     c.set('route', match)
     const { methods } = match.def
     const method = c.req.method
-    const allowed = methods === '*' || methods.includes(method) || (method === 'HEAD' && methods.includes('GET'))
+    const allowed =
+      methods === '*' || methods.includes(method) || (method === 'HEAD' && methods.includes('GET'))
     if (!allowed) throw methodNotAllowed(methods as readonly string[])
     await next()
   })
 }
-

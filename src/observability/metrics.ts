@@ -5,7 +5,8 @@
 
 type Labels = Record<string, string>
 
-const escapeLabel = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')
+const escapeLabel = (v: string) =>
+  v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')
 
 function seriesKey(labelNames: readonly string[], labels: Labels): string {
   let key = ''
@@ -171,33 +172,53 @@ export class Metrics {
 /** The gateway's own series, created once per app. */
 export function gatewayMetrics(metrics: Metrics) {
   return {
-    requests: metrics.counter('bff_requests_total', 'Routed requests by route, backend and status class', [
+    requests: metrics.counter(
+      'bff_requests_total',
+      'Routed requests by route, backend and status class',
+      ['route', 'backend', 'status'],
+    ),
+    errors: metrics.counter('bff_request_errors_total', 'Routed requests answered 5xx', [
       'route',
       'backend',
-      'status',
     ]),
-    errors: metrics.counter('bff_request_errors_total', 'Routed requests answered 5xx', ['route', 'backend']),
-    duration: metrics.histogram('bff_request_duration_seconds', 'Routed request latency', ['route', 'backend']),
-    upstream: metrics.histogram('bff_upstream_duration_seconds', 'Time waiting on the legacy function', [
+    duration: metrics.histogram('bff_request_duration_seconds', 'Routed request latency', [
       'route',
+      'backend',
     ]),
-    fallbacks: metrics.counter('bff_fallbacks_total', 'Native failures replayed to legacy', ['route', 'reason']),
+    upstream: metrics.histogram(
+      'bff_upstream_duration_seconds',
+      'Time waiting on the legacy function',
+      ['route'],
+    ),
+    fallbacks: metrics.counter('bff_fallbacks_total', 'Native failures replayed to legacy', [
+      'route',
+      'reason',
+    ]),
     fallbackRefused: metrics.counter(
       'bff_fallback_refused_total',
       'Native failures not replayed (side effect, not replay-safe or body too large)',
       ['route', 'reason'],
     ),
-    decisions: metrics.counter('bff_decisions_total', 'Routing decisions by reason', ['route', 'backend', 'reason']),
+    decisions: metrics.counter('bff_decisions_total', 'Routing decisions by reason', [
+      'route',
+      'backend',
+      'reason',
+    ]),
     unsticky: metrics.counter(
       'bff_unsticky_decisions_total',
       'Decisions with a random subject (no JWT, client id or route key)',
       ['route'],
     ),
-    rateLimit: metrics.counter('bff_rate_limit_total', 'Rate-limit outcomes (allowed, limited, failed-open, failed-closed)', [
-      'route',
-      'outcome',
-    ]),
-    breakerState: metrics.gauge('bff_native_breaker_open', 'Native breaker open (1) or closed (0)', ['route']),
+    rateLimit: metrics.counter(
+      'bff_rate_limit_total',
+      'Rate-limit outcomes (allowed, limited, failed-open, failed-closed)',
+      ['route', 'outcome'],
+    ),
+    breakerState: metrics.gauge(
+      'bff_native_breaker_open',
+      'Native breaker open (1) or closed (0)',
+      ['route'],
+    ),
   }
 }
 

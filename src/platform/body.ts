@@ -16,9 +16,16 @@ export async function bufferBody(c: AppContext): Promise<Uint8Array> {
   const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming
   let bytes: Uint8Array<ArrayBuffer>
   if (incoming && incoming.headers['content-length'] === undefined) {
-    bytes = await readLimited(incoming, c.var.route?.def.policy.bodyLimitBytes ?? Number.POSITIVE_INFINITY)
+    bytes = await readLimited(
+      incoming,
+      c.var.route?.def.policy.bodyLimitBytes ?? Number.POSITIVE_INFINITY,
+    )
     // Handlers read the body through `c.req`: give them a request that holds these bytes.
-    c.req.raw = new Request(c.req.url, { method: c.req.method, headers: c.req.raw.headers, body: bytes })
+    c.req.raw = new Request(c.req.url, {
+      method: c.req.method,
+      headers: c.req.raw.headers,
+      body: bytes,
+    })
   } else {
     bytes = new Uint8Array(await c.req.arrayBuffer())
   }

@@ -26,7 +26,12 @@ export class NativeBreakers {
   private readonly clock: () => number
   private readonly onChange: BreakerOptions['onChange']
 
-  constructor({ threshold = 5, cooldownMs = 30_000, clock = Date.now, onChange }: BreakerOptions = {}) {
+  constructor({
+    threshold = 5,
+    cooldownMs = 30_000,
+    clock = Date.now,
+    onChange,
+  }: BreakerOptions = {}) {
     this.threshold = threshold
     this.cooldownMs = cooldownMs
     this.clock = clock

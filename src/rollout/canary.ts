@@ -11,10 +11,13 @@ const keys = new Map<string, Promise<CryptoKey>>()
 function hmacKey(secret: string): Promise<CryptoKey> {
   let key = keys.get(secret)
   if (!key) {
-    key = crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [
-      'sign',
-      'verify',
-    ])
+    key = crypto.subtle.importKey(
+      'raw',
+      encoder.encode(secret),
+      { name: 'HMAC', hash: 'SHA-256' },
+      false,
+      ['sign', 'verify'],
+    )
     keys.set(secret, key)
   }
   return key
@@ -35,7 +38,11 @@ function fromBase64url(text: string): Uint8Array<ArrayBuffer> | undefined {
 const payload = (expiry: number) => encoder.encode(`bff-canary:v1:${expiry}`)
 
 /** Mint a token valid for `ttlSeconds` from `nowMs`. */
-export async function mintCanaryToken(secret: string, ttlSeconds: number, nowMs = Date.now()): Promise<string> {
+export async function mintCanaryToken(
+  secret: string,
+  ttlSeconds: number,
+  nowMs = Date.now(),
+): Promise<string> {
   const expiry = Math.floor(nowMs / 1000) + Math.max(1, Math.floor(ttlSeconds))
   const signature = await crypto.subtle.sign('HMAC', await hmacKey(secret), payload(expiry))
   return `v1.${expiry}.${base64url(new Uint8Array(signature))}`
@@ -46,7 +53,11 @@ export type CanaryVerdict =
   | { valid: false; reason: 'malformed' | 'expired' | 'bad-signature' }
 
 /** Check a token: format, expiry, then the signature (constant time, by WebCrypto's verify). */
-export async function verifyCanaryToken(secret: string, token: string, nowMs = Date.now()): Promise<CanaryVerdict> {
+export async function verifyCanaryToken(
+  secret: string,
+  token: string,
+  nowMs = Date.now(),
+): Promise<CanaryVerdict> {
   const match = /^v1\.(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(token)
   if (!match) return { valid: false, reason: 'malformed' }
   const expiry = Number(match[1])
@@ -64,6 +75,7 @@ export function parseTtl(text: string): number {
   if (!match) throw new Error(`invalid TTL "${text}": use e.g. 90s, 15m, 1h or 2d`)
   const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86_400 }[match[2] as '' | 's' | 'm' | 'h' | 'd']
   const seconds = Number(match[1]) * unit
-  if (seconds < 1 || seconds > 30 * 86_400) throw new Error(`TTL must be from 1s to 30d, got "${text}"`)
+  if (seconds < 1 || seconds > 30 * 86_400)
+    throw new Error(`TTL must be from 1s to 30d, got "${text}"`)
   return seconds
 }

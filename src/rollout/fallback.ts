@@ -19,7 +19,15 @@ export interface FallbackInput {
 
 export type FallbackVerdict =
   | { replay: true; reason: 'dependency-unavailable' | 'replay-safe' }
-  | { replay: false; reason: 'client-error' | 'not-a-failure' | 'side-effect' | 'not-replay-safe' | 'body-not-buffered' }
+  | {
+      replay: false
+      reason:
+        | 'client-error'
+        | 'not-a-failure'
+        | 'side-effect'
+        | 'not-replay-safe'
+        | 'body-not-buffered'
+    }
 
 export function fallbackVerdict(input: FallbackInput): FallbackVerdict {
   if (input.status < 500) {
@@ -27,7 +35,10 @@ export function fallbackVerdict(input: FallbackInput): FallbackVerdict {
   }
   if (!input.bodyReplayable) return { replay: false, reason: 'body-not-buffered' }
   const replaySafe =
-    input.method === 'GET' || input.method === 'HEAD' || input.idempotencyKey || input.routeReplaySafe
+    input.method === 'GET' ||
+    input.method === 'HEAD' ||
+    input.idempotencyKey ||
+    input.routeReplaySafe
   if (replaySafe) return { replay: true, reason: 'replay-safe' }
   if (input.sideEffect) return { replay: false, reason: 'side-effect' }
   if (input.dependencyUnavailable) return { replay: true, reason: 'dependency-unavailable' }

@@ -153,14 +153,20 @@ export function staticFlags(table: FlagTable): FlagSource {
 /** A short content hash used as the version of a table read from a file. */
 export async function contentVersion(text: string): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text))
-  return Array.from(new Uint8Array(digest).slice(0, 6), (b) => b.toString(16).padStart(2, '0')).join('')
+  return Array.from(new Uint8Array(digest).slice(0, 6), (b) =>
+    b.toString(16).padStart(2, '0'),
+  ).join('')
 }
 
 /**
  * Parse and compile flags from JSON text.
  * @throws FlagsError for invalid JSON or an invalid table.
  */
-export async function flagsFromText(text: string, rules: FlagRules, source: string): Promise<FlagTable> {
+export async function flagsFromText(
+  text: string,
+  rules: FlagRules,
+  source: string,
+): Promise<FlagTable> {
   let doc: unknown
   try {
     doc = JSON.parse(text)

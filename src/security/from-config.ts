@@ -8,10 +8,16 @@ import { createJwtVerifier } from './jwt.js'
  * anywhere else that is a configuration error, never a silent downgrade.
  * @throws ConfigError
  */
-export function verifierFromConfig(config: Config, fetchImpl?: typeof fetch): IdentityVerifier | undefined {
+export function verifierFromConfig(
+  config: Config,
+  fetchImpl?: typeof fetch,
+): IdentityVerifier | undefined {
   if (!config.jwksUrl && !config.SUPABASE_JWT_SECRET) {
     if (config.isDevelopment) return undefined
-    throw new ConfigError('SUPABASE_URL', 'set (for its JWKS) or SUPABASE_JWT_SECRET set, to verify JWTs outside development')
+    throw new ConfigError(
+      'SUPABASE_URL',
+      'set (for its JWKS) or SUPABASE_JWT_SECRET set, to verify JWTs outside development',
+    )
   }
   return createJwtVerifier({
     jwksUrl: config.jwksUrl,

@@ -23,10 +23,14 @@ beforeAll(async () => {
   for (const f of ['package.json', 'package-lock.json', 'flags.json']) await cp(f, join(dir, f))
   await cp('dist', join(dir, 'dist'), { recursive: true })
   await cp('supabase', join(dir, 'supabase'), { recursive: true })
-  await run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'], {
-    cwd: dir,
-    env: { ...process.env, NODE_ENV: 'production' },
-  })
+  await run(
+    'npm',
+    ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'],
+    {
+      cwd: dir,
+      env: { ...process.env, NODE_ENV: 'production' },
+    },
+  )
 }, 300_000)
 
 afterAll(async () => {

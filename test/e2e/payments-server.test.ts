@@ -8,7 +8,13 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { type LegacyStandIn, startLegacyStandIn } from '../fakes/legacy-functions.js'
-import { paymentStatusChanged, sendWebhook, startTossFake, type TossFake, webhookHeaders } from '../fakes/toss.js'
+import {
+  paymentStatusChanged,
+  sendWebhook,
+  startTossFake,
+  type TossFake,
+  webhookHeaders,
+} from '../fakes/toss.js'
 import { type GatewayProcess, spawnGateway } from '../helpers/process.js'
 import { TEST_JWT_SECRET, userToken } from '../helpers/tokens.js'
 import { createTempDatabase } from '../integration/db-harness.js'
@@ -34,7 +40,9 @@ beforeAll(async () => {
   })
   expect(migrate.stdout).toContain('0001_payments.sql')
   sql = new pg.Pool({ connectionString: temp.url, max: 2 })
-  await sql.query(`insert into public.products (id, name, price_krw, active) values ('tee', '티셔츠', 15000, true)`)
+  await sql.query(
+    `insert into public.products (id, name, price_krw, active) values ('tee', '티셔츠', 15000, true)`,
+  )
   toss = await startTossFake()
   legacy = await startLegacyStandIn()
   dir = await mkdtemp(join(tmpdir(), 'bff-pay-'))
@@ -75,7 +83,9 @@ describe('payments through the built server on the real database', () => {
   let paymentKey: string
 
   it('checks out natively through supabase-js, pricing from the catalog', async () => {
-    const supabase = createClient(gateway.url, 'anon-key', { realtime: { transport: WebSocket as never } })
+    const supabase = createClient(gateway.url, 'anon-key', {
+      realtime: { transport: WebSocket as never },
+    })
     const { data, error, response } = await supabase.functions.invoke('payment-checkout', {
       body: { items: [{ productId: 'tee', quantity: 2 }], amount: 1 },
       headers: { Authorization: `Bearer ${token}`, 'Idempotency-Key': 'checkout-e2e-1' },
@@ -84,14 +94,21 @@ describe('payments through the built server on the real database', () => {
     expect(response?.headers.get('x-bff-backend')).toBe('native')
     expect(data).toMatchObject({ amount: 30000, currency: 'KRW' })
     orderId = (data as { orderId: string }).orderId
-    const rows = await sql.query('select amount_krw, user_id from public.orders where toss_order_id = $1', [orderId])
+    const rows = await sql.query(
+      'select amount_krw, user_id from public.orders where toss_order_id = $1',
+      [orderId],
+    )
     expect(rows.rows).toEqual([{ amount_krw: 30000, user_id: USER }])
   })
 
   it('returns the same order for a retried checkout with the same Idempotency-Key', async () => {
     const res = await fetch(`${gateway.url}/api/v1/checkout`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': 'checkout-e2e-1' },
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        'idempotency-key': 'checkout-e2e-1',
+      },
       body: JSON.stringify({ items: [{ productId: 'tee', quantity: 2 }] }),
     })
     expect(res.status).toBe(200)
@@ -102,7 +119,11 @@ describe('payments through the built server on the real database', () => {
   it('refuses checkout from a disallowed browser origin before any work', async () => {
     const res = await fetch(`${gateway.url}/api/v1/checkout`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${token}`, origin: 'https://evil.example', 'content-type': 'application/json' },
+      headers: {
+        authorization: `Bearer ${token}`,
+        origin: 'https://evil.example',
+        'content-type': 'application/json',
+      },
       body: JSON.stringify({ items: [{ productId: 'tee', quantity: 1 }] }),
     })
     expect(res.status).toBe(403)
@@ -112,14 +133,33 @@ describe('payments through the built server on the real database', () => {
 
   it('applies a Toss webhook once, trusting Toss and not the body', async () => {
     paymentKey = `pk_e2e_${Date.now()}`
-    const payment = toss.seed({ paymentKey, orderId, totalAmount: 30000, status: 'DONE', method: '카드' })
+    const payment = toss.seed({
+      paymentKey,
+      orderId,
+      totalAmount: 30000,
+      status: 'DONE',
+      method: '카드',
+    })
     const headers = webhookHeaders({ transmissionId: 'tx-e2e-1' })
-    const first = await sendWebhook(gateway.url, '/api/v1/webhooks/payment', paymentStatusChanged(payment), headers)
+    const first = await sendWebhook(
+      gateway.url,
+      '/api/v1/webhooks/payment',
+      paymentStatusChanged(payment),
+      headers,
+    )
     expect(first.status).toBe(200)
     expect(first.headers.get('x-bff-backend')).toBe('native')
-    const again = await sendWebhook(gateway.url, '/api/v1/webhooks/payment', paymentStatusChanged(payment), headers)
+    const again = await sendWebhook(
+      gateway.url,
+      '/api/v1/webhooks/payment',
+      paymentStatusChanged(payment),
+      headers,
+    )
     expect(again.status).toBe(200)
-    const rows = await sql.query('select status, balance_amount from public.payments where payment_key = $1', [paymentKey])
+    const rows = await sql.query(
+      'select status, balance_amount from public.payments where payment_key = $1',
+      [paymentKey],
+    )
     expect(rows.rows).toEqual([{ status: 'DONE', balance_amount: 30000 }])
   })
 
@@ -133,7 +173,10 @@ describe('payments through the built server on the real database', () => {
     expect(res.headers.get('x-bff-backend')).toBe('native')
     expect(await res.json()).toMatchObject({ status: 'done', amount: 10000 })
     expect(toss.cancelCount).toBe(1)
-    const rows = await sql.query('select balance_amount from public.payments where payment_key = $1', [paymentKey])
+    const rows = await sql.query(
+      'select balance_amount from public.payments where payment_key = $1',
+      [paymentKey],
+    )
     expect(rows.rows[0].balance_amount).toBe(20000)
   })
 

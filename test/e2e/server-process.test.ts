@@ -30,12 +30,21 @@ afterAll(async () => {
 describe('the built server process', () => {
   it('serves a legacy function to supabase-js functions.invoke pointed at the gateway', async () => {
     const supabase = supabaseAt(gateway.url)
-    const { data, error } = await supabase.functions.invoke('hello-world', { body: { name: '민수' } })
+    const { data, error } = await supabase.functions.invoke('hello-world', {
+      body: { name: '민수' },
+    })
     expect(error).toBeNull()
-    const echoed = data as { method: string; url: string; headers: Record<string, string>; bodyBase64: string }
+    const echoed = data as {
+      method: string
+      url: string
+      headers: Record<string, string>
+      bodyBase64: string
+    }
     expect(echoed.method).toBe('POST')
     expect(echoed.url).toBe('/functions/v1/hello-world')
-    expect(JSON.parse(Buffer.from(echoed.bodyBase64, 'base64').toString())).toEqual({ name: '민수' })
+    expect(JSON.parse(Buffer.from(echoed.bodyBase64, 'base64').toString())).toEqual({
+      name: '민수',
+    })
     expect(echoed.headers.apikey).toBe('anon-key-for-tests')
     expect(echoed.headers['x-client-info']).toMatch(/^supabase-js/)
     expect(echoed.headers.authorization).toBe('Bearer anon-key-for-tests')
@@ -48,10 +57,20 @@ describe('the built server process', () => {
   })
 
   it('writes one JSON access-log line per request with the routing fields', async () => {
-    await fetch(`${gateway.url}/functions/v1/echo`, { headers: { 'x-request-id': 'e2e-log-line-1' } })
+    await fetch(`${gateway.url}/functions/v1/echo`, {
+      headers: { 'x-request-id': 'e2e-log-line-1' },
+    })
     await new Promise((r) => setTimeout(r, 100))
-    const line = gateway.stdout.map((l) => JSON.parse(l)).find((l) => l.requestId === 'e2e-log-line-1')
-    expect(line).toMatchObject({ msg: 'request', route: 'echo', backend: 'legacy', status: 200, method: 'GET' })
+    const line = gateway.stdout
+      .map((l) => JSON.parse(l))
+      .find((l) => l.requestId === 'e2e-log-line-1')
+    expect(line).toMatchObject({
+      msg: 'request',
+      route: 'echo',
+      backend: 'legacy',
+      status: 200,
+      method: 'GET',
+    })
     expect(typeof line.latencyMs).toBe('number')
     expect(typeof line.upstreamMs).toBe('number')
   })
@@ -80,7 +99,9 @@ describe('start-up refuses bad configuration with one clear line', () => {
   it('names a bad variable', async () => {
     const { code, stderr } = await failedStart({ PORT: 'eighty' })
     expect(code).toBe(1)
-    expect(stderr.trim()).toBe('config error: PORT must be an integer from 1 to 65535 (got "eighty")')
+    expect(stderr.trim()).toBe(
+      'config error: PORT must be an integer from 1 to 65535 (got "eighty")',
+    )
   })
 
   it('names the route and field of a bad flags file', async () => {
@@ -88,12 +109,16 @@ describe('start-up refuses bad configuration with one clear line', () => {
     await writeFile(file, JSON.stringify({ routes: { 'payment-confirm': { native: 5 } } }))
     const { code, stderr } = await failedStart({ FLAGS_FILE: file })
     expect(code).toBe(1)
-    expect(stderr.trim()).toBe(`flags error: file:${file}: routes.payment-confirm.native: must be 0, the route has no native handler`)
+    expect(stderr.trim()).toBe(
+      `flags error: file:${file}: routes.payment-confirm.native: must be 0, the route has no native handler`,
+    )
   })
 
   it('says when the flags file is missing', async () => {
     const { code, stderr } = await failedStart({ FLAGS_FILE: join(dir, 'nope.json') })
     expect(code).toBe(1)
-    expect(stderr.trim()).toMatch(/^config error: FLAGS_FILE .*nope\.json cannot be read \(ENOENT\)$/)
+    expect(stderr.trim()).toMatch(
+      /^config error: FLAGS_FILE .*nope\.json cannot be read \(ENOENT\)$/,
+    )
   })
 })

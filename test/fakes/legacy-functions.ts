@@ -72,10 +72,13 @@ const functions: Record<string, Handler> = {
     tick()
   },
   slow(_req, res, _body, q) {
-    const timer = setTimeout(() => {
-      res.writeHead(200, { 'content-type': 'text/plain' })
-      res.end('late')
-    }, Number(q.get('ms') ?? 1_000))
+    const timer = setTimeout(
+      () => {
+        res.writeHead(200, { 'content-type': 'text/plain' })
+        res.end('late')
+      },
+      Number(q.get('ms') ?? 1_000),
+    )
     res.once('close', () => clearTimeout(timer))
   },
   hang() {
@@ -114,7 +117,13 @@ export async function startLegacyStandIn(): Promise<LegacyStandIn> {
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
       const body = Buffer.concat(chunks)
-      received.push({ method: req.method ?? '', url: req.url ?? '', rawHeaders: req.rawHeaders, headers: req.headers, body })
+      received.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        rawHeaders: req.rawHeaders,
+        headers: req.headers,
+        body,
+      })
       const url = new URL(req.url ?? '/', 'http://stand-in')
       const name = url.pathname.replace(/^\/functions\/v1\//, '').split('/')[0] ?? ''
       res.once('close', () => {

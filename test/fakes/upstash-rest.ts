@@ -144,7 +144,12 @@ const sha1 = (text: string) => createHash('sha1').update(text).digest('hex')
  * Redis, and so Upstash REST, answers a flat `[field, value, ...]` array.
  */
 function onTheWire(result: unknown): unknown {
-  if (result === null || typeof result !== 'object' || Array.isArray(result) || Buffer.isBuffer(result)) {
+  if (
+    result === null ||
+    typeof result !== 'object' ||
+    Array.isArray(result) ||
+    Buffer.isBuffer(result)
+  ) {
     return result
   }
   return Object.entries(result as Record<string, unknown>).flat()

@@ -22,7 +22,10 @@ export interface TestGatewayOptions {
 }
 
 /** Build the app as the entries do, with a test legacy URL, flags and native handlers. */
-export function buildTestApp(legacyFunctionsUrl: string, options: TestGatewayOptions = {}): GatewayApp {
+export function buildTestApp(
+  legacyFunctionsUrl: string,
+  options: TestGatewayOptions = {},
+): GatewayApp {
   const config = loadConfig({
     LEGACY_FUNCTIONS_URL: legacyFunctionsUrl,
     LOG_LEVEL: 'debug',
@@ -45,7 +48,10 @@ export function buildTestApp(legacyFunctionsUrl: string, options: TestGatewayOpt
     config,
     logger: createLogger({ level: 'debug', write: (line) => logs?.push(JSON.parse(line)) }),
     flags: staticFlags(table),
-    legacy: options.transport === 'fetch' ? fetchTransport(transportOptions) : nodeTransport(transportOptions),
+    legacy:
+      options.transport === 'fetch'
+        ? fetchTransport(transportOptions)
+        : nodeTransport(transportOptions),
     native,
     identity: verifierFromConfig(config),
     ...options.extra,
@@ -59,9 +65,17 @@ export interface TestGateway {
 }
 
 /** Serve the test app on a real Node HTTP server on loopback. */
-export async function startTestGateway(legacyFunctionsUrl: string, options: TestGatewayOptions = {}): Promise<TestGateway> {
+export async function startTestGateway(
+  legacyFunctionsUrl: string,
+  options: TestGatewayOptions = {},
+): Promise<TestGateway> {
   const app = buildTestApp(legacyFunctionsUrl, options)
-  const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1', overrideGlobalObjects: false })
+  const server = serve({
+    fetch: app.fetch,
+    port: 0,
+    hostname: '127.0.0.1',
+    overrideGlobalObjects: false,
+  })
   await new Promise<void>((resolve) => server.once('listening', () => resolve()))
   const { port } = server.address() as AddressInfo
   return {

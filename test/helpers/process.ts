@@ -30,7 +30,10 @@ export interface GatewayProcess {
 }
 
 /** Spawn the built Node entry (`node dist/node.js`) and wait for /health. */
-export async function spawnGateway(env: Record<string, string>, timeoutMs = 15_000): Promise<GatewayProcess> {
+export async function spawnGateway(
+  env: Record<string, string>,
+  timeoutMs = 15_000,
+): Promise<GatewayProcess> {
   await buildOnce()
   const port = await freePort()
   const child = spawn(process.execPath, ['dist/node.js'], {
@@ -39,9 +42,15 @@ export async function spawnGateway(env: Record<string, string>, timeoutMs = 15_0
   })
   const stdout: string[] = []
   const stderr: string[] = []
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => stdout.push(...d.split('\n').filter(Boolean)))
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => stderr.push(...d.split('\n').filter(Boolean)))
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  child.stdout
+    ?.setEncoding('utf8')
+    .on('data', (d: string) => stdout.push(...d.split('\n').filter(Boolean)))
+  child.stderr
+    ?.setEncoding('utf8')
+    .on('data', (d: string) => stderr.push(...d.split('\n').filter(Boolean)))
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  )
   const url = `http://127.0.0.1:${port}`
   const deadline = Date.now() + timeoutMs
   for (;;) {
@@ -71,10 +80,14 @@ export async function spawnGateway(env: Record<string, string>, timeoutMs = 15_0
 }
 
 /** Run the built entry expecting it to refuse to start; returns exit code and stderr. */
-export async function failedStart(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+export async function failedStart(
+  env: Record<string, string>,
+): Promise<{ code: number | null; stderr: string }> {
   await buildOnce()
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['dist/node.js'], { env: { PATH: process.env.PATH ?? '', ...env } })
+    const child = spawn(process.execPath, ['dist/node.js'], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+    })
     let stderr = ''
     child.stderr.setEncoding('utf8').on('data', (d: string) => {
       stderr += d

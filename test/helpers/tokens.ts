@@ -5,7 +5,12 @@ export const TEST_JWT_SECRET = 'test-jwt-secret-test-jwt-secret-0123456789'
 
 /** A user access token signed the way Supabase Auth signs with the legacy HS256 secret. */
 export async function userToken(sub: string, extra: Record<string, unknown> = {}): Promise<string> {
-  return new SignJWT({ role: 'authenticated', aal: 'aal1', session_id: crypto.randomUUID(), ...extra })
+  return new SignJWT({
+    role: 'authenticated',
+    aal: 'aal1',
+    session_id: crypto.randomUUID(),
+    ...extra,
+  })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(sub)
     .setAudience('authenticated')

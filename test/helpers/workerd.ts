@@ -5,7 +5,10 @@ import { Miniflare } from 'miniflare'
 export const COMPATIBILITY_DATE = '2026-04-01'
 
 /** Bundle a worker entry the way wrangler does (ESM, workerd conditions) and load it in workerd. */
-export async function startWorkerd(entry: string, bindings: Record<string, string>): Promise<Miniflare> {
+export async function startWorkerd(
+  entry: string,
+  bindings: Record<string, string>,
+): Promise<Miniflare> {
   const result = await build({
     entryPoints: [entry],
     bundle: true,

@@ -21,7 +21,9 @@ function appWith(flags: FlagsFile['routes'], env: Record<string, string> = {}) {
   const targets: string[] = []
   const fakeFetch = (async (input: RequestInfo | URL) => {
     targets.push(String(input))
-    return new Response(JSON.stringify({ served: 'legacy' }), { headers: { 'content-type': 'application/json' } })
+    return new Response(JSON.stringify({ served: 'legacy' }), {
+      headers: { 'content-type': 'application/json' },
+    })
   }) as typeof fetch
   const config = loadConfig({
     LEGACY_FUNCTIONS_URL: 'http://legacy.test/functions/v1',
@@ -40,7 +42,14 @@ function appWith(flags: FlagsFile['routes'], env: Record<string, string> = {}) {
     // Explicit, so staging-mode cases run without a Redis server; routing is under test here.
     rateLimiter: createRateLimiter({ store: 'memory', timeoutMs: 100, prefix: 'decision' }),
     logger: createLogger({ write: () => {} }),
-    flags: staticFlags(compileFlags({ routes: flags }, { knownRoutes: ROUTE_IDS, nativeRoutes: new Set(Object.keys(handlers)) }, 't', 't')),
+    flags: staticFlags(
+      compileFlags(
+        { routes: flags },
+        { knownRoutes: ROUTE_IDS, nativeRoutes: new Set(Object.keys(handlers)) },
+        't',
+        't',
+      ),
+    ),
     legacy: fetchTransport({ headersTimeoutMs: 1000, totalTimeoutMs: 1000, fetch: fakeFetch }),
     native: handlers,
   })
@@ -52,8 +61,15 @@ beforeAll(async () => {
   defaultToken = await userToken('decision-user')
 })
 
-async function backendFor(app: ReturnType<typeof appWith>['app'], path: string, headers: Record<string, string> = {}) {
-  const res = await app.request(path, { method: 'POST', headers: { authorization: `Bearer ${defaultToken}`, ...headers } })
+async function backendFor(
+  app: ReturnType<typeof appWith>['app'],
+  path: string,
+  headers: Record<string, string> = {},
+) {
+  const res = await app.request(path, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${defaultToken}`, ...headers },
+  })
   return res.headers.get('x-bff-backend')
 }
 
@@ -71,7 +87,9 @@ describe('percentage routing', () => {
     expect(nativeAt10.length).toBeGreaterThan(70)
     expect(nativeAt10.length).toBeLessThan(130)
     for (const authorization of nativeAt10) {
-      expect(await backendFor(at50, '/functions/v1/ai-reply-suggest', { authorization })).toBe('native')
+      expect(await backendFor(at50, '/functions/v1/ai-reply-suggest', { authorization })).toBe(
+        'native',
+      )
     }
   })
 
@@ -80,11 +98,18 @@ describe('percentage routing', () => {
     const byClient = new Set<string | null>()
     const byOrder = new Set<string | null>()
     for (let i = 0; i < 40; i++) {
-      const clientRes = await app.request('/functions/v1/payment-webhook', { method: 'POST', headers: { 'x-client-id': 'device-7' }, body: '{}' })
+      const clientRes = await app.request('/functions/v1/payment-webhook', {
+        method: 'POST',
+        headers: { 'x-client-id': 'device-7' },
+        body: '{}',
+      })
       byClient.add(clientRes.headers.get('x-bff-backend'))
       const orderRes = await app.request('/functions/v1/payment-webhook', {
         method: 'POST',
-        body: JSON.stringify({ eventType: 'PAYMENT_STATUS_CHANGED', data: { orderId: 'order_0001', attempt: i } }),
+        body: JSON.stringify({
+          eventType: 'PAYMENT_STATUS_CHANGED',
+          data: { orderId: 'order_0001', attempt: i },
+        }),
       })
       byOrder.add(orderRes.headers.get('x-bff-backend'))
     }
@@ -106,8 +131,12 @@ describe('percentage routing', () => {
 
   it('keeps the rest of an alias path and the query for the legacy target', async () => {
     const { app, targets } = appWith({})
-    await app.request('/api/v1/settlement/export/2026-10?format=csv', { headers: { authorization: `Bearer ${defaultToken}` } })
-    expect(targets).toEqual(['http://legacy.test/functions/v1/settlement-export/2026-10?format=csv'])
+    await app.request('/api/v1/settlement/export/2026-10?format=csv', {
+      headers: { authorization: `Bearer ${defaultToken}` },
+    })
+    expect(targets).toEqual([
+      'http://legacy.test/functions/v1/settlement-export/2026-10?format=csv',
+    ])
   })
 
   it('proxies any other well-formed function name as is', async () => {
@@ -125,7 +154,10 @@ describe('percentage routing', () => {
     const badName = await app.request('/functions/v1/Bad.Name')
     expect(badName.status).toBe(400)
     expect(await badName.json()).toMatchObject({ code: 'invalid-function-path' })
-    const wrongMethod = await app.request('/functions/v1/payment-checkout', { method: 'GET', headers: { authorization: `Bearer ${defaultToken}` } })
+    const wrongMethod = await app.request('/functions/v1/payment-checkout', {
+      method: 'GET',
+      headers: { authorization: `Bearer ${defaultToken}` },
+    })
     expect(wrongMethod.status).toBe(405)
     expect(wrongMethod.headers.get('allow')).toBe('POST')
   })
@@ -136,29 +168,57 @@ describe('canary override', () => {
 
   it('is free in development', async () => {
     const { app } = appWith({ 'payment-checkout': { native: 0 } })
-    expect(await backendFor(app, '/functions/v1/payment-checkout', { 'x-bff-backend': 'native' })).toBe('native')
+    expect(
+      await backendFor(app, '/functions/v1/payment-checkout', { 'x-bff-backend': 'native' }),
+    ).toBe('native')
   })
 
   it('forces a backend with a valid signed token, header or cookie', async () => {
     const { app } = appWith({ 'payment-checkout': { native: 0 } }, staging)
     const token = await mintCanaryToken(SECRET, 60)
-    expect(await backendFor(app, '/functions/v1/payment-checkout', { 'x-bff-backend': 'native', 'x-bff-canary': token })).toBe('native')
-    expect(await backendFor(app, '/functions/v1/payment-checkout', { cookie: `bff_backend=native; bff_canary=${token}` })).toBe('native')
+    expect(
+      await backendFor(app, '/functions/v1/payment-checkout', {
+        'x-bff-backend': 'native',
+        'x-bff-canary': token,
+      }),
+    ).toBe('native')
+    expect(
+      await backendFor(app, '/functions/v1/payment-checkout', {
+        cookie: `bff_backend=native; bff_canary=${token}`,
+      }),
+    ).toBe('native')
     const full = appWith({ 'payment-checkout': { native: 100 } }, staging).app
-    expect(await backendFor(full, '/functions/v1/payment-checkout', { 'x-bff-backend': 'legacy', 'x-bff-canary': token })).toBe('legacy')
+    expect(
+      await backendFor(full, '/functions/v1/payment-checkout', {
+        'x-bff-backend': 'legacy',
+        'x-bff-canary': token,
+      }),
+    ).toBe('legacy')
   })
 
   it.each([
     ['no token', () => Promise.resolve(undefined), 'canary-token-required'],
-    ['an expired token', () => mintCanaryToken(SECRET, 1, Date.now() - 10_000), 'canary-token-expired'],
-    ['a token signed with another secret', () => mintCanaryToken('another-secret-another-secret-0000', 60), 'canary-token-bad-signature'],
+    [
+      'an expired token',
+      () => mintCanaryToken(SECRET, 1, Date.now() - 10_000),
+      'canary-token-expired',
+    ],
+    [
+      'a token signed with another secret',
+      () => mintCanaryToken('another-secret-another-secret-0000', 60),
+      'canary-token-bad-signature',
+    ],
     ['a malformed token', () => Promise.resolve('v1.abc.def'), 'canary-token-malformed'],
   ])('refuses %s outside development with 403', async (_, token, code) => {
     const { app, targets } = appWith({ 'payment-checkout': { native: 0 } }, staging)
     const t = await token()
     const res = await app.request('/functions/v1/payment-checkout', {
       method: 'POST',
-      headers: { authorization: `Bearer ${defaultToken}`, 'x-bff-backend': 'native', ...(t ? { 'x-bff-canary': t } : {}) },
+      headers: {
+        authorization: `Bearer ${defaultToken}`,
+        'x-bff-backend': 'native',
+        ...(t ? { 'x-bff-canary': t } : {}),
+      },
     })
     expect(res.status).toBe(403)
     expect(res.headers.get('content-type')).toBe('application/problem+json')
@@ -178,13 +238,19 @@ describe('canary override', () => {
 
   it('never sends a stay-legacy route to native, override or not', async () => {
     const { app } = appWith({})
-    expect(await backendFor(app, '/functions/v1/payment-confirm', { 'x-bff-backend': 'native' })).toBe('legacy')
+    expect(
+      await backendFor(app, '/functions/v1/payment-confirm', { 'x-bff-backend': 'native' }),
+    ).toBe('legacy')
   })
 
   it('mints tokens from the command line, the token alone on the last line', async () => {
-    const { stdout } = await promisify(execFile)('npx', ['tsx', 'scripts/canary-token.ts', '--ttl', '1h'], {
-      env: { ...process.env, BFF_CANARY_SECRET: SECRET },
-    })
+    const { stdout } = await promisify(execFile)(
+      'npx',
+      ['tsx', 'scripts/canary-token.ts', '--ttl', '1h'],
+      {
+        env: { ...process.env, BFF_CANARY_SECRET: SECRET },
+      },
+    )
     const token = stdout.trim().split('\n').at(-1) as string
     const verdict = await verifyCanaryToken(SECRET, token)
     expect(verdict.valid).toBe(true)
@@ -195,7 +261,9 @@ describe('canary override', () => {
 describe('documentation endpoints', () => {
   it('describes every route of the table in /openapi.json and /docs', async () => {
     const { app } = appWith({})
-    const doc = (await (await app.request('/openapi.json')).json()) as { paths: Record<string, unknown> }
+    const doc = (await (await app.request('/openapi.json')).json()) as {
+      paths: Record<string, unknown>
+    }
     expect(Object.keys(doc.paths)).toContain('/functions/v1/payment-checkout')
     expect(Object.keys(doc.paths)).toContain('/api/v1/checkout')
     const page = await (await app.request('/docs')).text()

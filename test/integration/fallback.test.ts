@@ -25,7 +25,13 @@ const steerable: NativeHandler = async (c: AppContext) => {
     case '503':
       return c.json({ native: 'overloaded' }, 503)
     case 'client-error':
-      throw new GatewayError({ status: 422, code: 'validation-failed', title: 'Bad', detail: 'amount: must be positive', errors: [{ field: 'amount', message: 'must be positive' }] })
+      throw new GatewayError({
+        status: 422,
+        code: 'validation-failed',
+        title: 'Bad',
+        detail: 'amount: must be positive',
+        errors: [{ field: 'amount', message: 'must be positive' }],
+      })
     case '404':
       return c.json({ native: 'not found' }, 404)
     default:
@@ -41,7 +47,11 @@ beforeAll(async () => {
   legacy = await startLegacyStandIn()
   gateway = await startTestGateway(legacy.functionsUrl, {
     native: { 'ops-manage': steerable, 'payment-webhook': steerable, 'refund-process': steerable },
-    flags: { 'ops-manage': { native: 100 }, 'payment-webhook': { native: 100 }, 'refund-process': { native: 100 } },
+    flags: {
+      'ops-manage': { native: 100 },
+      'payment-webhook': { native: 100 },
+      'refund-process': { native: 100 },
+    },
     env: { REPLAY_BUFFER_BYTES: '1024' },
     logs,
   })
@@ -61,8 +71,16 @@ beforeEach(() => {
 let token: string
 async function call(path: string, init: RequestInit = {}) {
   token ??= await userToken('fallback-user')
-  const res = await fetch(gateway.url + path, { ...init, headers: { authorization: `Bearer ${token}`, ...init.headers } })
-  return { status: res.status, backend: res.headers.get('x-bff-backend'), body: await res.text(), type: res.headers.get('content-type') }
+  const res = await fetch(gateway.url + path, {
+    ...init,
+    headers: { authorization: `Bearer ${token}`, ...init.headers },
+  })
+  return {
+    status: res.status,
+    backend: res.headers.get('x-bff-backend'),
+    body: await res.text(),
+    type: res.headers.get('content-type'),
+  }
 }
 
 describe('fallback to legacy (DESIGN.md section 5)', () => {
@@ -74,7 +92,10 @@ describe('fallback to legacy (DESIGN.md section 5)', () => {
 
   it('replays to legacy when a dependency was unreachable before any side effect', async () => {
     const before = legacy.received.length
-    const res = await call('/functions/v1/ops-manage?mode=dependency-down', { method: 'POST', body: 'payload-1' })
+    const res = await call('/functions/v1/ops-manage?mode=dependency-down', {
+      method: 'POST',
+      body: 'payload-1',
+    })
     expect(res).toMatchObject({ status: 200, backend: 'legacy-fallback' })
     expect(legacy.received.length).toBe(before + 1)
     expect(legacy.received.at(-1)?.body.toString()).toBe('payload-1')
@@ -82,7 +103,10 @@ describe('fallback to legacy (DESIGN.md section 5)', () => {
 
   it('never replays after a side effect on a request that is not replay-safe', async () => {
     const before = legacy.received.length
-    const res = await call('/functions/v1/ops-manage?mode=effect-then-crash', { method: 'POST', body: 'once' })
+    const res = await call('/functions/v1/ops-manage?mode=effect-then-crash', {
+      method: 'POST',
+      body: 'once',
+    })
     expect(res.status).toBe(500)
     expect(res.backend).toBe('native')
     expect(res.type).toBe('application/problem+json')
@@ -114,16 +138,26 @@ describe('fallback to legacy (DESIGN.md section 5)', () => {
   })
 
   it('replays on a route declared replay-safe (the payment webhook)', async () => {
-    const res = await call('/functions/v1/payment-webhook?mode=effect-then-crash', { method: 'POST', body: '{"orderId":"o-1"}' })
+    const res = await call('/functions/v1/payment-webhook?mode=effect-then-crash', {
+      method: 'POST',
+      body: '{"orderId":"o-1"}',
+    })
     expect(res).toMatchObject({ status: 200, backend: 'legacy-fallback' })
     expect(legacy.received.at(-1)?.body.toString()).toBe('{"orderId":"o-1"}')
   })
 
   it('never replays on a 4xx, thrown or returned', async () => {
     const before = legacy.received.length
-    const thrown = await call('/functions/v1/ops-manage?mode=client-error', { method: 'POST', body: 'x', headers: { 'idempotency-key': 'k-2' } })
+    const thrown = await call('/functions/v1/ops-manage?mode=client-error', {
+      method: 'POST',
+      body: 'x',
+      headers: { 'idempotency-key': 'k-2' },
+    })
     expect(thrown.status).toBe(422)
-    expect(JSON.parse(thrown.body)).toMatchObject({ code: 'validation-failed', errors: [{ field: 'amount' }] })
+    expect(JSON.parse(thrown.body)).toMatchObject({
+      code: 'validation-failed',
+      errors: [{ field: 'amount' }],
+    })
     const returned = await call('/functions/v1/ops-manage?mode=404')
     expect(returned).toMatchObject({ status: 404, backend: 'native' })
     expect(legacy.received.length).toBe(before)
@@ -143,10 +177,18 @@ describe('fallback to legacy (DESIGN.md section 5)', () => {
 
   it('logs and counts every fallback and refusal per route', async () => {
     const metrics = await (await fetch(`${gateway.url}/metrics`)).text()
-    expect(metrics).toMatch(/bff_fallbacks_total\{route="ops-manage",reason="dependency-unavailable"\} \d+/)
-    expect(metrics).toMatch(/bff_fallbacks_total\{route="payment-webhook",reason="replay-safe"\} \d+/)
-    expect(metrics).toMatch(/bff_fallback_refused_total\{route="ops-manage",reason="side-effect"\} \d+/)
-    expect(logs.some((l) => l.msg === 'native failed, replaying to legacy' && l.route === 'ops-manage')).toBe(true)
+    expect(metrics).toMatch(
+      /bff_fallbacks_total\{route="ops-manage",reason="dependency-unavailable"\} \d+/,
+    )
+    expect(metrics).toMatch(
+      /bff_fallbacks_total\{route="payment-webhook",reason="replay-safe"\} \d+/,
+    )
+    expect(metrics).toMatch(
+      /bff_fallback_refused_total\{route="ops-manage",reason="side-effect"\} \d+/,
+    )
+    expect(
+      logs.some((l) => l.msg === 'native failed, replaying to legacy' && l.route === 'ops-manage'),
+    ).toBe(true)
   })
 
   it('opens the native breaker after repeated failures and serves legacy until the cool-down', async () => {
@@ -158,7 +200,11 @@ describe('fallback to legacy (DESIGN.md section 5)', () => {
       // Five users, so the route's rate limit (5 a minute per user) stays out of the way.
       for (let i = 0; i < 5; i++) {
         const authorization = `Bearer ${await userToken(`breaker-${i}`)}`
-        await fetch(`${local.url}/functions/v1/refund-process?mode=crash`, { method: 'POST', body: 'x', headers: { authorization } })
+        await fetch(`${local.url}/functions/v1/refund-process?mode=crash`, {
+          method: 'POST',
+          body: 'x',
+          headers: { authorization },
+        })
       }
       expect(local.app.breakers.state('refund-process')).toBe('open')
       const res = await fetch(`${local.url}/functions/v1/refund-process`, {
@@ -169,7 +215,9 @@ describe('fallback to legacy (DESIGN.md section 5)', () => {
       expect(res.headers.get('x-bff-backend')).toBe('legacy')
       const metrics = await (await fetch(`${local.url}/metrics`)).text()
       expect(metrics).toContain('bff_native_breaker_open{route="refund-process"} 1')
-      expect(metrics).toContain('bff_decisions_total{route="refund-process",backend="legacy",reason="breaker-open"} 1')
+      expect(metrics).toContain(
+        'bff_decisions_total{route="refund-process",backend="legacy",reason="breaker-open"} 1',
+      )
     } finally {
       await local.close()
     }

@@ -118,8 +118,13 @@ describe('live flags on a shared Redis', () => {
 
       await proxy.stop()
       const readyBody = async () =>
-        (await (await b.app.request('/ready')).json()) as { status: string; checks: Record<string, string> }
-      expect(await within(BOUND_MS + 1_000, async () => (await readyBody()).status === 'degraded')).toBe(true)
+        (await (await b.app.request('/ready')).json()) as {
+          status: string
+          checks: Record<string, string>
+        }
+      expect(
+        await within(BOUND_MS + 1_000, async () => (await readyBody()).status === 'degraded'),
+      ).toBe(true)
       // Still in rotation: it serves its last good table.
       expect((await b.app.request('/ready')).status).toBe(200)
       expect((await readyBody()).checks['flag-store']).toBe('down')

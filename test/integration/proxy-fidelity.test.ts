@@ -9,16 +9,33 @@ function raw(
   base: string,
   path: string,
   init: { method?: string; headers?: Record<string, string | string[]>; body?: Buffer } = {},
-): Promise<{ status: number; headers: http.IncomingHttpHeaders; rawHeaders: string[]; body: Buffer }> {
+): Promise<{
+  status: number
+  headers: http.IncomingHttpHeaders
+  rawHeaders: string[]
+  body: Buffer
+}> {
   const url = new URL(base)
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: url.hostname, port: url.port, path, method: init.method ?? 'GET', headers: init.headers, agent: false },
+      {
+        host: url.hostname,
+        port: url.port,
+        path,
+        method: init.method ?? 'GET',
+        headers: init.headers,
+        agent: false,
+      },
       (res) => {
         const chunks: Buffer[] = []
         res.on('data', (c: Buffer) => chunks.push(c))
         res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, rawHeaders: res.rawHeaders, body: Buffer.concat(chunks) }),
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            rawHeaders: res.rawHeaders,
+            body: Buffer.concat(chunks),
+          }),
         )
       },
     )
@@ -51,7 +68,9 @@ const last = () => legacy.received[legacy.received.length - 1]
 
 describe('legacy proxy fidelity (Node transport, real server)', () => {
   it('forwards method, path rest and query unchanged', async () => {
-    const res = await raw(gateway.url, '/functions/v1/echo/a/b%20c?x=1&y=%E2%9C%93&x=2', { method: 'PATCH' })
+    const res = await raw(gateway.url, '/functions/v1/echo/a/b%20c?x=1&y=%E2%9C%93&x=2', {
+      method: 'PATCH',
+    })
     expect(res.status).toBe(200)
     expect(res.headers['x-bff-backend']).toBe('legacy')
     expect(last()?.method).toBe('PATCH')
@@ -119,7 +138,11 @@ describe('legacy proxy fidelity (Node transport, real server)', () => {
 
   it('passes multiple Set-Cookie headers through separately', async () => {
     const res = await raw(gateway.url, '/functions/v1/cookies')
-    expect(res.headers['set-cookie']).toEqual(['a=1; Path=/; HttpOnly', 'b=2; Path=/; Secure', 'c=3; Max-Age=60'])
+    expect(res.headers['set-cookie']).toEqual([
+      'a=1; Path=/; HttpOnly',
+      'b=2; Path=/; Secure',
+      'c=3; Max-Age=60',
+    ])
   })
 
   it('passes the upstream status and error bodies through untouched', async () => {
@@ -130,11 +153,16 @@ describe('legacy proxy fidelity (Node transport, real server)', () => {
     }
     const err = await raw(gateway.url, '/functions/v1/error')
     expect(err.status).toBe(500)
-    expect(JSON.parse(err.body.toString())).toEqual({ error: 'legacy exploded', code: 'LEGACY_500' })
+    expect(JSON.parse(err.body.toString())).toEqual({
+      error: 'legacy exploded',
+      code: 'LEGACY_500',
+    })
   })
 
   it('passes compressed bodies through with their Content-Encoding, decoded once', async () => {
-    const res = await raw(gateway.url, '/functions/v1/gzip', { headers: { 'accept-encoding': 'gzip' } })
+    const res = await raw(gateway.url, '/functions/v1/gzip', {
+      headers: { 'accept-encoding': 'gzip' },
+    })
     expect(res.headers['content-encoding']).toBe('gzip')
     expect(gunzipSync(res.body).toString()).toBe(GZIPPED_TEXT)
   })
@@ -147,11 +175,15 @@ describe('legacy proxy fidelity (Node transport, real server)', () => {
   })
 
   it("replaces a legacy function's own CORS headers with the gateway's and merges Vary", async () => {
-    const allowed = await raw(gateway.url, '/functions/v1/cors', { headers: { origin: 'https://app.example.com' } })
+    const allowed = await raw(gateway.url, '/functions/v1/cors', {
+      headers: { origin: 'https://app.example.com' },
+    })
     expect(allowed.headers['access-control-allow-origin']).toBe('https://app.example.com')
     expect(allowed.headers['access-control-allow-headers']).toBeUndefined()
     expect(allowed.headers.vary).toBe('Accept-Encoding, Origin')
-    const denied = await raw(gateway.url, '/functions/v1/cors', { headers: { origin: 'https://evil.example' } })
+    const denied = await raw(gateway.url, '/functions/v1/cors', {
+      headers: { origin: 'https://evil.example' },
+    })
     expect(denied.status).toBe(200)
     expect(denied.headers['access-control-allow-origin']).toBeUndefined()
   })
@@ -175,7 +207,13 @@ describe('legacy proxy fidelity (Node transport, real server)', () => {
     const url = new URL(gateway.url)
     const body = await new Promise<string>((resolve, reject) => {
       const req = http.request(
-        { host: url.hostname, port: url.port, path: '/functions/v1/binary', method: 'POST', headers: { 'transfer-encoding': 'chunked' } },
+        {
+          host: url.hostname,
+          port: url.port,
+          path: '/functions/v1/binary',
+          method: 'POST',
+          headers: { 'transfer-encoding': 'chunked' },
+        },
         (res) => {
           const got: Buffer[] = []
           res.on('data', (c: Buffer) => got.push(c))
@@ -216,7 +254,10 @@ describe('legacy proxy fidelity (Node transport, real server)', () => {
     try {
       const res = await raw(down.url, '/functions/v1/anything')
       expect(res.status).toBe(502)
-      expect(JSON.parse(res.body.toString())).toMatchObject({ code: 'upstream-unavailable', status: 502 })
+      expect(JSON.parse(res.body.toString())).toMatchObject({
+        code: 'upstream-unavailable',
+        status: 502,
+      })
     } finally {
       await down.close()
     }
@@ -225,9 +266,9 @@ describe('legacy proxy fidelity (Node transport, real server)', () => {
   it('cancels the upstream request when the client aborts', async () => {
     const before = legacy.cancelled.length
     const controller = new AbortController()
-    const pending = fetch(`${gateway.url}/functions/v1/hang?id=abort-test`, { signal: controller.signal }).catch(
-      (e: Error) => e,
-    )
+    const pending = fetch(`${gateway.url}/functions/v1/hang?id=abort-test`, {
+      signal: controller.signal,
+    }).catch((e: Error) => e)
     await waitFor(() => legacy.received.some((r) => r.url.includes('abort-test')))
     controller.abort()
     await pending
@@ -235,14 +276,14 @@ describe('legacy proxy fidelity (Node transport, real server)', () => {
     expect(legacy.cancelled.some((u) => u.includes('abort-test'))).toBe(true)
   })
 
-  it.each([
-    '/functions/v1/echo/a/%2E%2E',
-    '/functions/v1/echo/./b/../c',
-  ])('resolves dot segments in %s before routing, never sending them upstream', async (path) => {
-    const res = await raw(gateway.url, path)
-    expect(res.status).toBe(200)
-    expect(last()?.url).toMatch(/^\/functions\/v1\/echo(\/c)?$/)
-  })
+  it.each(['/functions/v1/echo/a/%2E%2E', '/functions/v1/echo/./b/../c'])(
+    'resolves dot segments in %s before routing, never sending them upstream',
+    async (path) => {
+      const res = await raw(gateway.url, path)
+      expect(res.status).toBe(200)
+      expect(last()?.url).toMatch(/^\/functions\/v1\/echo(\/c)?$/)
+    },
+  )
 
   it.each([
     '/functions/v1/echo/../../../etc/passwd',
@@ -263,13 +304,19 @@ describe('legacy proxy fidelity (Node transport, real server)', () => {
   })
 
   it('adds x-request-id and server-timing with the upstream share', async () => {
-    const res = await raw(gateway.url, '/functions/v1/echo', { headers: { 'x-request-id': 'abc-123-def-456' } })
+    const res = await raw(gateway.url, '/functions/v1/echo', {
+      headers: { 'x-request-id': 'abc-123-def-456' },
+    })
     expect(res.headers['x-request-id']).toBe('abc-123-def-456')
-    expect(res.headers['server-timing']).toMatch(/^upstream;dur=\d+(\.\d)?, gateway;dur=\d+(\.\d)?$/)
+    expect(res.headers['server-timing']).toMatch(
+      /^upstream;dur=\d+(\.\d)?, gateway;dur=\d+(\.\d)?$/,
+    )
   })
 
   it('replaces a malformed request id', async () => {
-    const res = await raw(gateway.url, '/functions/v1/echo', { headers: { 'x-request-id': 'bad id with spaces' } })
+    const res = await raw(gateway.url, '/functions/v1/echo', {
+      headers: { 'x-request-id': 'bad id with spaces' },
+    })
     expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/)
   })
 })

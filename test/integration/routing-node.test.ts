@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type LegacyStandIn, startLegacyStandIn } from '../fakes/legacy-functions.js'
-import { userToken } from '../helpers/tokens.js'
 import { buildTestApp } from '../helpers/gateway.js'
+import { userToken } from '../helpers/tokens.js'
 import { caseInit, expectCase, ROUTING_CASES, ROUTING_FLAGS } from '../shared/routing-cases.js'
 import { steerableNative } from '../shared/steerable-native.js'
 
@@ -12,7 +12,10 @@ let app: ReturnType<typeof buildTestApp>
 beforeAll(async () => {
   legacy = await startLegacyStandIn()
   token = await userToken('routing-user')
-  app = buildTestApp(legacy.functionsUrl, { native: { 'ops-manage': steerableNative }, flags: ROUTING_FLAGS })
+  app = buildTestApp(legacy.functionsUrl, {
+    native: { 'ops-manage': steerableNative },
+    flags: ROUTING_FLAGS,
+  })
 })
 
 afterAll(async () => {

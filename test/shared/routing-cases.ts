@@ -53,7 +53,11 @@ export const ROUTING_CASES: RoutingCase[] = [
     method: 'POST',
     path: '/functions/v1/ops-manage?mode=dependency-down',
     body: 'payload',
-    expect: { status: 200, backend: 'legacy-fallback', upstream: '/functions/v1/ops-manage?mode=dependency-down' },
+    expect: {
+      status: 200,
+      backend: 'legacy-fallback',
+      upstream: '/functions/v1/ops-manage?mode=dependency-down',
+    },
   },
   {
     name: 'development override forces legacy',
@@ -134,7 +138,8 @@ export async function expectCase(
   receivedBefore: number,
 ): Promise<void> {
   expect(res.status).toBe(c.expect.status)
-  if (c.expect.backend !== undefined) expect(res.headers.get('x-bff-backend')).toBe(c.expect.backend)
+  if (c.expect.backend !== undefined)
+    expect(res.headers.get('x-bff-backend')).toBe(c.expect.backend)
   if (c.expect.problemCode) {
     expect(res.headers.get('content-type')).toBe('application/problem+json')
     expect(((await res.json()) as { code: string }).code).toBe(c.expect.problemCode)

@@ -34,10 +34,22 @@ describe('loadConfig', () => {
   it.each([
     [{ PORT: 'eighty' }, 'config error: PORT must be an integer from 1 to 65535 (got "eighty")'],
     [{ PORT: '70000' }, 'config error: PORT must be an integer from 1 to 65535 (got "70000")'],
-    [{ APP_ENV: 'prod' }, 'config error: APP_ENV must be one of development, staging, production (got "prod")'],
-    [{ LEGACY_FUNCTIONS_URL: 'ftp://x' }, 'config error: LEGACY_FUNCTIONS_URL must be an http(s) URL (got "ftp://x")'],
-    [{ ALLOWED_ORIGINS: 'https://a.com/path' }, 'config error: ALLOWED_ORIGINS must be comma-separated origins like https://app.example.com (scheme and host, no path) (got "https://a.com/path")'],
-    [{ REDIS_URL: 'localhost:6379' }, 'config error: REDIS_URL must be a redis:// or rediss:// URL'],
+    [
+      { APP_ENV: 'prod' },
+      'config error: APP_ENV must be one of development, staging, production (got "prod")',
+    ],
+    [
+      { LEGACY_FUNCTIONS_URL: 'ftp://x' },
+      'config error: LEGACY_FUNCTIONS_URL must be an http(s) URL (got "ftp://x")',
+    ],
+    [
+      { ALLOWED_ORIGINS: 'https://a.com/path' },
+      'config error: ALLOWED_ORIGINS must be comma-separated origins like https://app.example.com (scheme and host, no path) (got "https://a.com/path")',
+    ],
+    [
+      { REDIS_URL: 'localhost:6379' },
+      'config error: REDIS_URL must be a redis:// or rediss:// URL',
+    ],
   ])('stops with one line naming the variable for %j', (env, message) => {
     expect(errorOf(env)).toBe(message)
   })
@@ -50,11 +62,15 @@ describe('loadConfig', () => {
 
   it('requires a legacy URL and a canary secret outside development', () => {
     expect(errorOf({ APP_ENV: 'staging' })).toContain('LEGACY_FUNCTIONS_URL')
-    expect(errorOf({ APP_ENV: 'staging', SUPABASE_URL: 'https://a.supabase.co' })).toContain('BFF_CANARY_SECRET')
+    expect(errorOf({ APP_ENV: 'staging', SUPABASE_URL: 'https://a.supabase.co' })).toContain(
+      'BFF_CANARY_SECRET',
+    )
   })
 
   it('requires the Upstash URL and token together', () => {
-    expect(errorOf({ UPSTASH_REDIS_REST_URL: 'https://x.upstash.io' })).toContain('UPSTASH_REDIS_REST_TOKEN')
+    expect(errorOf({ UPSTASH_REDIS_REST_URL: 'https://x.upstash.io' })).toContain(
+      'UPSTASH_REDIS_REST_TOKEN',
+    )
   })
 
   it('refuses a wildcard origin in production', () => {

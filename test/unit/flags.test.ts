@@ -1,8 +1,16 @@
 import { describe, expect, it } from 'vitest'
-import { compileFlags, FlagsError, flagsFromText, flagsToDocument } from '../../src/rollout/flags.js'
+import {
+  compileFlags,
+  FlagsError,
+  flagsFromText,
+  flagsToDocument,
+} from '../../src/rollout/flags.js'
 import { ROUTE_IDS } from '../../src/route-table.js'
 
-const rules = { knownRoutes: ROUTE_IDS, nativeRoutes: new Set(['payment-checkout', 'refund-process']) }
+const rules = {
+  knownRoutes: ROUTE_IDS,
+  nativeRoutes: new Set(['payment-checkout', 'refund-process']),
+}
 
 function problemsOf(doc: unknown): string[] {
   try {
@@ -17,14 +25,28 @@ function problemsOf(doc: unknown): string[] {
 describe('flags.json validation', () => {
   it('compiles a valid table with groups into basis points', () => {
     const table = compileFlags(
-      { routes: { 'payment-checkout': { native: 12.34, group: 'payments' }, 'refund-process': { native: 0 } } },
+      {
+        routes: {
+          'payment-checkout': { native: 12.34, group: 'payments' },
+          'refund-process': { native: 0 },
+        },
+      },
       rules,
       'flags.json',
       'v1',
     )
-    expect(table.routes.get('payment-checkout')).toMatchObject({ basisPoints: 1234, scope: 'payments' })
-    expect(table.routes.get('refund-process')).toMatchObject({ basisPoints: 0, scope: 'refund-process' })
-    expect(flagsToDocument(table).routes['payment-checkout']).toEqual({ native: 12.34, group: 'payments' })
+    expect(table.routes.get('payment-checkout')).toMatchObject({
+      basisPoints: 1234,
+      scope: 'payments',
+    })
+    expect(table.routes.get('refund-process')).toMatchObject({
+      basisPoints: 0,
+      scope: 'refund-process',
+    })
+    expect(flagsToDocument(table).routes['payment-checkout']).toEqual({
+      native: 12.34,
+      group: 'payments',
+    })
   })
 
   it('names an unknown route id', () => {
@@ -40,7 +62,9 @@ describe('flags.json validation', () => {
   })
 
   it('refuses native > 0 for a route without a native handler', () => {
-    expect(problemsOf({ routes: { 'payout-calculate': { native: 1 } } })[0]).toContain('routes.payout-calculate.native')
+    expect(problemsOf({ routes: { 'payout-calculate': { native: 1 } } })[0]).toContain(
+      'routes.payout-calculate.native',
+    )
   })
 
   it.each([
@@ -49,7 +73,10 @@ describe('flags.json validation', () => {
     [{ native: 10.001 }, 'routes.payment-checkout.native: must be in steps of 0.01'],
     [{ native: '10' }, 'routes.payment-checkout.native: must be a number from 0 to 100'],
     [{ native: 10, grop: 'x' }, 'routes.payment-checkout: Unrecognized key: "grop"'],
-    [{ native: 10, group: 'Pay Ments' }, 'routes.payment-checkout.group: must be [a-z0-9_-], 1 to 64 characters'],
+    [
+      { native: 10, group: 'Pay Ments' },
+      'routes.payment-checkout.group: must be [a-z0-9_-], 1 to 64 characters',
+    ],
   ])('names the field at fault for %j', (flag, message) => {
     expect(problemsOf({ routes: { 'payment-checkout': flag } })).toContain(message)
   })
@@ -59,7 +86,9 @@ describe('flags.json validation', () => {
   })
 
   it('refuses text that is not JSON, naming the source', async () => {
-    await expect(flagsFromText('{ "routes": ', rules, 'file:flags.json')).rejects.toThrow(/^file:flags.json: not valid JSON/)
+    await expect(flagsFromText('{ "routes": ', rules, 'file:flags.json')).rejects.toThrow(
+      /^file:flags.json: not valid JSON/,
+    )
   })
 
   it('versions a table by its content', async () => {
@@ -71,7 +100,11 @@ describe('flags.json validation', () => {
   it('accepts the repository flags.json', async () => {
     const { readFile } = await import('node:fs/promises')
     const text = await readFile('flags.json', 'utf8')
-    const table = await flagsFromText(text, { knownRoutes: ROUTE_IDS, nativeRoutes: new Set() }, 'flags.json')
+    const table = await flagsFromText(
+      text,
+      { knownRoutes: ROUTE_IDS, nativeRoutes: new Set() },
+      'flags.json',
+    )
     expect(table.routes.size).toBeGreaterThan(0)
   })
 })

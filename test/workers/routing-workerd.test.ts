@@ -1,10 +1,10 @@
 import type { Miniflare } from 'miniflare'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import vectors from '../vectors/bucketing.json'
 import { type LegacyStandIn, startLegacyStandIn } from '../fakes/legacy-functions.js'
-import { userToken, TEST_JWT_SECRET } from '../helpers/tokens.js'
+import { TEST_JWT_SECRET, userToken } from '../helpers/tokens.js'
 import { startWorkerd } from '../helpers/workerd.js'
 import { caseInit, expectCase, ROUTING_CASES } from '../shared/routing-cases.js'
+import vectors from '../vectors/bucketing.json'
 
 let legacy: LegacyStandIn
 let token: string

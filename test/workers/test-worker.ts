@@ -8,13 +8,13 @@ import { createApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
 import { createLogger } from '../../src/observability/log.js'
 import { bucketOf } from '../../src/rollout/bucket.js'
-import { murmur3_x86_32 } from '../../src/rollout/murmur3.js'
 import { compileFlags, staticFlags } from '../../src/rollout/flags.js'
+import { murmur3_x86_32 } from '../../src/rollout/murmur3.js'
 import { ROUTE_IDS } from '../../src/route-table.js'
 import { verifierFromConfig } from '../../src/security/from-config.js'
-import vectors from '../vectors/bucketing.json'
 import { ROUTING_FLAGS } from '../shared/routing-cases.js'
 import { steerableNative } from '../shared/steerable-native.js'
+import vectors from '../vectors/bucketing.json'
 
 let app: ReturnType<typeof createApp> | undefined
 
@@ -34,7 +34,14 @@ export default {
       config,
       identity: verifierFromConfig(config),
       logger: createLogger({ level: 'warn' }),
-      flags: staticFlags(compileFlags({ routes: ROUTING_FLAGS }, { knownRoutes: ROUTE_IDS, nativeRoutes: new Set(['ops-manage']) }, 'test', 'test')),
+      flags: staticFlags(
+        compileFlags(
+          { routes: ROUTING_FLAGS },
+          { knownRoutes: ROUTE_IDS, nativeRoutes: new Set(['ops-manage']) },
+          'test',
+          'test',
+        ),
+      ),
       legacy: fetchTransport({ headersTimeoutMs: 2_000, totalTimeoutMs: 5_000 }),
       native: { 'ops-manage': steerableNative },
     })

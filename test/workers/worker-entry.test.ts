@@ -17,9 +17,13 @@ const ADMIN_TOKEN = 'worker-admin-token-0123456789abcdef'
 beforeAll(async () => {
   legacy = await startLegacyStandIn()
   outdir = await mkdtemp(join(tmpdir(), 'bff-worker-'))
-  await promisify(execFile)('npx', ['wrangler', 'deploy', '--dry-run', '--env', '', '--outdir', outdir], {
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' },
-  })
+  await promisify(execFile)(
+    'npx',
+    ['wrangler', 'deploy', '--dry-run', '--env', '', '--outdir', outdir],
+    {
+      env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' },
+    },
+  )
   mf = new Miniflare({
     modules: true,
     script: await readFile(join(outdir, 'worker.js'), 'utf8'),
@@ -47,7 +51,9 @@ describe('the wrangler-built worker in workerd', () => {
   })
 
   it('proxies a function to LEGACY_FUNCTIONS_URL with the gateway headers', async () => {
-    const res = await mf.dispatchFetch('http://gw.test/functions/v1/cookies', { headers: { apikey: 'k' } })
+    const res = await mf.dispatchFetch('http://gw.test/functions/v1/cookies', {
+      headers: { apikey: 'k' },
+    })
     expect(res.status).toBe(200)
     expect(res.headers.get('x-bff-backend')).toBe('legacy')
     expect(res.headers.get('x-request-id')).toBeTruthy()

@@ -1,4 +1,4 @@
-import { DbUnavailableError, type Db } from './port.js'
+import { type Db, DbUnavailableError } from './port.js'
 
 /**
  * A `Db` usable at once while the real one starts (embedded PGlite takes a second or more to
