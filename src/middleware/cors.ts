@@ -28,6 +28,8 @@ export const CORS_EXPOSE_HEADERS = [
   'ratelimit-remaining',
   'ratelimit-reset',
   'retry-after',
+  // The AI routes' remaining daily suggestions, for the client's own UI.
+  'x-ai-quota-remaining',
 ]
 
 export interface CorsOptions {
