@@ -62,7 +62,7 @@ export function createApp(deps: Deps) {
   const app = new Hono<AppEnv>()
 
   app.onError((error, c) => {
-    const requestId = c.var.requestId ?? 'unknown'
+    const requestId = c.get('requestId') ?? 'unknown'
     if (error instanceof GatewayError) {
       if (error.status >= 500)
         logger.error('gateway error', {
@@ -85,7 +85,7 @@ export function createApp(deps: Deps) {
     }
     logger.error('unhandled error', {
       requestId,
-      route: c.var.route?.def.id,
+      route: c.get('route')?.def.id,
       ...errorFields(error),
     })
     return problemResponse(
@@ -101,7 +101,7 @@ export function createApp(deps: Deps) {
   app.notFound((c) =>
     problemResponse(
       notFound(`No route at ${c.req.path.slice(0, 200)}`),
-      c.var.requestId ?? 'unknown',
+      c.get('requestId') ?? 'unknown',
     ),
   )
 

@@ -212,6 +212,9 @@ export const ROUTES: readonly RouteDef[] = [
 /**
  * Policy for function names the table does not list: proxied as is. Auth is `optional` because
  * the gateway cannot know what an unlisted function expects; the legacy function still checks.
+ * No gateway rate limit: the function keeps its own, and a per-IP default would throttle
+ * everyone behind one carrier NAT. A function that needs the gateway's limits gets a row in the
+ * table.
  */
 export function unknownRoute(id: string, bodyLimitBytes: number): RouteDef {
   return {
@@ -220,7 +223,7 @@ export function unknownRoute(id: string, bodyLimitBytes: number): RouteDef {
     summary: 'Function not in the route table: proxied unchanged',
     aliases: [],
     methods: '*',
-    policy: { ...basePolicy, auth: 'optional', bodyLimitBytes },
+    policy: { ...basePolicy, auth: 'optional', rateLimit: null, bodyLimitBytes },
     stayLegacy: false,
   }
 }

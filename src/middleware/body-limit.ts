@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler, Next } from 'hono'
 import { GatewayError } from '../errors.js'
 import type { AppEnv } from '../types.js'
+import { readHeader } from '../platform/request-headers.js'
 
 /** The 413 problem for a body over `limit` bytes. */
 export function payloadTooLarge(limit: number) {
@@ -53,10 +54,10 @@ export function enforceStreamLimit(
  */
 export function bodyLimit(): MiddlewareHandler<AppEnv> {
   return async function bodyLimit(c: Context<AppEnv>, next: Next) {
-    const limit = c.var.route?.def.policy.bodyLimitBytes
+    const limit = c.get('route')?.def.policy.bodyLimitBytes
     if (limit === undefined) return next()
-    const declared = c.req.header('content-length')
-    const chunked = c.req.header('transfer-encoding') !== undefined
+    const declared = readHeader(c, 'content-length')
+    const chunked = readHeader(c, 'transfer-encoding') !== undefined
     if (declared !== undefined && !chunked) {
       // The HTTP parser guarantees the body is no longer than a valid Content-Length.
       if (Number(declared) > limit) reject(c, limit, Number(declared))
@@ -77,6 +78,6 @@ export function bodyLimit(): MiddlewareHandler<AppEnv> {
 }
 
 function reject(c: Context<AppEnv>, limit: number, declared: number): never {
-  c.set('logFields', { ...c.var.logFields, bodyLimitBytes: limit, contentLength: declared })
+  c.set('logFields', { ...c.get('logFields'), bodyLimitBytes: limit, contentLength: declared })
   throw payloadTooLarge(limit)
 }

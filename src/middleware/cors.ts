@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler, Next } from 'hono'
 import { GatewayError } from '../errors.js'
 import type { AppEnv } from '../types.js'
+import { readHeader } from '../platform/request-headers.js'
 
 /** What supabase-js and our clients send (DOMAIN.md, Supabase) plus the gateway's own headers. */
 export const CORS_ALLOW_HEADERS = [
@@ -83,13 +84,13 @@ export function cors({
   const allowMethodsValue = allowMethods.join(', ')
 
   return async function cors(c: Context<AppEnv>, next: Next) {
-    const origin = c.req.header('origin')
+    const origin = readHeader(c, 'origin')
     const verdict = origin === undefined ? false : verdictOf(origin)
 
     if (
       c.req.method === 'OPTIONS' &&
       origin !== undefined &&
-      c.req.header('access-control-request-method')
+      readHeader(c, 'access-control-request-method')
     ) {
       const headers = new Headers({
         vary: 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers',
@@ -133,8 +134,8 @@ export interface StrictOriginOptions {
 export function strictOrigin({ allowedOrigins }: StrictOriginOptions): MiddlewareHandler<AppEnv> {
   const verdictOf = originPolicy(allowedOrigins)
   return async function strictOrigin(c: Context<AppEnv>, next: Next) {
-    const origin = c.req.header('origin')
-    if (origin !== undefined && c.var.route?.def.policy.strictOrigin && !verdictOf(origin)) {
+    const origin = readHeader(c, 'origin')
+    if (origin !== undefined && c.get('route')?.def.policy.strictOrigin && !verdictOf(origin)) {
       throw new GatewayError({
         status: 403,
         code: 'origin-not-allowed',

@@ -3,6 +3,7 @@ import { decodeJwt } from 'jose'
 import type { Logger } from '../observability/log.js'
 import { authenticationRequired, forbiddenRole, invalidToken } from '../security/auth-errors.js'
 import type { AppEnv, Identity, IdentityVerifier } from '../types.js'
+import { readHeader } from '../platform/request-headers.js'
 
 export interface IdentifyOptions {
   /** Verifies bearer JWTs; without it tokens are only decoded, which `allowUnverified` must permit. */
@@ -68,17 +69,17 @@ export function identify({
   }
 
   return async function identify(c: Context<AppEnv>, next: Next) {
-    const auth = c.var.route?.def.policy.auth
+    const auth = c.get('route')?.def.policy.auth
     if (auth === undefined || auth === 'none') return next()
-    const token = bearerToken(c.req.header('authorization'))
+    const token = bearerToken(readHeader(c, 'authorization'))
     let identity: Identity | undefined
     try {
       identity = token === undefined ? undefined : await identityOf(token)
       enforce(auth, identity)
     } catch (error) {
       const code = (error as { code?: unknown }).code
-      c.set('logFields', { ...c.var.logFields, authError: code })
-      log.debug('caller rejected', { route: c.var.route?.def.id, authError: code })
+      c.set('logFields', { ...c.get('logFields'), authError: code })
+      log.debug('caller rejected', { route: c.get('route')?.def.id, authError: code })
       throw error
     }
     c.set('identity', identity)

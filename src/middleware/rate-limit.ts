@@ -37,11 +37,11 @@ export function rateLimit({
   const log = logger.child({ component: 'rate-limit', limiter: limiter.kind })
 
   return async function rateLimit(c: Context<AppEnv>, next: Next) {
-    const route = c.var.route
+    const route = c.get('route')
     const policy = route?.def.policy.rateLimit
     if (!route || !policy) return next()
     const routeId = route.def.id
-    const identity = c.var.identity
+    const identity = c.get('identity')
     const identifier =
       identity?.verified && identity.subject
         ? `sub:${identity.subject}`

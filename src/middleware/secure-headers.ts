@@ -34,7 +34,7 @@ export function applySecureHeaders(headers: Headers, { hsts }: SecureHeadersOpti
 export function secureHeaders(options: SecureHeadersOptions): MiddlewareHandler<AppEnv> {
   return async function secureHeaders(c: Context<AppEnv>, next: Next) {
     await next()
-    const relayed = c.var.backend === 'legacy' || c.var.backend === 'legacy-fallback'
+    const relayed = c.get('backend') === 'legacy' || c.get('backend') === 'legacy-fallback'
     if (relayed && !c.res.headers.get('content-type')?.startsWith('application/problem+json'))
       return
     try {

@@ -10,7 +10,7 @@ const EMPTY = new Uint8Array(0)
  * against the route's limit; a chunked body read from the Node socket is counted here.
  */
 export async function bufferBody(c: AppContext): Promise<Uint8Array> {
-  const cached = c.var.bufferedBody
+  const cached = c.get('bufferedBody')
   if (cached) return cached
   if (c.req.method === 'GET' || c.req.method === 'HEAD') return EMPTY
   const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming
@@ -18,7 +18,7 @@ export async function bufferBody(c: AppContext): Promise<Uint8Array> {
   if (incoming && incoming.headers['content-length'] === undefined) {
     bytes = await readLimited(
       incoming,
-      c.var.route?.def.policy.bodyLimitBytes ?? Number.POSITIVE_INFINITY,
+      c.get('route')?.def.policy.bodyLimitBytes ?? Number.POSITIVE_INFINITY,
     )
     // Handlers read the body through `c.req`: give them a request that holds these bytes.
     c.req.raw = new Request(c.req.url, {

@@ -26,15 +26,19 @@ export interface DecisionInput {
  */
 export function decideBackend(input: DecisionInput): DecisionInfo {
   const flag = input.table.routes.get(input.routeId)
-  const percent = flag?.percent ?? 0
   const bucket = flag ? bucketOf(flag.scope, input.subject.value) : undefined
-  const base = { bucket, percent, subjectSource: input.subject.source }
-  if (input.stayLegacy) return { ...base, backend: 'legacy', reason: 'stay-legacy' }
-  if (!input.hasNative) return { ...base, backend: 'legacy', reason: 'no-native-handler' }
-  if (input.override) return { ...base, backend: input.override, reason: 'override' }
-  if (input.heldOnLegacy) return { ...base, backend: 'legacy', reason: input.heldOnLegacy }
-  if (flag && bucket !== undefined && isNative(bucket, flag.basisPoints)) {
-    return { ...base, backend: 'native', reason: 'flag' }
+  let backend: DecisionInfo['backend'] = 'legacy'
+  let reason: string
+  if (input.stayLegacy) reason = 'stay-legacy'
+  else if (!input.hasNative) reason = 'no-native-handler'
+  else if (input.override) {
+    backend = input.override
+    reason = 'override'
+  } else if (input.heldOnLegacy) reason = input.heldOnLegacy
+  else {
+    reason = 'flag'
+    if (flag && bucket !== undefined && isNative(bucket, flag.basisPoints)) backend = 'native'
   }
-  return { ...base, backend: 'legacy', reason: 'flag' }
+  // One object literal of a fixed shape: this runs on every routed request.
+  return { backend, reason, bucket, subjectSource: input.subject.source, percent: flag?.percent ?? 0 }
 }

@@ -1,4 +1,5 @@
 import type { Context } from 'hono'
+import { readHeader } from '../platform/request-headers.js'
 
 export interface ClientIpOptions {
   /**
@@ -34,15 +35,15 @@ export function clientAddress(
 ): string | undefined {
   let ip: string | undefined
   if (trustedIpHeader === 'x-forwarded-for') {
-    const hops = (c.req.header('x-forwarded-for') ?? '').split(',').map((h) => h.trim())
+    const hops = (readHeader(c, 'x-forwarded-for') ?? '').split(',').map((h) => h.trim())
     ip = hops[hops.length - Math.max(1, forwardedHops)]
   } else if (trustedIpHeader) {
-    ip = c.req.header(trustedIpHeader)?.trim()
+    ip = readHeader(c, trustedIpHeader)?.trim()
   } else {
     const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined
     ip = env?.incoming?.socket?.remoteAddress
     // The `cf` object exists only on requests that came through Cloudflare's edge.
-    if (!ip && (c.req.raw as { cf?: unknown }).cf) ip = c.req.header('cf-connecting-ip')
+    if (!ip && (c.req.raw as { cf?: unknown }).cf) ip = readHeader(c, 'cf-connecting-ip')
   }
   return ip?.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1') || undefined
 }
