@@ -68,8 +68,7 @@ export function nodeTransport({
         const fail = (error: GatewayError) => {
           if (settled) return
           settled = true
-          clearTimeout(headersTimer)
-          clearTimeout(totalTimer)
+          clearTimeout(deadline)
           upstreamReq.destroy()
           reject(error)
         }
@@ -86,14 +85,18 @@ export function nodeTransport({
           agent: target.https ? httpsAgent : httpAgent,
         })
 
-        const headersTimer = setTimeout(
-          () => fail(upstreamTimeout('The legacy function did not answer in time')),
-          headersTimeoutMs,
-        )
-        const totalTimer = setTimeout(() => {
-          if (!headersArrived) fail(upstreamTimeout('The legacy function did not answer in time'))
+        // One timer per request: it fires at the headers deadline and, when the headers came in
+        // time, re-arms itself for what is left of the total.
+        const onDeadline = () => {
+          if (!headersArrived) {
+            fail(upstreamTimeout('The legacy function did not answer in time'))
+            return
+          }
+          const left = totalTimeoutMs - (performance.now() - sent)
+          if (left > 0) deadline = setTimeout(onDeadline, left)
           else upstreamReq.destroy(new Error('total timeout'))
-        }, totalTimeoutMs)
+        }
+        let deadline = setTimeout(onDeadline, Math.min(headersTimeoutMs, totalTimeoutMs))
 
         upstreamReq.on('error', (error: NodeJS.ErrnoException) => {
           if (settled) return
@@ -110,7 +113,7 @@ export function nodeTransport({
           outgoing.once('close', () => {
             if (!outgoing.writableFinished) upstreamReq.destroy()
             if (headersArrived) {
-              clearTimeout(totalTimer)
+              clearTimeout(deadline)
               resolve(RESPONSE_ALREADY_SENT)
             }
           })
@@ -120,7 +123,6 @@ export function nodeTransport({
 
         upstreamReq.on('response', (upstreamRes) => {
           headersArrived = true
-          clearTimeout(headersTimer)
           const headersMs = performance.now() - sent
           const outcome: LegacyOutcome = { status: upstreamRes.statusCode ?? 502, headersMs }
           const headers = responseHeaders(upstreamRes, call, headersMs)
@@ -132,7 +134,7 @@ export function nodeTransport({
             outgoing.writeHead(outcome.status, headers)
             upstreamRes.pipe(outgoing)
           } else {
-            const done = () => clearTimeout(totalTimer)
+            const done = () => clearTimeout(deadline)
             upstreamRes.once('end', done)
             upstreamRes.once('close', done)
             const webHeaders = new Headers()

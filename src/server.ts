@@ -8,6 +8,7 @@ import { createApp, type GatewayApp } from './app.js'
 import { type Config, loadConfig } from './config.js'
 import { createLogger, errorFields, type Logger } from './observability/log.js'
 import { Metrics } from './observability/metrics.js'
+import { batchedStdout } from './observability/stdout.js'
 import { createDb } from './platform/db/create.js'
 import { lazyDb } from './platform/db/lazy.js'
 import { type FlagTable, flagsFromText } from './rollout/flags.js'
@@ -45,9 +46,14 @@ export async function startNodeServer(
   options: { logger?: Logger; port?: number } = {},
 ): Promise<RunningServer> {
   const config = loadConfig(env)
+  const stdout = batchedStdout()
   const logger =
     options.logger ??
-    createLogger({ level: config.LOG_LEVEL, base: { service: 'bff-gateway', env: config.APP_ENV } })
+    createLogger({
+      level: config.LOG_LEVEL,
+      base: { service: 'bff-gateway', env: config.APP_ENV },
+      write: stdout.write,
+    })
   const identity = verifierFromConfig(config)
   const rateLimiter = rateLimiterFromConfig(config, {
     connectRedis: (url) =>
@@ -139,6 +145,7 @@ export async function startNodeServer(
       await rateLimiter.close()
       await db.close()
       logger.info('stopped', { outcome })
+      stdout.flush()
     })()
     return closing
   }
