@@ -61,14 +61,11 @@ export function fetchTransport({
           out.set(name, value)
       })
       for (const cookie of upstream.headers.getSetCookie()) out.append('set-cookie', cookie)
-      const vary = mergeVary(upstream.headers.get('vary'), call.responseHeaders.get('vary'))
-      call.responseHeaders.forEach((value, name) => {
-        if (name !== 'vary') out.set(name, value)
-      })
+      const vary = mergeVary(upstream.headers.get('vary'), call.responseHeaders.vary)
+      for (const name in call.responseHeaders) {
+        if (name !== 'vary') out.set(name, call.responseHeaders[name] as string)
+      }
       if (vary) out.set('vary', vary)
-      // Hono merges the prepared headers into the returned response with `set`, which would
-      // replace the merged Vary with the gateway's alone.
-      call.responseHeaders.delete('vary')
       out.set('server-timing', serverTiming(headersMs, call.startedAt, performance.now()))
       onOutcome({ status: upstream.status, headersMs })
       return new Response(upstream.body, { status: upstream.status, headers: out })

@@ -225,13 +225,13 @@ function responseHeaders(
       upstreamVary = upstreamVary === undefined ? value : `${upstreamVary}, ${value}`
   }
   const connection = connectionTokens(connectionValue)
-  // The gateway's own headers, read once (iterating a Headers sorts it each time).
   const gateway: string[] = []
   let gatewayVary: string | undefined
-  call.responseHeaders.forEach((value, name) => {
+  for (const name in call.responseHeaders) {
+    const value = call.responseHeaders[name] as string
     if (name === 'vary') gatewayVary = value
     else gateway.push(name, value)
-  })
+  }
   const out: string[] = []
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string

@@ -12,7 +12,7 @@ export interface LegacyCall {
    */
   body: Uint8Array | 'stream' | null
   /** Headers the gateway adds to the response (x-bff-backend, x-request-id, CORS, ...). */
-  responseHeaders: Headers
+  responseHeaders: Record<string, string>
   /** performance.now() when the gateway started handling the request (for server-timing). */
   startedAt: number
   /** Largest body to stream upstream; beyond it the call fails with 413. */

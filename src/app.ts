@@ -10,6 +10,7 @@ import { identify } from './middleware/identify.js'
 import { rateLimit } from './middleware/rate-limit.js'
 import { requestContext } from './middleware/request-context.js'
 import { createRouteResolver, resolveRoute } from './middleware/resolve-route.js'
+import { responseHeaders } from './middleware/response-headers.js'
 import { secureHeaders } from './middleware/secure-headers.js'
 import { errorFields } from './observability/log.js'
 import { gatewayMetrics, Metrics } from './observability/metrics.js'
@@ -109,6 +110,7 @@ export function createApp(deps: Deps) {
     '*',
     requestContext({ logger, metrics, knownRoutes: ROUTE_IDS, observe: deps.rollout?.observe }),
   )
+  app.use('*', responseHeaders())
   app.use('*', secureHeaders({ hsts: !config.isDevelopment }))
   app.use('*', cors({ allowedOrigins: config.ALLOWED_ORIGINS }))
 

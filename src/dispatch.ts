@@ -5,7 +5,7 @@ import { DependencyUnavailableError, GatewayError } from './errors.js'
 import { errorFields, type Logger } from './observability/log.js'
 import type { GatewayMetrics } from './observability/metrics.js'
 import { bufferBody } from './platform/body.js'
-import { headerEntries, readHeader } from './platform/request-headers.js'
+import { gatewayHeaders, headerEntries, readHeader } from './platform/request-headers.js'
 import type { NativeBreakers } from './rollout/breaker.js'
 import { fallbackVerdict } from './rollout/fallback.js'
 import { clientAddress } from './security/client-ip.js'
@@ -45,7 +45,8 @@ export function createDispatcher(opts: DispatchOptions) {
       q === -1 ? '' : url.slice(q),
     )
     c.set('backend', backend)
-    c.header('x-bff-backend', backend)
+    const responseHeaders = gatewayHeaders(c)
+    responseHeaders['x-bff-backend'] = backend
     const headers = upstreamRequestHeaders(headerEntries(c), readHeader(c, 'connection'), {
       host: readHeader(c, 'host') ?? new URL(url).host,
       proto: url.startsWith('https:') ? 'https' : 'http',
@@ -59,7 +60,7 @@ export function createDispatcher(opts: DispatchOptions) {
         method: c.req.method,
         headers,
         body,
-        responseHeaders: c.res.headers,
+        responseHeaders,
         startedAt: c.get('startedAt'),
         bodyLimitBytes: route.def.policy.bodyLimitBytes,
       },
@@ -82,7 +83,7 @@ export function createDispatcher(opts: DispatchOptions) {
     if (bodyReplayable) await bufferBody(c)
 
     c.set('backend', 'native')
-    c.header('x-bff-backend', 'native')
+    gatewayHeaders(c)['x-bff-backend'] = 'native'
     let response: Response | undefined
     let failure: unknown
     try {

@@ -85,6 +85,12 @@ export type Variables = {
   bufferedBody: Uint8Array | undefined
   /** Status written by a transport that answered the client itself (Node direct path). */
   sentStatus: number | undefined
+  /**
+   * Headers the gateway adds to whatever answers the request (request id, `x-bff-backend`,
+   * CORS, rate-limit), lower-case names. Transports write them into a proxied response;
+   * `requestContext` applies them to every other response (native, problems).
+   */
+  responseHeaders: Record<string, string>
   /** Set by middleware to add fields to the access log line (masked before writing). */
   logFields: Record<string, unknown>
 }

@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler, Next } from 'hono'
 import { GatewayError } from '../errors.js'
 import type { AppEnv } from '../types.js'
-import { readHeader } from '../platform/request-headers.js'
+import { gatewayHeaders, readHeader } from '../platform/request-headers.js'
 
 /** What supabase-js and our clients send (DOMAIN.md, Supabase) plus the gateway's own headers. */
 export const CORS_ALLOW_HEADERS = [
@@ -105,17 +105,15 @@ export function cors({
       return c.body(null, 204, Object.fromEntries(headers))
     }
 
-    // Set before `next()` so they reach every kind of response: native ones and problems
-    // through Hono's header merge, legacy ones through the transport, which also drops any
-    // access-control-* header a legacy function sends (the gateway owns CORS) and merges Vary.
-    // Writing to `c.res` (not `c.header`) makes the response Hono merges into whatever comes
-    // back, even when no earlier middleware created it.
-    const headers = c.res.headers
-    headers.set('vary', 'Origin')
+    // Into the gateway's response headers, so they reach every kind of response: legacy ones
+    // through the transport, which also drops any access-control-* header a legacy function
+    // sends (the gateway owns CORS) and merges Vary; native ones and problems at the end.
+    const headers = gatewayHeaders(c)
+    headers.vary = 'Origin'
     if (verdict && origin !== undefined) {
-      headers.set('access-control-allow-origin', verdict === 'explicit' ? origin : '*')
-      if (verdict === 'explicit') headers.set('access-control-allow-credentials', 'true')
-      headers.set('access-control-expose-headers', exposeHeadersValue)
+      headers['access-control-allow-origin'] = verdict === 'explicit' ? origin : '*'
+      if (verdict === 'explicit') headers['access-control-allow-credentials'] = 'true'
+      headers['access-control-expose-headers'] = exposeHeadersValue
     }
     return next()
   }

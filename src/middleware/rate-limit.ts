@@ -2,6 +2,7 @@ import type { Context, MiddlewareHandler, Next } from 'hono'
 import { GatewayError, serviceUnavailable } from '../errors.js'
 import { errorFields, type Logger } from '../observability/log.js'
 import { type ClientIpOptions, clientIp } from '../security/client-ip.js'
+import { gatewayHeaders } from '../platform/request-headers.js'
 import type { AppEnv, RateLimiter, RateLimitOutcome } from '../types.js'
 
 export type RateLimitDecision = 'allowed' | 'limited' | 'failed-open' | 'failed-closed'
@@ -84,7 +85,7 @@ export function rateLimit({
     onOutcome?.(routeId, 'allowed')
     // Set before `next()`: on Node the legacy transport writes the response itself, taking the
     // headers prepared so far (docs/decisions/001).
-    for (const [name, value] of Object.entries(headers)) c.header(name, value)
+    Object.assign(gatewayHeaders(c), headers)
     await next()
   }
 }

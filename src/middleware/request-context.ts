@@ -1,7 +1,7 @@
 import { createMiddleware } from 'hono/factory'
 import type { Logger } from '../observability/log.js'
 import type { GatewayMetrics } from '../observability/metrics.js'
-import { readHeader } from '../platform/request-headers.js'
+import { gatewayHeaders, readHeader } from '../platform/request-headers.js'
 import type { AppEnv, RolloutHooks } from '../types.js'
 
 /** Accepted incoming request ids: printable, bounded, no spaces (they end up in log lines). */
@@ -29,9 +29,7 @@ export function requestContext({ logger, metrics, knownRoutes, observe }: Reques
     c.set('startedAt', startedAt)
     c.set('sideEffect', false)
     c.set('logFields', {})
-    // Touching c.res creates the response Hono merges into whatever a handler returns, so
-    // headers set before `next()` reach native, legacy and error responses alike.
-    c.res.headers.set('x-request-id', requestId)
+    gatewayHeaders(c)['x-request-id'] = requestId
 
     await next()
 

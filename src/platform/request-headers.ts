@@ -31,3 +31,16 @@ export function* headerEntries(c: AppContext): Generator<[string, string]> {
   }
   yield* c.req.raw.headers.entries()
 }
+
+/**
+ * The gateway's response headers of this request (see `Variables.responseHeaders`); a fresh
+ * record when no `requestContext` ran (middleware tested on its own).
+ */
+export function gatewayHeaders(c: AppContext): Record<string, string> {
+  let headers = c.get('responseHeaders')
+  if (!headers) {
+    headers = {}
+    c.set('responseHeaders', headers)
+  }
+  return headers
+}

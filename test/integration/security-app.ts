@@ -1,4 +1,5 @@
 import { Hono } from 'hono'
+import { responseHeaders } from '../../src/middleware/response-headers.js'
 import { GatewayError, problemResponse } from '../../src/errors.js'
 import { ROUTES, type RoutePolicy } from '../../src/route-table.js'
 import type { AppEnv, RouteMatch } from '../../src/types.js'
@@ -37,6 +38,8 @@ export function securityApp(
     c.set('route', typeof route === 'function' ? route(c.req.path) : route)
     await next()
   })
+  // As in the app: the gateway's headers (CORS, rate-limit) land on every response.
+  app.use(responseHeaders())
   setup(app)
   return app
 }

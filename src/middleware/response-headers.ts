@@ -1,0 +1,33 @@
+import type { Context, MiddlewareHandler, Next } from 'hono'
+import { mergeVary } from '../../legacy-proxy/headers.js'
+import { gatewayHeaders } from '../platform/request-headers.js'
+import type { AppEnv } from '../types.js'
+
+function apply(target: Headers, headers: Record<string, string>): void {
+  for (const name in headers) {
+    const value = headers[name] as string
+    if (name === 'vary') target.set('vary', mergeVary(target.get('vary'), value) as string)
+    else target.set(name, value)
+  }
+}
+
+/**
+ * Puts the gateway's response headers (`c.var.responseHeaders`: request id, `x-bff-backend`,
+ * CORS, rate-limit) on the responses the gateway produced itself: native answers, problems,
+ * pages. A legacy transport writes them into the proxied response on its own (on Node it sends
+ * the response before this runs), merging `Vary` with the upstream's.
+ */
+export function responseHeaders(): MiddlewareHandler<AppEnv> {
+  return async function responseHeaders(c: Context<AppEnv>, next: Next) {
+    const headers = gatewayHeaders(c)
+    await next()
+    if (c.get('sentStatus') !== undefined) return
+    try {
+      apply(c.res.headers, headers)
+    } catch {
+      // A response straight from `fetch` has immutable headers; nothing was written to it.
+      c.res = new Response(c.res.body, c.res)
+      apply(c.res.headers, headers)
+    }
+  }
+}
