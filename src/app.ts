@@ -12,6 +12,7 @@ import { requestContext } from './middleware/request-context.js'
 import { createRouteResolver, resolveRoute } from './middleware/resolve-route.js'
 import { responseHeaders } from './middleware/response-headers.js'
 import { secureHeaders } from './middleware/secure-headers.js'
+import { sequence } from './middleware/sequence.js'
 import { errorFields } from './observability/log.js'
 import { gatewayMetrics, Metrics } from './observability/metrics.js'
 import { openApiDocument } from './openapi.js'
@@ -152,9 +153,10 @@ export function createApp(deps: Deps) {
         breakers.state(routeId) === 'open' ? 'breaker-open' : deps.rollout?.hold(routeId),
       metrics,
     }),
-  ] as const
-  app.all('/functions/v1/*', ...routed, dispatch)
-  app.all('/api/v1/*', ...routed, dispatch)
+  ]
+  const pipeline = sequence(routed, dispatch)
+  app.all('/functions/v1/*', pipeline)
+  app.all('/api/v1/*', pipeline)
 
   return Object.assign(app, { breakers, metrics: metricsRegistry })
 }

@@ -49,6 +49,7 @@ export function requestContext({ logger, metrics, knownRoutes, observe }: Reques
     }
     const upstreamMs = c.get('upstreamMs')
     if (upstreamMs !== undefined) metrics.upstream.observe({ route: label }, upstreamMs / 1000)
+    if (!logger.enabled('info')) return
     const decision = c.get('decision')
     logger.info('request', {
       requestId,

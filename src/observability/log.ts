@@ -17,6 +17,8 @@ export interface Logger {
   error(msg: string, fields?: LogFields): void
   /** A logger that adds `fields` to every line. */
   child(fields: LogFields): Logger
+  /** Whether lines of `level` are written (to skip building fields that would be dropped). */
+  enabled(level: LogLevel): boolean
 }
 
 export interface LoggerOptions {
@@ -47,6 +49,7 @@ export function createLogger({
       warn: (msg, fields) => emit('warn', msg, fields),
       error: (msg, fields) => emit('error', msg, fields),
       child: (fields) => make({ ...bound, ...fields }),
+      enabled: (lvl) => LEVELS[lvl] >= threshold,
     }
   }
   return make(base)
