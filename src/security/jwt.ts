@@ -112,7 +112,7 @@ export function createJwtVerifier({
 
   return {
     async verify(token) {
-      const key = cacheSize > 0 ? await VerifiedTokenCache.keyOf(token) : ''
+      const key = cacheSize > 0 ? VerifiedTokenCache.keyOf(token) : ''
       const cached = cacheSize > 0 ? cache.get(key) : undefined
       if (cached) return cached
       try {

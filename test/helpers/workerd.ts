@@ -18,6 +18,8 @@ export async function startWorkerd(
     target: 'es2022',
     conditions: ['workerd', 'worker', 'browser'],
     mainFields: ['module', 'main'],
+    // Provided by workerd under nodejs_compat, as wrangler leaves them.
+    external: ['node:*'],
     logLevel: 'silent',
   })
   const script = result.outputFiles[0]?.text ?? ''
