@@ -3,6 +3,7 @@ import https from 'node:https'
 import { Readable } from 'node:stream'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import { GatewayError, upstreamTimeout, upstreamUnavailable } from '../src/errors.js'
+import { payloadTooLarge } from '../src/middleware/body-limit.js'
 import { connectionTokens, isForwardableResponseHeader, mergeVary } from './headers.js'
 import {
   type LegacyCall,
@@ -24,12 +25,13 @@ interface NodeBindings {
   outgoing?: ServerResponse
 }
 
-const payloadTooLarge = (limit: number) =>
+/** Nobody reads this answer; the status (nginx's 499) is for the access log and metrics. */
+const clientClosed = () =>
   new GatewayError({
-    status: 413,
-    code: 'payload-too-large',
-    title: 'Payload too large',
-    detail: `The request body exceeds ${limit} bytes`,
+    status: 499,
+    code: 'client-closed',
+    title: 'Client closed the request',
+    detail: 'The client went away before the legacy function answered',
   })
 
 /**
@@ -101,7 +103,7 @@ export function nodeTransport({
         upstreamReq.on('error', (error: NodeJS.ErrnoException) => {
           if (settled) return
           if ((direct && outgoing.destroyed) || c.req.raw.signal.aborted) {
-            fail(upstreamUnavailable('The client went away'))
+            fail(clientClosed())
             return
           }
           fail(upstreamUnavailable('The legacy function could not be reached', error))

@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler, Next } from 'hono'
 import { GatewayError } from '../errors.js'
-import type { AppEnv } from '../types.js'
 import { readHeader } from '../platform/request-headers.js'
+import type { AppEnv } from '../types.js'
 
 /** The 413 problem for a body over `limit` bytes. */
 export function payloadTooLarge(limit: number) {

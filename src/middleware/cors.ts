@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler, Next } from 'hono'
 import { GatewayError } from '../errors.js'
-import type { AppEnv } from '../types.js'
 import { gatewayHeaders, readHeader } from '../platform/request-headers.js'
+import type { AppEnv } from '../types.js'
 
 /** What supabase-js and our clients send (DOMAIN.md, Supabase) plus the gateway's own headers. */
 export const CORS_ALLOW_HEADERS = [

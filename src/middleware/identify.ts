@@ -1,9 +1,9 @@
 import type { Context, MiddlewareHandler, Next } from 'hono'
 import { decodeJwt } from 'jose'
 import type { Logger } from '../observability/log.js'
+import { readHeader } from '../platform/request-headers.js'
 import { authenticationRequired, forbiddenRole, invalidToken } from '../security/auth-errors.js'
 import type { AppEnv, Identity, IdentityVerifier } from '../types.js'
-import { readHeader } from '../platform/request-headers.js'
 
 export interface IdentifyOptions {
   /** Verifies bearer JWTs; without it tokens are only decoded, which `allowUnverified` must permit. */

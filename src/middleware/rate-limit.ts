@@ -1,8 +1,8 @@
 import type { Context, MiddlewareHandler, Next } from 'hono'
 import { GatewayError, serviceUnavailable } from '../errors.js'
 import { errorFields, type Logger } from '../observability/log.js'
-import { type ClientIpOptions, clientIp } from '../security/client-ip.js'
 import { gatewayHeaders } from '../platform/request-headers.js'
+import { type ClientIpOptions, clientIp } from '../security/client-ip.js'
 import type { AppEnv, RateLimiter, RateLimitOutcome } from '../types.js'
 
 export type RateLimitDecision = 'allowed' | 'limited' | 'failed-open' | 'failed-closed'

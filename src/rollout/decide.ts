@@ -40,5 +40,11 @@ export function decideBackend(input: DecisionInput): DecisionInfo {
     if (flag && bucket !== undefined && isNative(bucket, flag.basisPoints)) backend = 'native'
   }
   // One object literal of a fixed shape: this runs on every routed request.
-  return { backend, reason, bucket, subjectSource: input.subject.source, percent: flag?.percent ?? 0 }
+  return {
+    backend,
+    reason,
+    bucket,
+    subjectSource: input.subject.source,
+    percent: flag?.percent ?? 0,
+  }
 }

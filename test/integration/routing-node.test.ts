@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, it } from 'vitest'
 import { type LegacyStandIn, startLegacyStandIn } from '../fakes/legacy-functions.js'
 import { buildTestApp } from '../helpers/gateway.js'
 import { userToken } from '../helpers/tokens.js'

@@ -1,6 +1,6 @@
 import { Hono } from 'hono'
-import { responseHeaders } from '../../src/middleware/response-headers.js'
 import { GatewayError, problemResponse } from '../../src/errors.js'
+import { responseHeaders } from '../../src/middleware/response-headers.js'
 import { ROUTES, type RoutePolicy } from '../../src/route-table.js'
 import type { AppEnv, RouteMatch } from '../../src/types.js'
 
