@@ -40,6 +40,16 @@ const CARD =
 const RRN_PLAIN = /(?<![\w-])\d{13}(?![\w-])/g
 const ACCOUNT = /(?<![\w-])\d{2,6}(?:-\d{2,6}){1,3}(?![\w-])/g
 
+const PERCENT_RUN = /(?:%[0-9A-Fa-f]{2})+/g
+
+function decodePercentRun(run: string): string {
+  try {
+    return decodeURIComponent(run)
+  } catch {
+    return run
+  }
+}
+
 /**
  * Mask personal data and secrets inside one string.
  * @example maskString('mail kim@example.com, call 010-1234-5678') // 'mail [email], call [phone]'
@@ -47,6 +57,8 @@ const ACCOUNT = /(?<![\w-])\d{2,6}(?:-\d{2,6}){1,3}(?![\w-])/g
 export function maskString(value: string): string {
   if (!MAY_MATCH.test(value)) return value
   let s = value.length > MAX_STRING ? `${value.slice(0, MAX_STRING)}…[truncated]` : value
+  // Paths and queries arrive percent-encoded (`kim%40example.com`): mask what they decode to.
+  if (s.includes('%')) s = s.replace(PERCENT_RUN, decodePercentRun)
   if (s.includes('://')) s = s.replace(URL_CREDENTIALS, `$1${REDACTED}@`)
   if (s.includes('eyJ')) s = s.replace(JWT, '[jwt]')
   s = s.replace(AUTH_SCHEME, `$1 ${REDACTED}`)
