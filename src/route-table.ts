@@ -83,6 +83,19 @@ const tossOrderId: RoutePolicy['subjectKey'] = async ({ json }) => {
   return typeof orderId === 'string' && orderId.length <= 64 ? `order:${orderId}` : undefined
 }
 
+/**
+ * TossPayments webhooks prove themselves (no JWT), are deduplicated in the database (so a
+ * replay to legacy is safe), and stay sticky per order.
+ */
+const tossWebhook: Partial<RoutePolicy> = {
+  auth: 'none',
+  // Toss retries only 7 times over days; a limiter outage must not drop deliveries.
+  rateLimit: open(600),
+  bodyLimitBytes: 64 * KiB,
+  replaySafe: true,
+  subjectKey: tossOrderId,
+}
+
 function route(
   id: string,
   phase: Phase,
@@ -117,14 +130,7 @@ export const ROUTES: readonly RouteDef[] = [
   ),
   route('payment-webhook', 1, 'TossPayments webhook: payment status and virtual-account deposits', {
     aliases: ['/api/v1/webhooks/payment'],
-    policy: {
-      auth: 'none',
-      // Toss retries only 7 times over days; a limiter outage must not drop deliveries.
-      rateLimit: open(600),
-      bodyLimitBytes: 64 * KiB,
-      replaySafe: true,
-      subjectKey: tossOrderId,
-    },
+    policy: tossWebhook,
   }),
   route('refund-process', 1, 'Full or partial refund of a payment through Toss cancel', {
     aliases: ['/api/v1/refunds'],
@@ -153,13 +159,7 @@ export const ROUTES: readonly RouteDef[] = [
   }),
   route('funding-payment-webhook', 2, 'TossPayments webhook for funding payments', {
     aliases: ['/api/v1/webhooks/funding-payment'],
-    policy: {
-      auth: 'none',
-      rateLimit: open(600),
-      bodyLimitBytes: 64 * KiB,
-      replaySafe: true,
-      subjectKey: tossOrderId,
-    },
+    policy: tossWebhook,
   }),
   // Phase 3
   route('ai-poll-suggest', 3, 'Poll questions and options for a creator', {
