@@ -9,7 +9,7 @@ import { type Config, loadConfig } from './config.js'
 import { createLogger, errorFields, type Logger } from './observability/log.js'
 import { Metrics } from './observability/metrics.js'
 import { batchedStdout } from './observability/stdout.js'
-import { createDb } from './platform/db/create.js'
+import { createDb, databaseKind } from './platform/db/create.js'
 import { lazyDb } from './platform/db/lazy.js'
 import { type FlagTable, flagsFromText } from './rollout/flags.js'
 import { ROUTE_IDS } from './route-table.js'
@@ -62,6 +62,7 @@ export async function startNodeServer(
           logger.warn('redis error', { component: 'rate-limit', ...errorFields(error) }),
       }),
   })
+  databaseKind(config) // refuses embedded PGlite in production before anything starts
   const db = lazyDb(
     createDb(config, {
       onPoolError: (error) => logger.warn('database pool error', errorFields(error)),

@@ -114,6 +114,20 @@ describe('start-up refuses bad configuration with one clear line', () => {
     )
   })
 
+  it('refuses embedded PGlite in production', async () => {
+    const { code, stderr } = await failedStart({
+      APP_ENV: 'production',
+      SUPABASE_URL: 'https://project.supabase.co',
+      SUPABASE_JWT_SECRET: 'production-like-jwt-secret-0123456789abcdef',
+      BFF_CANARY_SECRET: 'production-like-canary-secret-0123456789',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+    })
+    expect(code).toBe(1)
+    expect(stderr.trim()).toBe(
+      'config error: DATABASE_URL must be set (or SUPABASE_URL with SUPABASE_SERVICE_ROLE_KEY) in production: embedded PGlite keeps data per instance',
+    )
+  })
+
   it('says when the flags file is missing', async () => {
     const { code, stderr } = await failedStart({ FLAGS_FILE: join(dir, 'nope.json') })
     expect(code).toBe(1)
