@@ -53,7 +53,7 @@ export function enforceStreamLimit(
  * counts it as it reads it for a native handler, both failing with the same 413.
  */
 export function bodyLimit(): MiddlewareHandler<AppEnv> {
-  return async function bodyLimit(c: Context<AppEnv>, next: Next) {
+  return function bodyLimit(c: Context<AppEnv>, next: Next) {
     const limit = c.get('route')?.def.policy.bodyLimitBytes
     if (limit === undefined) return next()
     const declared = readHeader(c, 'content-length')

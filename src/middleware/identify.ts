@@ -68,26 +68,44 @@ export function identify({
     }
   }
 
-  return async function identify(c: Context<AppEnv>, next: Next) {
-    const auth = c.get('route')?.def.policy.auth
-    if (auth === undefined || auth === 'none') return next()
-    const token = bearerToken(readHeader(c, 'authorization'))
+  function rejected(c: Context<AppEnv>, error: unknown): never {
+    const code = (error as { code?: unknown }).code
+    c.set('logFields', { ...c.get('logFields'), authError: code })
+    log.debug('caller rejected', { route: c.get('route')?.def.id, authError: code })
+    throw error
+  }
+
+  async function verified(c: Context<AppEnv>, next: Next, auth: PolicyAuth, token: string) {
     let identity: Identity | undefined
     try {
-      identity = token === undefined ? undefined : await identityOf(token)
+      identity = await identityOf(token)
       enforce(auth, identity)
     } catch (error) {
-      const code = (error as { code?: unknown }).code
-      c.set('logFields', { ...c.get('logFields'), authError: code })
-      log.debug('caller rejected', { route: c.get('route')?.def.id, authError: code })
-      throw error
+      rejected(c, error)
     }
     c.set('identity', identity)
     return next()
   }
+
+  // Not `async` on the way without a token (most proxied calls): no promise of its own.
+  return function identify(c: Context<AppEnv>, next: Next) {
+    const auth = c.get('route')?.def.policy.auth
+    if (auth === undefined || auth === 'none') return next()
+    const token = bearerToken(readHeader(c, 'authorization'))
+    if (token !== undefined) return verified(c, next, auth, token)
+    try {
+      enforce(auth, undefined)
+    } catch (error) {
+      rejected(c, error)
+    }
+    c.set('identity', undefined)
+    return next()
+  }
 }
 
-function enforce(auth: 'required' | 'optional' | 'service', identity: Identity | undefined) {
+type PolicyAuth = 'required' | 'optional' | 'service'
+
+function enforce(auth: PolicyAuth, identity: Identity | undefined) {
   if (auth === 'optional') return
   if (!identity) throw authenticationRequired('This route needs a bearer access token')
   if (auth === 'service') {

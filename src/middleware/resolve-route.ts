@@ -82,7 +82,7 @@ export function rawPath(url: string): string {
 
 /** Sets `c.var.route` and enforces the route's methods (OPTIONS is CORS's, answered earlier). */
 export function resolveRoute(resolver: RouteResolver) {
-  return createMiddleware<AppEnv>(async function resolveRoute(c, next) {
+  return createMiddleware<AppEnv>(function resolveRoute(c, next) {
     const match = resolver.resolve(rawPath(c.req.url))
     if (!match) throw notFound(`No function or API route at ${c.req.path.slice(0, 200)}`)
     c.set('route', match)
@@ -91,6 +91,6 @@ export function resolveRoute(resolver: RouteResolver) {
     const allowed =
       methods === '*' || methods.includes(method) || (method === 'HEAD' && methods.includes('GET'))
     if (!allowed) throw methodNotAllowed(methods as readonly string[])
-    await next()
+    return next()
   })
 }

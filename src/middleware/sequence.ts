@@ -1,7 +1,8 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import type { AppEnv } from '../types.js'
 
-const proceed = async () => {}
+const done = Promise.resolve()
+const proceed = () => done
 
 /**
  * Runs guard middleware one after another, then `handler`, as one Hono handler. The routed
@@ -17,10 +18,12 @@ export function sequence(
   return async function routed(c: Context<AppEnv>): Promise<Response> {
     for (const step of steps) {
       let proceeded = false
-      const answer = await step(c, () => {
+      const result = step(c, () => {
         proceeded = true
         return proceed()
       })
+      // Steps that need no I/O answer synchronously; awaiting them would cost a tick each.
+      const answer = result instanceof Promise ? await result : result
       if (!proceeded) return answer instanceof Response ? answer : c.res
     }
     return handler(c)
