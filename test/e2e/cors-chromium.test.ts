@@ -2,9 +2,10 @@ import { mkdirSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
-import { type Browser, chromium } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cors, strictOrigin } from '../../src/middleware/cors.js'
+import { launchChromium } from '../helpers/chromium.js'
 import { routeMatch, securityApp } from '../integration/security-app.js'
 
 /**
@@ -13,7 +14,6 @@ import { routeMatch, securityApp } from '../integration/security-app.js'
  * a preflight, exactly as supabase-js does.
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const ARTIFACTS = 'test-artifacts'
 
 type Listening = { url: string; close: () => Promise<void> }
@@ -63,20 +63,7 @@ beforeAll(async () => {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   }
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    timeout: 30_000,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  })
+  browser = await launchChromium()
   mkdirSync(ARTIFACTS, { recursive: true })
 })
 
