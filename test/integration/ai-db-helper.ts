@@ -18,6 +18,7 @@ export interface TestDatabase {
 export async function createTestDatabase(poolSize = 20): Promise<TestDatabase> {
   const temp = await createTempDatabase('bff_ai')
   const pool = new pg.Pool({ connectionString: temp.url, max: 4 })
+  pool.on('error', () => {}) // a forced drop at teardown may reach a closing connection
   try {
     await applyMigrations(pgMigrationTarget(pool))
   } catch (error) {

@@ -47,6 +47,7 @@ describe.each([
     expect(rows.map((r) => r.name)).toContain('0001_payments.sql')
     if (h.kind === 'postgres') {
       const pool = new pg.Pool({ connectionString: h.url, max: 1 })
+      pool.on('error', () => {})
       const again = await applyMigrations(pgMigrationTarget(pool))
       await pool.end()
       expect(again.applied).toEqual([])

@@ -66,6 +66,8 @@ export async function createTempDatabase(
 export async function postgresHarness(): Promise<Harness> {
   const temp = await createTempDatabase()
   const admin = new pg.Pool({ connectionString: temp.url, max: 4 })
+  // `drop database … with (force)` may reach a connection still closing: not a test failure.
+  admin.on('error', () => {})
   await applyMigrations(pgMigrationTarget(admin))
   const db = createPostgresDb({ connectionString: temp.url, max: 20 })
   return {

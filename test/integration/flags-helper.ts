@@ -212,6 +212,7 @@ export async function auditDatabase(): Promise<{
   const url = new URL(ADMIN_DB_URL)
   url.pathname = `/${name}`
   const setup = new pg.Client({ connectionString: url.toString() })
+  setup.on('error', () => {})
   await setup.connect()
   try {
     await setup.query(
