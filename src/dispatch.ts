@@ -26,6 +26,19 @@ export interface DispatchOptions {
 const BODYLESS = new Set(['GET', 'HEAD'])
 
 /**
+ * The scheme the client used. Behind the platform's proxy (Cloud Run terminates TLS; a trusted
+ * client-IP header is configured) that proxy's `X-Forwarded-Proto` says it; otherwise a client
+ * could claim anything, and the request URL is what the gateway itself saw.
+ */
+function forwardedProto(c: AppContext, url: string, trustedIpHeader: string | undefined): string {
+  if (trustedIpHeader) {
+    const claimed = readHeader(c, 'x-forwarded-proto')
+    if (claimed === 'https' || claimed === 'http') return claimed
+  }
+  return url.startsWith('https:') ? 'https' : 'http'
+}
+
+/**
  * Steps 7 and 8 of the request path: run the native handler or forward to legacy, and replay a
  * failed native attempt to legacy when the fallback rules allow it.
  */
@@ -49,7 +62,7 @@ export function createDispatcher(opts: DispatchOptions) {
     responseHeaders['x-bff-backend'] = backend
     const headers = upstreamRequestHeaders(headerEntries(c), readHeader(c, 'connection'), {
       host: readHeader(c, 'host') ?? new URL(url).host,
-      proto: url.startsWith('https:') ? 'https' : 'http',
+      proto: forwardedProto(c, url, opts.trustedIpHeader),
       clientIp: clientAddress(c, { trustedIpHeader: opts.trustedIpHeader }),
       requestId: c.get('requestId'),
     })

@@ -126,11 +126,19 @@ describe('legacy proxy fidelity (Node transport, real server)', () => {
     expect(h['x-request-id']).toBe('req-12345678')
   })
 
+  it("keeps the platform proxy's X-Forwarded-Proto when a trusted proxy header is configured", async () => {
+    await raw(gateway.url, '/functions/v1/echo', { headers: { 'x-forwarded-proto': 'https' } })
+    expect(last()?.headers['x-forwarded-proto']).toBe('https')
+  })
+
   it('does not trust a client X-Forwarded-For without a trusted header configured', async () => {
     const local = await startTestGateway(legacy.functionsUrl)
     try {
-      await raw(local.url, '/functions/v1/echo', { headers: { 'x-forwarded-for': '198.51.100.7' } })
+      await raw(local.url, '/functions/v1/echo', {
+        headers: { 'x-forwarded-for': '198.51.100.7', 'x-forwarded-proto': 'https' },
+      })
       expect(last()?.headers['x-forwarded-for']).toBe('127.0.0.1')
+      expect(last()?.headers['x-forwarded-proto']).toBe('http')
     } finally {
       await local.close()
     }
