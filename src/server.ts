@@ -64,11 +64,13 @@ export async function startNodeServer(
   })
   databaseKind(config) // refuses embedded PGlite in production before anything starts
   const db = lazyDb(
-    createDb(config, {
-      onPoolError: (error) => logger.warn('database pool error', errorFields(error)),
-    }),
+    () =>
+      createDb(config, {
+        onPoolError: (error) => logger.warn('database pool error', errorFields(error)),
+      }),
     (error) => logger.error('database failed to start', errorFields(error)),
   )
+
   const metrics = new Metrics()
   const native = nativeHandlers({ config, logger, metrics, db })
   const table = await loadFlagsFile(config.FLAGS_FILE, new Set(Object.keys(native)))
@@ -126,6 +128,7 @@ export async function startNodeServer(
   const shutdown = (reason: string) => {
     closing ??= (async () => {
       draining = true
+      const began = Date.now()
       logger.info('shutting down', { reason, graceMs: config.SHUTDOWN_GRACE_MS })
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       // Keep-alive sockets with no request in flight would hold close() open.
@@ -141,11 +144,24 @@ export async function startNodeServer(
       clearInterval(idleTimer)
       clearTimeout(graceTimer)
       if (outcome === 'timeout' && 'closeAllConnections' in server) server.closeAllConnections()
-      await legacy.close?.()
-      await rollout.close()
-      await rateLimiter.close()
-      await db.close()
-      logger.info('stopped', { outcome })
+      // Releasing connections must not outlast the grace period either (a database still
+      // starting, a Redis that does not answer): whatever is left is dropped with the process.
+      const releasing = Promise.allSettled([
+        legacy.close?.(),
+        rollout.close(),
+        rateLimiter.close(),
+        db.close(),
+      ])
+      const left = Math.max(250, config.SHUTDOWN_GRACE_MS - (Date.now() - began))
+      let releaseTimer: ReturnType<typeof setTimeout> | undefined
+      const released = await Promise.race([
+        releasing.then(() => true),
+        new Promise<false>((resolve) => {
+          releaseTimer = setTimeout(() => resolve(false), left)
+        }),
+      ])
+      clearTimeout(releaseTimer)
+      logger.info('stopped', { outcome, released })
       stdout.flush()
     })()
     return closing

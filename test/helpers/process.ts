@@ -1,5 +1,8 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
 
 let built: Promise<unknown> | undefined
@@ -29,6 +32,15 @@ export interface GatewayProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>
 }
 
+/**
+ * Without a database configured the gateway opens embedded PGlite, which one process at a time
+ * may use: every spawned gateway gets a data directory of its own.
+ */
+function ownDatabase(env: Record<string, string>): Record<string, string> {
+  if (env.DATABASE_URL || env.PGLITE_DIR) return {}
+  return { PGLITE_DIR: join(mkdtempSync(join(tmpdir(), 'bff-pglite-')), 'db') }
+}
+
 /** Spawn the built Node entry (`node dist/node.js`) and wait for /health. */
 export async function spawnGateway(
   env: Record<string, string>,
@@ -37,7 +49,7 @@ export async function spawnGateway(
   await buildOnce()
   const port = await freePort()
   const child = spawn(process.execPath, ['dist/node.js'], {
-    env: { PATH: process.env.PATH ?? '', PORT: String(port), ...env },
+    env: { PATH: process.env.PATH ?? '', PORT: String(port), ...ownDatabase(env), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const stdout: string[] = []
@@ -86,7 +98,7 @@ export async function failedStart(
   await buildOnce()
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['dist/node.js'], {
-      env: { PATH: process.env.PATH ?? '', ...env },
+      env: { PATH: process.env.PATH ?? '', ...ownDatabase(env), ...env },
     })
     let stderr = ''
     child.stderr.setEncoding('utf8').on('data', (d: string) => {
