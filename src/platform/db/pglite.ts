@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises'
-import { PGlite } from '@electric-sql/pglite'
+import type { PGlite } from '@electric-sql/pglite'
 import { buildFunctionCall } from './call-sql.js'
 import { toDbError } from './errors.js'
 import { applyMigrations, type MigrateOptions, pgliteMigrationTarget } from './migrate.js'
@@ -26,6 +26,8 @@ export async function createPgliteDb({
 }: PgliteDbOptions = {}): Promise<Db & { pglite: PGlite }> {
   // PGlite creates only the last directory of the path; a fresh clone has no `.data/` yet.
   if (dataDir !== undefined) await mkdir(dataDir, { recursive: true })
+  // Loaded here, not at start-up: a gateway with a real database never pays for it.
+  const { PGlite } = await import('@electric-sql/pglite')
   const pglite = dataDir === undefined ? await PGlite.create() : await PGlite.create({ dataDir })
   try {
     await pglite.exec(SUPABASE_ROLES_SQL)
