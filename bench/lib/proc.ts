@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 
 /**
@@ -133,16 +132,8 @@ export async function run(
   return proc.stdout()
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
+// One free-port helper for the benchmarks and the tests.
+export { freePort } from '../../test/helpers/process.js'
 
 /** Poll `url` until it answers 200, at most `timeoutMs`. */
 export async function waitForHttp(url: string, timeoutMs = 15_000, proc?: Proc): Promise<void> {
