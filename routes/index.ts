@@ -7,6 +7,7 @@ import type { Db } from '../src/platform/db/port.js'
 import type { NativeHandler } from '../src/types.js'
 import { createAiPollSuggest } from './ai-poll-suggest.js'
 import { createAiReplySuggest } from './ai-reply-suggest.js'
+import { createSchedulerRoute } from './jobs/index.js'
 import { createPaymentCheckout } from './payment-checkout.js'
 import { createPaymentWebhook } from './payment-webhook.js'
 import { createRefundProcess } from './refund-process.js'
@@ -21,6 +22,8 @@ export interface NativeServices {
   /** Test seams: a Toss or Anthropic fetch pointed at a stand-in. */
   tossFetch?: typeof fetch
   anthropicFetch?: typeof fetch
+  /** Test seam: Google's OIDC key set served by a stand-in. */
+  googleFetch?: typeof fetch
 }
 
 /**
@@ -54,5 +57,8 @@ export function nativeHandlers(services: NativeServices): Record<string, NativeH
     handlers['ai-reply-suggest'] = createAiReplySuggest(ai)
     handlers['ai-poll-suggest'] = createAiPollSuggest(ai)
   }
+
+  const scheduler = createSchedulerRoute({ ...services, db })
+  if (scheduler) handlers['scheduled-dispatcher'] = scheduler
   return handlers
 }

@@ -8,7 +8,10 @@
 
 export type Phase = 1 | 2 | 3 | 'stay-legacy' | 'unknown'
 
-/** Who may call: `service` means a service-role JWT only, `none` is for webhooks (own authenticity). */
+/**
+ * Who may call: `service` means a service-role JWT only; `none` leaves authentication to the
+ * handler (webhook signatures, Cloud Scheduler's Google OIDC token).
+ */
 export type AuthPolicy = 'required' | 'optional' | 'none' | 'service'
 
 export interface RateLimitPolicy {
@@ -177,7 +180,9 @@ export const ROUTES: readonly RouteDef[] = [
   }),
   route('scheduled-dispatcher', 3, 'Scheduled jobs (Cloud Scheduler / cron)', {
     aliases: ['/api/v1/scheduled/dispatch'],
-    policy: { auth: 'service' },
+    // Cloud Scheduler sends a Google OIDC token, not a Supabase JWT: the handler verifies it
+    // (routes/jobs/oidc.ts); the legacy function checks its own caller.
+    policy: { auth: 'none', rateLimit: open(60), bodyLimitBytes: 4 * KiB },
   }),
   route('campaign-complete', 3, 'Close a funding campaign', {
     aliases: ['/api/v1/funding/campaign-complete'],
