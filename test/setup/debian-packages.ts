@@ -10,11 +10,23 @@ export interface DebianPackage {
   provides: string
   /** Who needs it, shown when it cannot be installed. */
   neededBy: string
+  /** A server package: needed only when that service is not already reachable. */
+  server?: 'postgres' | 'redis'
 }
 
 export const DEBIAN_PACKAGES: readonly DebianPackage[] = [
-  { name: 'postgresql', provides: '/usr/bin/pg_ctlcluster', neededBy: 'the database tests' },
-  { name: 'redis-server', provides: '/usr/bin/redis-server', neededBy: 'rate limits and flags' },
+  {
+    name: 'postgresql',
+    provides: '/usr/bin/pg_ctlcluster',
+    neededBy: 'the database tests',
+    server: 'postgres',
+  },
+  {
+    name: 'redis-server',
+    provides: '/usr/bin/redis-server',
+    neededBy: 'the rate-limit and flag tests',
+    server: 'redis',
+  },
   {
     name: 'chromium',
     provides: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',

@@ -3,7 +3,7 @@ import { existsSync, readdirSync } from 'node:fs'
 import { connect } from 'node:net'
 import { promisify } from 'node:util'
 import pg from 'pg'
-import { DEBIAN_PACKAGES } from './debian-packages.js'
+import { DEBIAN_PACKAGES, type DebianPackage } from './debian-packages.js'
 
 /**
  * Vitest global set-up: everything the suite needs is made present before the first test, so
@@ -21,9 +21,11 @@ class ProvisionError extends Error {}
 
 export default async function provision(): Promise<void> {
   try {
-    await installMissingPackages()
-    await ensurePostgres()
-    await ensureRedis()
+    // A server already reachable (a CI service, another host) needs no local package.
+    const up = { postgres: (await postgresState()) === 'up', redis: (await redisState()) === 'up' }
+    await installMissingPackages((p) => !(p.server && up[p.server]))
+    if (!up.postgres) await ensurePostgres()
+    if (!up.redis) await ensureRedis()
   } catch (error) {
     if (!(error instanceof ProvisionError)) throw error
     // One line, no stack: the message is the instruction.
@@ -32,8 +34,8 @@ export default async function provision(): Promise<void> {
   }
 }
 
-async function installMissingPackages(): Promise<void> {
-  const missing = DEBIAN_PACKAGES.filter((p) => !existsSync(p.provides))
+async function installMissingPackages(needed: (p: DebianPackage) => boolean): Promise<void> {
+  const missing = DEBIAN_PACKAGES.filter((p) => needed(p) && !existsSync(p.provides))
   if (missing.length === 0) return
   const names = missing.map((p) => p.name)
   const install = `apt-get install -y ${names.join(' ')}`
