@@ -1,15 +1,15 @@
-import { anthropicFromConfig } from '../src/clients/anthropic.js'
-import { TossClient } from '../src/clients/toss.js'
 import type { Config } from '../src/config.js'
 import type { Logger } from '../src/observability/log.js'
 import type { Metrics } from '../src/observability/metrics.js'
 import type { Db } from '../src/platform/db/port.js'
 import type { NativeHandler } from '../src/types.js'
-import { createAiPollSuggest } from './ai-poll-suggest.js'
-import { createAiReplySuggest } from './ai-reply-suggest.js'
-import { createPaymentCheckout } from './payment-checkout.js'
-import { createPaymentWebhook } from './payment-webhook.js'
-import { createRefundProcess } from './refund-process.js'
+import { anthropicFromConfig } from './ai/anthropic.js'
+import { createAiPollSuggest } from './ai/poll-suggest.js'
+import { createAiReplySuggest } from './ai/reply-suggest.js'
+import { createPaymentCheckout } from './payments/checkout.js'
+import { createRefundProcess } from './payments/refund.js'
+import { TossClient } from './payments/toss/client.js'
+import { createPaymentWebhook } from './payments/webhook.js'
 
 /** What the native routes run on; the entries build it from their environment. */
 export interface NativeServices {
