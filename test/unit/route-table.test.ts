@@ -43,7 +43,9 @@ describe('route table assembled from the features', () => {
 
   it('builds no native handler when a feature lacks its dependencies', () => {
     // No database: payments and AI are not configured, so every route stays legacy.
-    const built = FEATURES.map((f) => f.nativeHandlers(services({ TOSS_SECRET_KEY: 'test_sk_route_table' })))
+    const built = FEATURES.map((f) =>
+      f.nativeHandlers(services({ TOSS_SECRET_KEY: 'test_sk_route_table' })),
+    )
     expect(Object.assign({}, ...built)).toEqual({})
   })
 
