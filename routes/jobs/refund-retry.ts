@@ -1,5 +1,4 @@
-import { TossClient } from '../../src/clients/toss.js'
-import { retryPendingRefunds } from '../payments/refund-run.js'
+import { retryPendingRefunds, TossClient } from '../payments/index.js'
 import type { JobFactory } from './types.js'
 
 /** Refunds handled per run; the rest wait for the next run (every 10 minutes). */
@@ -10,12 +9,12 @@ const BATCH = 50
  * Idempotency-Key, so Toss never cancels twice. Virtual-account refunds need the account again,
  * which is never stored: they are counted as `needsAccount` for ops (ops-manage resends them).
  */
-export const refundRetryJob: JobFactory = ({ config, logger, tossFetch }) => {
+export const refundRetryJob: JobFactory = ({ config, logger, vendorFetch }) => {
   if (!config.TOSS_SECRET_KEY) return undefined
   const toss = new TossClient({
     secretKey: config.TOSS_SECRET_KEY,
     baseUrl: config.TOSS_API_URL,
-    ...(tossFetch ? { fetch: tossFetch } : {}),
+    ...(vendorFetch?.toss ? { fetch: vendorFetch.toss } : {}),
   })
   return {
     name: 'refund-retry',

@@ -49,8 +49,8 @@ export interface JobServices {
   config: Config
   logger: Logger
   db: Db
-  /** Test seam: Toss calls go to a stand-in. */
-  tossFetch?: typeof fetch
+  /** Test seams: a vendor's fetch by name (`toss`), pointed at a stand-in. */
+  vendorFetch?: Readonly<Record<string, typeof fetch>>
 }
 
 /**

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createSchedulerRoute } from '../../routes/jobs/index.js'
+import { createScheduledDispatcher } from '../../routes/jobs/http.js'
+import { schedulerDeps } from '../../routes/jobs/index.js'
 import { refundRetryJob } from '../../routes/jobs/refund-retry.js'
 import type { JobFactory } from '../../routes/jobs/types.js'
 import { loadConfig } from '../../src/config.js'
@@ -79,15 +80,15 @@ describe('scheduled-dispatcher on Cloud Run (OIDC) with PostgreSQL', () => {
     })
   const factories: JobFactory[] = [refundRetryJob, counterJob, chunkedJob, failingJob]
   const gatewayWith = (env: Record<string, string> = {}) => {
-    const handler = createSchedulerRoute({
+    const deps = schedulerDeps({
       config: configFor(env),
       logger,
       db: h.db,
       jobFactories: factories,
     })
-    if (!handler) throw new Error('scheduler route not configured')
+    if (!deps) throw new Error('scheduler route not configured')
     return startTestGateway(legacy.functionsUrl, {
-      native: { 'scheduled-dispatcher': handler },
+      native: { 'scheduled-dispatcher': createScheduledDispatcher(deps) },
       flags: { 'scheduled-dispatcher': { native: 100 } },
     })
   }

@@ -38,7 +38,7 @@ describe('Workers cron triggers in workerd', () => {
     })
     legacy = await startLegacyStandIn()
     toss = await startTossFake()
-    mf = await startWorkerd('src/worker.ts', {
+    mf = await startWorkerd('src/entries/worker.ts', {
       APP_ENV: 'development',
       LEGACY_FUNCTIONS_URL: legacy.functionsUrl,
       SUPABASE_URL: rest.url,
