@@ -43,7 +43,8 @@ module.exports = {
     },
     {
       name: 'rollout-imports-only-primitives',
-      comment: 'The rollout runtime (flags, stores, breakers, auto-rollback, audit) sits under the core.',
+      comment:
+        'The rollout runtime (flags, stores, breakers, auto-rollback, audit) sits under the core.',
       severity: 'error',
       from: { path: ROLLOUT },
       to: { path: OURS, pathNot: [PRIMITIVES, ROLLOUT] },
