@@ -1,6 +1,5 @@
 import type { Config } from '../../src/config.js'
 import type { Logger } from '../../src/observability/log.js'
-import type { FlagTable } from '../../src/rollout/flags.js'
 import type { Dispatcher } from './dispatch.js'
 import type { RunOutcome } from './runner.js'
 
@@ -20,7 +19,7 @@ export type CronOutcome =
 export async function runCron({
   dispatcher,
   cron,
-  flags,
+  nativeBasisPoints,
   config,
   logger,
   legacyFetch = fetch,
@@ -28,15 +27,15 @@ export async function runCron({
 }: {
   dispatcher: Dispatcher | undefined
   cron: string
-  flags: FlagTable
+  /** The flag's share of native, 0..10000 (the entry reads it from its flag table). */
+  nativeBasisPoints: number
   config: Config
   logger: Logger
   legacyFetch?: typeof fetch
   random?: () => number
 }): Promise<CronOutcome> {
   const log = logger.child({ component: 'cron', cron })
-  const basisPoints = flags.routes.get(ROUTE_ID)?.basisPoints ?? 0
-  if (dispatcher && random() * 10_000 < basisPoints) {
+  if (dispatcher && random() * 10_000 < nativeBasisPoints) {
     const runs = await dispatcher.dispatch({ cron }, 'cron')
     log.info('cron tick ran natively', {
       runs: runs.map((r) => ({ job: r.job, status: r.status, runId: r.runId })),

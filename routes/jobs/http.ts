@@ -8,7 +8,7 @@ import {
 } from '../../src/errors.js'
 import type { NativeHandler } from '../../src/types.js'
 import type { Dispatcher } from './dispatch.js'
-import type { SchedulerAuth } from './oidc.js'
+import { GoogleKeysUnavailableError, type SchedulerAuth } from './oidc.js'
 
 const CRON = /^[0-9*/,LW#?-]+( [0-9A-Za-z*/,LW#?-]+){4}$/
 
@@ -44,7 +44,7 @@ export function createScheduledDispatcher({
     try {
       caller = await auth(c.req.header('authorization'))
     } catch (error) {
-      if ((error as Error).name === 'JwksUnavailableError') {
+      if (error instanceof GoogleKeysUnavailableError) {
         throw serviceUnavailable('Google signing keys are unavailable', 30, 'jwks-unavailable')
       }
       throw error

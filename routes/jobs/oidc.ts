@@ -1,10 +1,13 @@
-import { decodeJwt, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose'
 import {
-  authenticationRequired,
-  forbiddenRole,
-  invalidToken,
-} from '../../src/security/auth-errors.js'
-import { cachedJwks } from '../../src/security/jwks.js'
+  createRemoteJWKSet,
+  customFetch,
+  decodeJwt,
+  errors,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  jwtVerify,
+} from 'jose'
+import { GatewayError } from '../../src/errors.js'
 
 /** Google's OIDC signing keys (the `jwks_uri` of accounts.google.com). */
 export const GOOGLE_JWKS_URL = 'https://www.googleapis.com/oauth2/v3/certs'
@@ -41,35 +44,55 @@ export interface SchedulerCaller {
 
 export type SchedulerAuth = (authorization: string | undefined) => Promise<SchedulerCaller>
 
+const unauthorized = (code: string, title: string, detail: string) =>
+  new GatewayError({
+    status: 401,
+    code,
+    title,
+    detail,
+    headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
+  })
+const invalidToken = (detail: string) =>
+  unauthorized('invalid-token', 'Invalid scheduler token', detail)
+const expired = () =>
+  unauthorized('token-expired', 'Scheduler token expired', 'The token has expired')
+
+/** Google's key set could not be fetched: the caller retries (Cloud Scheduler does). */
+export class GoogleKeysUnavailableError extends Error {
+  constructor(options?: { cause?: unknown }) {
+    super('Google signing keys are unavailable', options)
+    this.name = 'GoogleKeysUnavailableError'
+  }
+}
+
 /**
  * Authenticates Cloud Scheduler's `Authorization: Bearer <Google ID token>`: issuer, audience,
  * expiry, the configured service-account `email` and `email_verified`.
- * @throws GatewayError 401 for a missing or unacceptable token, 403 for another account.
+ * @throws GatewayError 401 for a missing or unacceptable token, 403 for another account;
+ *   GoogleKeysUnavailableError when the key set cannot be fetched.
  */
 export function schedulerAuth(options: SchedulerAuthOptions): SchedulerAuth {
   const { mode, audience, serviceAccount, clock = Date.now } = options
+  // jose caches the set (10 minutes), refetches on an unknown `kid` at most every 30 s.
   const keys: JWTVerifyGetKey | undefined =
     mode === 'oidc'
-      ? cachedJwks({
-          url: options.jwksUrl ?? GOOGLE_JWKS_URL,
-          ...(options.fetchImpl ? { fetchImpl: options.fetchImpl } : {}),
-          clock,
+      ? createRemoteJWKSet(new URL(options.jwksUrl ?? GOOGLE_JWKS_URL), {
+          timeoutDuration: 5_000,
+          ...(options.fetchImpl ? { [customFetch]: options.fetchImpl } : {}),
         })
       : undefined
   const expectedEmail = serviceAccount.toLowerCase()
 
   async function claimsOf(token: string): Promise<JWTPayload> {
     if (mode === 'iam') {
-      // Cloud Run already verified the signature; anything else than its marker did not pass
+      // Cloud Run already verified the signature; a token without its marker did not pass
       // through Cloud Run's check.
       if (token.split('.')[2] !== SIGNATURE_REMOVED) {
         throw invalidToken('Expected a token forwarded by IAM-enforced Cloud Run')
       }
       const claims = decodeJwt(token)
       const nowSeconds = Math.floor(clock() / 1000)
-      if (typeof claims.exp !== 'number' || claims.exp + 60 < nowSeconds) {
-        throw invalidToken('The token has expired', 'token-expired')
-      }
+      if (typeof claims.exp !== 'number' || claims.exp + 60 < nowSeconds) throw expired()
       if (typeof claims.iss !== 'string' || !GOOGLE_ISSUERS.includes(claims.iss)) {
         throw invalidToken('The token was not issued by Google')
       }
@@ -89,25 +112,49 @@ export function schedulerAuth(options: SchedulerAuthOptions): SchedulerAuth {
 
   return async function authenticate(authorization) {
     const token = /^Bearer +(\S+)\s*$/i.exec(authorization ?? '')?.[1]
-    if (!token) throw authenticationRequired('Cloud Scheduler must send an OIDC token')
+    if (!token) {
+      throw new GatewayError({
+        status: 401,
+        code: 'authentication-required',
+        title: 'Authentication required',
+        detail: 'Cloud Scheduler must send an OIDC token',
+        headers: { 'www-authenticate': 'Bearer' },
+      })
+    }
     let claims: JWTPayload
     try {
       claims = await claimsOf(token)
     } catch (error) {
-      if (error instanceof errors.JWTExpired) {
-        throw invalidToken('The token has expired', 'token-expired')
+      if (error instanceof GatewayError) throw error
+      if (error instanceof errors.JWTExpired) throw expired()
+      if (keySetUnavailable(error)) throw new GoogleKeysUnavailableError({ cause: error })
+      if (error instanceof errors.JOSEError) {
+        throw invalidToken(`The token did not verify (${error.code})`)
       }
-      if (error instanceof errors.JOSEError || error instanceof TypeError) {
-        throw invalidToken(
-          `The token did not verify (${(error as { code?: string }).code ?? 'malformed'})`,
-        )
+      if (error instanceof TypeError || error instanceof SyntaxError) {
+        throw invalidToken('The token is malformed')
       }
       throw error
     }
     const email = typeof claims.email === 'string' ? claims.email.toLowerCase() : undefined
     if (email !== expectedEmail || claims.email_verified !== true) {
-      throw forbiddenRole('The token is not from the configured scheduler service account')
+      throw new GatewayError({
+        status: 403,
+        code: 'forbidden-role',
+        title: 'Forbidden for this caller',
+        detail: 'The token is not from the configured scheduler service account',
+      })
     }
     return { email, via: mode === 'iam' ? 'iam' : 'verified' }
   }
+}
+
+/** The key set could not be fetched: a timeout, a network failure or a non-200 answer. */
+function keySetUnavailable(error: unknown): boolean {
+  if (error instanceof errors.JWKSTimeout) return true
+  if (error instanceof errors.JOSEError) {
+    return error.code === 'ERR_JOSE_GENERIC' && /JSON Web Key Set/.test(error.message)
+  }
+  // fetch rejects with a TypeError ("fetch failed") when the endpoint is unreachable.
+  return error instanceof TypeError && /fetch/i.test(error.message)
 }

@@ -384,6 +384,19 @@ describe('scheduled-dispatcher on Cloud Run (OIDC) with PostgreSQL', () => {
     })
   })
 
+  it("answers 503 when Google's key set cannot be fetched, and runs nothing", async () => {
+    const down = await gatewayWith({ GOOGLE_OIDC_JWKS_URL: 'http://127.0.0.1:9/oauth2/v3/certs' })
+    try {
+      const before = (await runs()).length
+      const res = await dispatch(await goodToken(), { jobs: ['counter'] }, down)
+      expect(res.status).toBe(503)
+      expect(((await res.json()) as { code: string }).code).toBe('jwks-unavailable')
+      expect(await runs()).toHaveLength(before)
+    } finally {
+      await down.close()
+    }
+  })
+
   it('wrote no personal data in a log line', () => {
     const text = logLines.join('\n')
     expect(text).not.toContain('someone@example.com')
