@@ -15,6 +15,23 @@ export function payloadTooLarge(limit: number) {
 }
 
 /**
+ * Methods whose requests carry no content (RFC 9110 sections 9.3.1, 9.3.2, 9.3.8). A body on
+ * them is refused rather than dropped: dropped, its framing would still have to be consumed
+ * on the client connection and kept off the upstream one, and no client of ours sends one.
+ */
+const NO_CONTENT = new Set(['GET', 'HEAD', 'TRACE'])
+
+function bodyNotAllowed(method: string, field: 'content-length' | 'transfer-encoding') {
+  return new GatewayError({
+    status: 400,
+    code: 'body-not-allowed',
+    title: 'Request body not allowed',
+    detail: `A ${method} request carries no body`,
+    errors: [{ field: `header:${field}`, message: `not allowed on ${method}` }],
+  })
+}
+
+/**
  * A copy of `stream` that errors with the 413 problem as soon as more than `limit` bytes have
  * passed, so a reader (a handler parsing JSON, `fetch` uploading to the legacy function) stops
  * without buffering the rest. The source is cancelled.
@@ -44,7 +61,8 @@ export function enforceStreamLimit(
 }
 
 /**
- * Enforce the route's `bodyLimitBytes`.
+ * Enforce the route's `bodyLimitBytes`, and refuse a body on GET, HEAD and TRACE (400
+ * `body-not-allowed`).
  *
  * A declared `Content-Length` over the limit is refused before the body is read. A body without
  * one (chunked) is wrapped with `enforceStreamLimit`, so it fails with 413 while streaming.
@@ -54,10 +72,15 @@ export function enforceStreamLimit(
  */
 export function bodyLimit(): MiddlewareHandler<AppEnv> {
   return function bodyLimit(c: Context<AppEnv>, next: Next) {
-    const limit = c.get('route')?.def.policy.bodyLimitBytes
-    if (limit === undefined) return next()
     const declared = readHeader(c, 'content-length')
     const chunked = readHeader(c, 'transfer-encoding') !== undefined
+    if (NO_CONTENT.has(c.req.method)) {
+      if (chunked) throw bodyNotAllowed(c.req.method, 'transfer-encoding')
+      if (declared !== undefined && Number(declared) !== 0)
+        throw bodyNotAllowed(c.req.method, 'content-length')
+    }
+    const limit = c.get('route')?.def.policy.bodyLimitBytes
+    if (limit === undefined) return next()
     if (declared !== undefined && !chunked) {
       // The HTTP parser guarantees the body is no longer than a valid Content-Length.
       if (Number(declared) > limit) reject(c, limit, Number(declared))
