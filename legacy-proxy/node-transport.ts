@@ -7,6 +7,7 @@ import { GatewayError, upstreamTimeout, upstreamUnavailable } from '../src/error
 import { payloadTooLarge } from '../src/middleware/body-limit.js'
 import { connectionTokens, isForwardableResponseHeader, mergeVary } from './headers.js'
 import {
+  clientClosed,
   type LegacyCall,
   type LegacyOutcome,
   type LegacyTransport,
@@ -35,15 +36,6 @@ interface NodeBindings {
   incoming?: IncomingMessage
   outgoing?: ServerResponse
 }
-
-/** Nobody reads this answer; the status (nginx's 499) is for the access log and metrics. */
-const clientClosed = () =>
-  new GatewayError({
-    status: 499,
-    code: 'client-closed',
-    title: 'Client closed the request',
-    detail: 'The client went away before the legacy function answered',
-  })
 
 const legacyBusy = () =>
   new GatewayError({

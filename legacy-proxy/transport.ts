@@ -1,4 +1,14 @@
+import { GatewayError } from '../src/errors.js'
 import type { AppContext } from '../src/types.js'
+
+/** Nobody reads this answer; the status (nginx's 499) is for the access log and metrics. */
+export const clientClosed = () =>
+  new GatewayError({
+    status: 499,
+    code: 'client-closed',
+    title: 'Client closed the request',
+    detail: 'The client went away before the legacy function answered',
+  })
 
 /** One request to a legacy function, prepared by the gateway. */
 export interface LegacyCall {

@@ -74,6 +74,16 @@ export function bodyLimit(): MiddlewareHandler<AppEnv> {
   return function bodyLimit(c: Context<AppEnv>, next: Next) {
     const declared = readHeader(c, 'content-length')
     const chunked = readHeader(c, 'transfer-encoding') !== undefined
+    // Node's parser refuses this itself; workerd lets it through (RFC 9112 section 6.3 allows
+    // either), and a request framed two ways is how smuggling starts.
+    if (chunked && declared !== undefined)
+      throw new GatewayError({
+        status: 400,
+        code: 'ambiguous-framing',
+        title: 'Ambiguous request framing',
+        detail: 'The request has both Transfer-Encoding and Content-Length',
+        errors: [{ field: 'header:content-length', message: 'not allowed with Transfer-Encoding' }],
+      })
     if (NO_CONTENT.has(c.req.method)) {
       if (chunked) throw bodyNotAllowed(c.req.method, 'transfer-encoding')
       if (declared !== undefined && Number(declared) !== 0)

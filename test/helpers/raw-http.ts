@@ -62,7 +62,8 @@ export async function rawClient(base: string): Promise<RawClient> {
         const i = f.indexOf(':')
         headers[f.slice(0, i).toLowerCase()] = f.slice(i + 1).trim()
       }
-      if (head || status === 204 || status === 304) return { status, headers, body: Buffer.alloc(0) }
+      if (head || status === 204 || status === 304)
+        return { status, headers, body: Buffer.alloc(0) }
       if (headers['transfer-encoding'] === 'chunked') {
         const chunks: Buffer[] = []
         for (;;) {

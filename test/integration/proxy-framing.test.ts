@@ -6,6 +6,7 @@ import { eventually, rawClient } from '../helpers/raw-http.js'
 import {
   expectation,
   FRAMINGS,
+  framingHeaders,
   METHODS,
   requestBytes,
   smuggleBody,
@@ -84,7 +85,11 @@ describe('legacy request framing (Node transport, raw sockets)', () => {
       const got = sentTo(target)
       expect(got).toHaveLength(1)
       expect(got[0]?.method).toBe(method)
-      expect(wellFramed(got[0] as (typeof got)[0], expected.withBody ? body : null)).toBe(true)
+      const req = got[0] as (typeof got)[0]
+      expect(
+        wellFramed(req, expected.withBody ? body : null),
+        `framing ${JSON.stringify(framingHeaders(req))}, ${req.body.length} bytes`,
+      ).toBe(true)
     }
     expect(smuggled()).toEqual([])
     expect(protocolErrors()).toEqual([])
@@ -133,22 +138,22 @@ describe('legacy request framing (Node transport, raw sockets)', () => {
     },
   )
 
-  it.each(uploads)('$method $framing: the client aborts mid-upload', async ({
-    method,
-    framing,
-  }) => {
-    const target = `/functions/v1/rec/${method}-${framing}-abort`.toLowerCase()
-    const bytes = requestBytes(method, target, framing, smuggleBody('abort'))
-    const bodyStart = bytes.indexOf('\r\n\r\n') + 4
-    const client = await rawClient(gateway.url)
-    client.write(bytes.subarray(0, bodyStart + 5))
-    expect(await eventually(() => upstream.midRequest() > 0)).toBe(true)
-    client.destroy()
-    expect(await eventually(() => upstream.midRequest() === 0)).toBe(true)
-    expect(sentTo(target)).toEqual([])
-    expect(smuggled()).toEqual([])
-    expect(protocolErrors()).toEqual([])
-  })
+  it.each(uploads)(
+    '$method $framing: the client aborts mid-upload',
+    async ({ method, framing }) => {
+      const target = `/functions/v1/rec/${method}-${framing}-abort`.toLowerCase()
+      const bytes = requestBytes(method, target, framing, smuggleBody('abort'))
+      const bodyStart = bytes.indexOf('\r\n\r\n') + 4
+      const client = await rawClient(gateway.url)
+      client.write(bytes.subarray(0, bodyStart + 5))
+      expect(await eventually(() => upstream.midRequest() > 0)).toBe(true)
+      client.destroy()
+      expect(await eventually(() => upstream.midRequest() === 0)).toBe(true)
+      expect(sentTo(target)).toEqual([])
+      expect(smuggled()).toEqual([])
+      expect(protocolErrors()).toEqual([])
+    },
+  )
 
   it('no request was ever smuggled and every upstream request was well framed', () => {
     expect(upstream.requests.filter((r) => r.target.includes('SMUGGLED'))).toEqual([])
