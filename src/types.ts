@@ -136,15 +136,19 @@ export interface AppInternals {
   metrics: import('./observability/metrics.js').Metrics
   /** Native handlers by route id. */
   nativeRoutes: ReadonlySet<string>
+  /** The route table the app serves. */
+  routes: readonly RouteDef[]
 }
 
 export interface Deps {
   config: Config
+  /** The route table, assembled from the features (`routes/index.ts`). */
+  routes: readonly RouteDef[]
   flags: FlagSource
   legacy: LegacyTransport
   logger: Logger
   metrics?: Metrics
-  /** Native handlers by route id (built by the entries from `routes/`, or given by tests). */
+  /** Native handlers by route id (built by the entries from the features, or given by tests). */
   native?: Record<string, NativeHandler>
   identity?: IdentityVerifier
   rateLimiter?: RateLimiter
