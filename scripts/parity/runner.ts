@@ -3,6 +3,7 @@
  * the two answers are compared with the rules of `src/rollout/compare.ts`.
  */
 
+import { ROUTES } from '../../routes/index.js'
 import {
   type CompareRules,
   type Difference,
@@ -10,7 +11,6 @@ import {
   type NormalisedResponse,
   normaliseResponse,
 } from '../../src/rollout/compare.js'
-import { ROUTES } from '../../src/route-table.js'
 import type { AuthKind, ParityCase, ParityCaseFile, ParityHook, ParityServices } from './cases.js'
 
 export interface ParityOptions {
