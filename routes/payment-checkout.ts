@@ -1,3 +1,4 @@
+import { markEffect } from '../src/rollout/effect.js'
 import type { NativeHandler } from '../src/types.js'
 import { dbCall } from './payments/db-problems.js'
 import type { PaymentDeps } from './payments/deps.js'
@@ -25,6 +26,8 @@ export function createPaymentCheckout({ db, logger }: PaymentDeps): NativeHandle
     const userId = requireUserId(c)
     const idempotencyKey = readIdempotencyKey(c)
     const { items } = parseBody(CheckoutBody, await readJsonBody(c))
+    // The order may commit even if its answer is lost: from here a failure is never replayed.
+    markEffect(c, 'order-create')
     const order = await dbCall(
       db.call<CheckoutOrder>('checkout_create_order', {
         p_user_id: userId,
@@ -32,7 +35,6 @@ export function createPaymentCheckout({ db, logger }: PaymentDeps): NativeHandle
         p_idempotency_key: idempotencyKey ?? null,
       }),
     )
-    c.set('sideEffect', true)
     logger.info('checkout order', {
       requestId: c.var.requestId,
       orderId: order.orderId,

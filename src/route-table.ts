@@ -8,6 +8,8 @@
 
 export type Phase = 1 | 2 | 3 | 'stay-legacy' | 'unknown'
 
+import type { ReplayPolicy } from './rollout/fallback.js'
+
 /** Who may call: `service` means a service-role JWT only, `none` is for webhooks (own authenticity). */
 export type AuthPolicy = 'required' | 'optional' | 'none' | 'service'
 
@@ -34,8 +36,12 @@ export interface RoutePolicy {
   rateLimit: RateLimitPolicy | null
   /** Largest request body accepted, in bytes (413 beyond it). */
   bodyLimitBytes: number
-  /** Effects are idempotent in the database, so a native failure may be replayed to legacy. */
-  replaySafe: boolean
+  /**
+   * Whether a failed native attempt may be replayed to legacy (`src/rollout/fallback.ts`):
+   * `always`, `before-effect` (only while the handler has not called `markEffect`) or `never`.
+   * Every route in the table declares it; a request's `Idempotency-Key` never widens it.
+   */
+  replay: ReplayPolicy
   /** Checks `Origin` against the allow-list and rejects a disallowed one with 403. */
   strictOrigin: boolean
   /** Route-specific sticky key when there is no JWT subject and no `x-client-id`. */
@@ -72,7 +78,8 @@ const basePolicy: RoutePolicy = {
   auth: 'required',
   rateLimit: open(120),
   bodyLimitBytes: 256 * KiB,
-  replaySafe: false,
+  // The safe default; `route()` makes every table entry state its own.
+  replay: 'never',
   strictOrigin: false,
 }
 
@@ -84,28 +91,27 @@ const tossOrderId: RoutePolicy['subjectKey'] = async ({ json }) => {
 }
 
 /**
- * TossPayments webhooks prove themselves (no JWT), are deduplicated in the database (so a
- * replay to legacy is safe), and stay sticky per order.
+ * TossPayments webhooks prove themselves (no JWT), are deduplicated in the database, and stay
+ * sticky per order. Replayed to legacy only before the delivery is claimed: Toss redelivers
+ * anything that is not a 200, so a failure after the claim is left to that redelivery.
  */
-const tossWebhook: Partial<RoutePolicy> = {
+const tossWebhook: RouteOptions['policy'] = {
   auth: 'none',
   // Toss retries only 7 times over days; a limiter outage must not drop deliveries.
   rateLimit: open(600),
   bodyLimitBytes: 64 * KiB,
-  replaySafe: true,
+  replay: 'before-effect',
   subjectKey: tossOrderId,
 }
 
-function route(
-  id: string,
-  phase: Phase,
-  summary: string,
-  options: {
-    aliases?: string[]
-    methods?: string[] | '*'
-    policy?: Partial<RoutePolicy>
-  } = {},
-): RouteDef {
+interface RouteOptions {
+  aliases?: string[]
+  methods?: string[] | '*'
+  /** `replay` is required: a new route states whether a native failure may go to legacy. */
+  policy: Partial<RoutePolicy> & Pick<RoutePolicy, 'replay'>
+}
+
+function route(id: string, phase: Phase, summary: string, options: RouteOptions): RouteDef {
   return {
     id,
     phase,
@@ -125,7 +131,12 @@ export const ROUTES: readonly RouteDef[] = [
     'Create an order priced from the catalog for the Toss payment widget',
     {
       aliases: ['/api/v1/checkout'],
-      policy: { rateLimit: closed(10), bodyLimitBytes: 16 * KiB, strictOrigin: true },
+      policy: {
+        replay: 'before-effect',
+        rateLimit: closed(10),
+        bodyLimitBytes: 16 * KiB,
+        strictOrigin: true,
+      },
     },
   ),
   route('payment-webhook', 1, 'TossPayments webhook: payment status and virtual-account deposits', {
@@ -134,28 +145,35 @@ export const ROUTES: readonly RouteDef[] = [
   }),
   route('refund-process', 1, 'Full or partial refund of a payment through Toss cancel', {
     aliases: ['/api/v1/refunds'],
-    policy: { rateLimit: closed(5), bodyLimitBytes: 16 * KiB },
+    policy: { replay: 'before-effect', rateLimit: closed(5), bodyLimitBytes: 16 * KiB },
   }),
   route('ai-reply-suggest', 1, 'Reply suggestions for a creator answering a fan', {
     aliases: ['/api/v1/ai/reply-suggest'],
-    policy: { rateLimit: closed(20), bodyLimitBytes: 32 * KiB },
+    policy: { replay: 'before-effect', rateLimit: closed(20), bodyLimitBytes: 32 * KiB },
   }),
   // Phase 2
   route('payout-calculate', 2, 'Creator payout with withholding tax', {
     aliases: ['/api/v1/settlement/payout-calculate'],
-    policy: { rateLimit: closed(30) },
+    policy: { replay: 'never', rateLimit: closed(30) },
   }),
   route('payout-statement', 2, 'Payout statement as PDF', {
     aliases: ['/api/v1/settlement/statement'],
+    policy: { replay: 'never' },
     methods: ['GET', 'POST'],
   }),
   route('settlement-export', 2, 'Settlement export as CSV or Excel', {
     aliases: ['/api/v1/settlement/export'],
+    policy: { replay: 'never' },
     methods: ['GET', 'POST'],
   }),
   route('funding-pledge', 2, 'Pledge to a funding campaign', {
     aliases: ['/api/v1/funding/pledge'],
-    policy: { rateLimit: closed(10), bodyLimitBytes: 16 * KiB, strictOrigin: true },
+    policy: {
+      replay: 'never',
+      rateLimit: closed(10),
+      bodyLimitBytes: 16 * KiB,
+      strictOrigin: true,
+    },
   }),
   route('funding-payment-webhook', 2, 'TossPayments webhook for funding payments', {
     aliases: ['/api/v1/webhooks/funding-payment'],
@@ -164,36 +182,37 @@ export const ROUTES: readonly RouteDef[] = [
   // Phase 3
   route('ai-poll-suggest', 3, 'Poll questions and options for a creator', {
     aliases: ['/api/v1/ai/poll-suggest'],
-    policy: { rateLimit: closed(20), bodyLimitBytes: 32 * KiB },
+    policy: { replay: 'before-effect', rateLimit: closed(20), bodyLimitBytes: 32 * KiB },
   }),
   route('verify-identity', 3, 'Identity verification through a third party', {
     aliases: ['/api/v1/identity/verify'],
-    policy: { rateLimit: closed(10) },
+    policy: { replay: 'never', rateLimit: closed(10) },
   }),
   route('ops-manage', 3, 'Operator actions', {
     aliases: ['/api/v1/ops'],
     methods: ['GET', 'POST', 'PATCH', 'DELETE'],
-    policy: { auth: 'required' },
+    policy: { replay: 'never', auth: 'required' },
   }),
   route('scheduled-dispatcher', 3, 'Scheduled jobs (Cloud Scheduler / cron)', {
     aliases: ['/api/v1/scheduled/dispatch'],
-    policy: { auth: 'service' },
+    policy: { replay: 'never', auth: 'service' },
   }),
   route('campaign-complete', 3, 'Close a funding campaign', {
     aliases: ['/api/v1/funding/campaign-complete'],
-    policy: { auth: 'service' },
+    policy: { replay: 'never', auth: 'service' },
   }),
   route('funding-admin-review', 3, 'Admin review of a funding submission', {
     aliases: ['/api/v1/funding/admin-review'],
+    policy: { replay: 'never' },
   }),
   route('funding-studio-submit', 3, 'Creator studio submission of a funding campaign', {
     aliases: ['/api/v1/funding/studio-submit'],
-    policy: { bodyLimitBytes: 1 * MiB },
+    policy: { replay: 'never', bodyLimitBytes: 1 * MiB },
   }),
   // Always proxied
   route('payment-confirm', 'stay-legacy', 'Toss payment confirmation (stays on Edge Functions)', {
     aliases: ['/api/v1/payments/confirm'],
-    policy: { rateLimit: closed(10), strictOrigin: true },
+    policy: { replay: 'never', rateLimit: closed(10), strictOrigin: true },
   }),
   route(
     'payment-reconcile',
@@ -201,11 +220,11 @@ export const ROUTES: readonly RouteDef[] = [
     'Payment reconciliation job (stays on Edge Functions)',
     {
       aliases: ['/api/v1/payments/reconcile'],
-      policy: { auth: 'service' },
+      policy: { replay: 'never', auth: 'service' },
     },
   ),
   route('refresh-fallback-quotas', 'stay-legacy', 'AI quota refill job (stays on Edge Functions)', {
-    policy: { auth: 'service' },
+    policy: { replay: 'never', auth: 'service' },
   }),
 ]
 

@@ -1,6 +1,7 @@
 import type { BuiltPrompt, DroppedItem } from '../../src/ai/guard/index.js'
 import type { AiResult, FallbackReason } from '../../src/clients/anthropic.js'
 import { errorFields } from '../../src/observability/log.js'
+import { markEffect } from '../../src/rollout/effect.js'
 import type { AppContext } from '../../src/types.js'
 import type { AiDeps } from './deps.js'
 import type { AiOutcomeEvent } from './outcome.js'
@@ -59,14 +60,14 @@ export async function runSuggestion<T>(
       attempts: [],
     }
   } else {
+    // Quota is about to be spent and the model called: replaying to legacy would charge twice.
+    markEffect(c, 'ai-quota')
     remaining = await consumeQuota(deps.db, {
       userId,
       feature: job.feature,
       cost: deps.quotaCost ?? 1,
       now: now(),
     })
-    // Quota is spent and the model is about to be called: replaying to legacy would charge twice.
-    c.set('sideEffect', true)
     result = await deps.anthropic.complete({
       system: job.prompt.system,
       messages: job.prompt.messages,
