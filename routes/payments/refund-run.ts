@@ -12,6 +12,8 @@ import type { PaymentDeps } from './deps.js'
 export interface RefundRow {
   refundId: string
   idempotencyKey: string
+  /** The Idempotency-Key of the next cancel (the refund's key, or a fresh one after a refusal). */
+  tossIdempotencyKey?: string
   paymentKey: string
   amount: number
   fullCancel: boolean
@@ -111,6 +113,7 @@ export async function runRefund(
     error: string,
     retryAfterSeconds: number,
     remember = 0,
+    freshKey = false,
   ): Promise<RefundRow> => {
     try {
       return await db.call<RefundRow>('refund_release', {
@@ -118,6 +121,7 @@ export async function runRefund(
         p_token: token,
         p_error: error,
         p_retry_after_seconds: remember,
+        p_fresh_key: freshKey,
       })
     } catch (releaseError) {
       // The lease runs out by itself; the refund stays pending either way.
@@ -167,13 +171,14 @@ export async function runRefund(
         refundableAmount: refund.refundableAmount,
         ...(account ? { refundReceiveAccount: account } : {}),
       },
-      refund.idempotencyKey,
+      refund.tossIdempotencyKey ?? refund.idempotencyKey,
     )
   } catch (error) {
     if (error instanceof TossError && TEMPORARY_CODES[error.code] !== undefined) {
       const wait = TEMPORARY_CODES[error.code] as number
       log.warn('refund refused for now by Toss; left pending', { code: error.code })
-      const pending = await release(error.code, wait, wait)
+      // A refusal: nothing was cancelled, so the next send may (and must) carry a new key.
+      const pending = await release(error.code, wait, wait, true)
       return { state: 'temporary', refund: pending, error, retryAfterSeconds: wait }
     }
     if (error instanceof TossUnavailableError && error.reason === 'circuit-open') {

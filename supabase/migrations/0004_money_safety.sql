@@ -15,6 +15,10 @@ alter table public.refunds add column if not exists lease_until timestamptz;
 alter table public.refunds add column if not exists last_attempt_at timestamptz;
 -- The Toss code (or TIMEOUT, UNAVAILABLE, ...) of the last attempt whose outcome was not final.
 alter table public.refunds add column if not exists last_error text;
+-- Bumped after a refusal that proves Toss cancelled nothing (FORBIDDEN_CONSECUTIVE_REQUEST,
+-- PROVIDER_ERROR), so the next send is not answered from Toss's idempotency store with that
+-- refusal again. Never bumped after an unknown outcome: those resends must carry the same key.
+alter table public.refunds add column if not exists key_generation integer not null default 0;
 -- Not before this time: Toss asked us to wait (FORBIDDEN_CONSECUTIVE_REQUEST, PROVIDER_ERROR).
 alter table public.refunds add column if not exists next_attempt_at timestamptz;
 
@@ -44,6 +48,9 @@ as $$
   select jsonb_build_object(
     'refundId', p_refund.id,
     'idempotencyKey', p_refund.idempotency_key,
+    -- The Idempotency-Key the next cancel of this refund carries.
+    'tossIdempotencyKey', case when p_refund.key_generation = 0 then p_refund.idempotency_key
+      else p_refund.idempotency_key || '_' || p_refund.key_generation end,
     'paymentKey', p_refund.payment_key,
     'amount', p_refund.amount,
     'fullCancel', p_refund.full_cancel,
@@ -234,13 +241,15 @@ end
 $$;
 
 -- Give the lease back with the refund still pending: the outcome of this attempt is unknown
--- (timeout, 5xx, lost connection) or Toss asked us to wait (p_retry_after_seconds). A caller
--- whose lease was taken over changes nothing. Returns the refund.
+-- (timeout, 5xx, lost connection) or Toss asked us to wait (p_retry_after_seconds; with
+-- p_fresh_key, its refusal proved nothing was cancelled and the next send gets a new key).
+-- A caller whose lease was taken over changes nothing. Returns the refund.
 create or replace function public.refund_release(
   p_refund_id uuid,
   p_token uuid,
   p_error text,
-  p_retry_after_seconds integer default null
+  p_retry_after_seconds integer default null,
+  p_fresh_key boolean default false
 )
 returns jsonb
 language plpgsql
@@ -254,6 +263,7 @@ begin
     lease_token = null,
     lease_until = null,
     last_error = left(p_error, 64),
+    key_generation = key_generation + case when coalesce(p_fresh_key, false) then 1 else 0 end,
     next_attempt_at = case when coalesce(p_retry_after_seconds, 0) > 0
       then now() + make_interval(secs => least(p_retry_after_seconds, 3600)) else null end
   where id = p_refund_id and status = 'pending' and lease_token = p_token
@@ -552,7 +562,7 @@ revoke execute on function
   public.refund_json(public.refunds, boolean),
   public.refund_reserve(text, uuid, integer, text, boolean, text, jsonb, timestamptz),
   public.refund_claim(uuid, integer),
-  public.refund_release(uuid, uuid, text, integer),
+  public.refund_release(uuid, uuid, text, integer, boolean),
   public.refund_settle_done(uuid, jsonb, text),
   public.refund_settle_failed(uuid, uuid, text),
   public.refund_settle(uuid, text, jsonb, text, boolean),
@@ -566,7 +576,7 @@ grant execute on function
   public.refund_json(public.refunds, boolean),
   public.refund_reserve(text, uuid, integer, text, boolean, text, jsonb, timestamptz),
   public.refund_claim(uuid, integer),
-  public.refund_release(uuid, uuid, text, integer),
+  public.refund_release(uuid, uuid, text, integer, boolean),
   public.refund_settle_done(uuid, jsonb, text),
   public.refund_settle_failed(uuid, uuid, text),
   public.refund_settle(uuid, text, jsonb, text, boolean),

@@ -54,6 +54,8 @@ export interface TossFake {
   setMode(mode: TossFakeMode): void
   /** Script the next cancels of a payment (see `TossScriptStep`). */
   script(paymentKey: string, steps: TossScriptStep[]): void
+  /** The transaction key of the cancel a given Idempotency-Key applied (the stand-in's truth). */
+  transactionFor(idempotencyKey: string): string | undefined
   /** `GET /v1/payments/{paymentKey}` calls received for a payment. */
   getCount(paymentKey?: string): number
   /** Force the next cancel of a payment to fail with a given Toss error. */
@@ -98,6 +100,7 @@ export async function startTossFake({
   timestamps?: 'increasing' | 'wall'
 } = {}): Promise<TossFake> {
   const scripts = new Map<string, TossScriptStep[]>()
+  const appliedBy = new Map<string, string>()
   const payments = new Map<string, TossPayment>()
   const idempotent = new Map<string, { status: number; body: unknown }>()
   const forcedFailures = new Map<string, HttpError>()
@@ -253,7 +256,12 @@ export async function startTossFake({
       outcome = { status: error.status, body: { code: error.code, message: error.message } }
     }
     // Stored before any delay: a repeat arriving while the first is still "in flight" gets it too.
-    if (typeof key === 'string') idempotent.set(key, outcome)
+    if (typeof key === 'string') {
+      idempotent.set(key, outcome)
+      if (outcome.status === 200) {
+        appliedBy.set(key, (outcome.body as TossPayment).lastTransactionKey as string)
+      }
+    }
     if (step?.kind === 'slow') {
       await new Promise((r) => setTimeout(r, step.delayMs))
     } else if (step?.kind === 'applied-then-error') {
@@ -322,6 +330,7 @@ export async function startTossFake({
     script(paymentKey, steps) {
       scripts.set(paymentKey, [...(scripts.get(paymentKey) ?? []), ...steps])
     },
+    transactionFor: (idempotencyKey) => appliedBy.get(idempotencyKey),
     getCount: (paymentKey) =>
       requests.filter(
         (r) =>
