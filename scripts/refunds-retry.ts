@@ -7,7 +7,7 @@
  */
 import { parseArgs } from 'node:util'
 import { runRefundRetryJob } from '../routes/payments/jobs.js'
-import { TossClient } from '../src/clients/toss.js'
+import { TossClient } from '../routes/payments/toss/client.js'
 import { createLogger } from '../src/observability/log.js'
 import { createDb } from '../src/platform/db/create.js'
 

@@ -18,7 +18,6 @@ import { gatewayMetrics, Metrics } from './observability/metrics.js'
 import { openApiDocument } from './openapi.js'
 import { opsRoutes } from './ops-routes.js'
 import { NativeBreakers } from './rollout/breaker.js'
-import { ROUTE_IDS, ROUTES } from './route-table.js'
 import { createRateLimiter } from './security/ratelimit/index.js'
 import type { AppEnv, Deps } from './types.js'
 
@@ -27,15 +26,17 @@ import type { AppEnv, Deps } from './types.js'
  * `deps` from their environment; tests build them with real or test parts.
  *
  * @example
- * const app = createApp({ config, flags, legacy, logger })
+ * const app = createApp({ config, routes: ROUTES, flags, legacy, logger })
  * const res = await app.request('/functions/v1/payment-checkout', { method: 'POST' })
  */
 export function createApp(deps: Deps) {
   const { config, logger } = deps
   const metricsRegistry = deps.metrics ?? new Metrics()
   const metrics = gatewayMetrics(metricsRegistry)
+  const routes = deps.routes
+  const routeIds = new Set(routes.map((r) => r.id))
   const native = deps.native ?? {}
-  const nativeRoutes = new Set(Object.keys(native).filter((id) => ROUTE_IDS.has(id)))
+  const nativeRoutes = new Set(Object.keys(native).filter((id) => routeIds.has(id)))
   const breakers = new NativeBreakers({
     clock: deps.clock,
     onChange: (routeId, state) => {
@@ -49,7 +50,7 @@ export function createApp(deps: Deps) {
   const limiter =
     deps.rateLimiter ??
     createRateLimiter({ store: 'memory', timeoutMs: config.RATE_LIMIT_TIMEOUT_MS, prefix: 'dev' })
-  const resolver = createRouteResolver(ROUTES, config.PROXY_BODY_LIMIT_BYTES)
+  const resolver = createRouteResolver(routes, config.PROXY_BODY_LIMIT_BYTES)
   const dispatch = createDispatcher({
     legacyFunctionsUrl: config.legacyFunctionsUrl,
     legacy: deps.legacy,
@@ -109,7 +110,7 @@ export function createApp(deps: Deps) {
 
   app.use(
     '*',
-    requestContext({ logger, metrics, knownRoutes: ROUTE_IDS, observe: deps.rollout?.observe }),
+    requestContext({ logger, metrics, knownRoutes: routeIds, observe: deps.rollout?.observe }),
   )
   app.use('*', responseHeaders())
   app.use('*', secureHeaders({ hsts: !config.isDevelopment }))
@@ -124,9 +125,9 @@ export function createApp(deps: Deps) {
       legacyKind: deps.legacy.kind,
     }),
   )
-  app.get('/openapi.json', (c) => c.json(openApiDocument(ROUTES)))
-  app.get('/docs', (c) => c.html(docsPage(ROUTES)))
-  deps.mount?.(app, { breakers, metrics: metricsRegistry, nativeRoutes })
+  app.get('/openapi.json', (c) => c.json(openApiDocument(routes)))
+  app.get('/docs', (c) => c.html(docsPage(routes)))
+  deps.mount?.(app, { breakers, metrics: metricsRegistry, nativeRoutes, routes })
 
   const routed = [
     resolveRoute(resolver),

@@ -69,6 +69,13 @@ export interface DecisionInfo {
   percent: number
 }
 
+/**
+ * Whether a failed native attempt may be replayed to legacy (`src/rollout/fallback.ts`):
+ * `always` (idempotent end to end and shared with legacy), `before-effect` (only while the
+ * handler has not called `markEffect`), `never`.
+ */
+export type ReplayPolicy = 'always' | 'before-effect' | 'never'
+
 export type Variables = {
   requestId: string
   /** performance.now() at the start of the request. */
@@ -136,15 +143,19 @@ export interface AppInternals {
   metrics: import('./observability/metrics.js').Metrics
   /** Native handlers by route id. */
   nativeRoutes: ReadonlySet<string>
+  /** The route table the app serves. */
+  routes: readonly RouteDef[]
 }
 
 export interface Deps {
   config: Config
+  /** The route table, assembled from the features (`routes/index.ts`). */
+  routes: readonly RouteDef[]
   flags: FlagSource
   legacy: LegacyTransport
   logger: Logger
   metrics?: Metrics
-  /** Native handlers by route id (built by the entries from `routes/`, or given by tests). */
+  /** Native handlers by route id (built by the entries from the features, or given by tests). */
   native?: Record<string, NativeHandler>
   identity?: IdentityVerifier
   rateLimiter?: RateLimiter

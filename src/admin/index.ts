@@ -47,7 +47,7 @@ export function mountAdmin(opts: MountAdminOptions) {
       breakers: internals.breakers,
       nativeRoutes: internals.nativeRoutes,
       logger: opts.logger,
-      routes: opts.routes,
+      routes: opts.routes ?? internals.routes,
     })
     if (!opts.adminToken && !opts.verifier) {
       opts.logger.warn('admin API and dashboard disabled: set BFF_ADMIN_TOKEN')

@@ -11,7 +11,9 @@
  * - `never`: a native failure is the answer.
  */
 
-export type ReplayPolicy = 'always' | 'before-effect' | 'never'
+import type { ReplayPolicy } from '../types.js'
+
+export type { ReplayPolicy } from '../types.js'
 
 export const REPLAY_POLICIES: readonly ReplayPolicy[] = ['always', 'before-effect', 'never']
 

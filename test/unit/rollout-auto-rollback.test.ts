@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { ROUTE_IDS } from '../../routes/index.js'
 import { memoryAuditTrail } from '../../src/admin/audit.js'
 import { createLogger } from '../../src/observability/log.js'
 import { Metrics } from '../../src/observability/metrics.js'
@@ -7,7 +8,6 @@ import { compileFlags } from '../../src/rollout/flags.js'
 import { LiveFlags } from '../../src/rollout/live-flags.js'
 import { memoryFlagStore } from '../../src/rollout/stores/memory.js'
 import { TrafficWindow } from '../../src/rollout/traffic-window.js'
-import { ROUTE_IDS } from '../../src/route-table.js'
 import type { Backend } from '../../src/types.js'
 
 const side = (requests: number, errors: number, p95Ms?: number) => ({
