@@ -1,5 +1,5 @@
 import { errorFields } from '../../src/observability/log.js'
-import { markEffect } from '../../src/platform/effect.js'
+import { withEffect } from '../../src/platform/effect.js'
 import type { AppContext } from '../../src/types.js'
 import type { AiResult, FallbackReason } from './anthropic.js'
 import type { AiDeps } from './deps.js'
@@ -61,13 +61,14 @@ export async function runSuggestion<T>(
     }
   } else {
     // Quota is about to be spent and the model called: replaying to legacy would charge twice.
-    markEffect(c, 'ai-quota')
-    remaining = await consumeQuota(deps.db, {
-      userId,
-      feature: job.feature,
-      cost: deps.quotaCost ?? 1,
-      now: now(),
-    })
+    remaining = await withEffect(c, 'ai-quota', () =>
+      consumeQuota(deps.db, {
+        userId,
+        feature: job.feature,
+        cost: deps.quotaCost ?? 1,
+        now: now(),
+      }),
+    )
     result = await deps.anthropic.complete({
       system: job.prompt.system,
       messages: job.prompt.messages,

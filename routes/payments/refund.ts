@@ -1,5 +1,5 @@
 import { GatewayError } from '../../src/errors.js'
-import { markEffect } from '../../src/platform/effect.js'
+import { markEffect, withEffect } from '../../src/platform/effect.js'
 import type { AppContext, NativeHandler } from '../../src/types.js'
 import { dbCall } from './db-problems.js'
 import type { PaymentDeps } from './deps.js'
@@ -57,18 +57,19 @@ export function createRefundProcess(deps: PaymentDeps): NativeHandler {
     const input = parseBody(RefundBody, body)
     // Nothing is written while Toss is known to be down: the caller retries later.
     failFastWhenTossIsDown(toss)
-    markEffect(c, 'refund-reserve')
     const refund = await dbCall(
-      db.call<RefundRow>('refund_reserve', {
-        p_payment_key: input.paymentKey,
-        p_user_id: userId ?? null,
-        p_amount: input.cancelAmount ?? null,
-        p_reason: input.cancelReason,
-        p_is_ops: ops,
-        p_client_key: idempotencyKey ?? null,
-        p_refund_account: input.refundReceiveAccount ?? null,
-        p_now: new Date(clock()).toISOString(),
-      }),
+      withEffect(c, 'refund-reserve', () =>
+        db.call<RefundRow>('refund_reserve', {
+          p_payment_key: input.paymentKey,
+          p_user_id: userId ?? null,
+          p_amount: input.cancelAmount ?? null,
+          p_reason: input.cancelReason,
+          p_is_ops: ops,
+          p_client_key: idempotencyKey ?? null,
+          p_refund_account: input.refundReceiveAccount ?? null,
+          p_now: new Date(clock()).toISOString(),
+        }),
+      ),
     )
     if (refund.replayed) {
       c.header('idempotent-replayed', 'true')

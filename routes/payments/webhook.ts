@@ -1,5 +1,5 @@
 import { GatewayError, validationFailed } from '../../src/errors.js'
-import { markEffect } from '../../src/platform/effect.js'
+import { withEffect } from '../../src/platform/effect.js'
 import type { AppContext, NativeHandler } from '../../src/types.js'
 import { dbCall } from './db-problems.js'
 import type { PaymentDeps } from './deps.js'
@@ -53,16 +53,17 @@ export function createPaymentWebhook({ db, toss, logger }: PaymentDeps): NativeH
         event.transactionKey,
         event.createdAt,
       ])
-      markEffect(c, 'webhook-apply')
       const outcome = await dbCall(
-        db.call<WebhookOutcome>('webhook_apply_deposit_callback', {
-          p_event_id: eventId,
-          p_order_id: event.orderId,
-          p_secret: event.secret,
-          p_status: event.status,
-          p_transaction_key: event.transactionKey ?? null,
-          p_created_at: createdAt,
-        }),
+        withEffect(c, 'webhook-apply', () =>
+          db.call<WebhookOutcome>('webhook_apply_deposit_callback', {
+            p_event_id: eventId,
+            p_order_id: event.orderId,
+            p_secret: event.secret,
+            p_status: event.status,
+            p_transaction_key: event.transactionKey ?? null,
+            p_created_at: createdAt,
+          }),
+        ),
       )
       if (outcome === 'secret-mismatch') {
         log.warn('deposit callback with a wrong secret', { orderId: event.orderId })
@@ -94,15 +95,16 @@ export function createPaymentWebhook({ db, toss, logger }: PaymentDeps): NativeH
     ])
     // Claim the delivery before Toss is asked: a duplicate costs one database call, not a
     // Toss call, and only one request at a time processes a delivery.
-    markEffect(c, 'webhook-claim')
     const claim = await dbCall(
-      db.call<'claimed' | 'duplicate' | 'in-flight'>('webhook_claim_event', {
-        p_event_id: eventId,
-        p_event_type: eventType,
-        p_payment_key: event.data.paymentKey,
-        p_order_id: event.data.orderId,
-        p_lease_seconds: CLAIM_SECONDS,
-      }),
+      withEffect(c, 'webhook-claim', () =>
+        db.call<'claimed' | 'duplicate' | 'in-flight'>('webhook_claim_event', {
+          p_event_id: eventId,
+          p_event_type: eventType,
+          p_payment_key: event.data.paymentKey,
+          p_order_id: event.data.orderId,
+          p_lease_seconds: CLAIM_SECONDS,
+        }),
+      ),
     )
     if (claim === 'duplicate') {
       return answer(c, log, 'duplicate', { eventType, paymentKey: event.data.paymentKey })
