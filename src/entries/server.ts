@@ -3,7 +3,6 @@ import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
 import { nodeTransport } from '../../legacy-proxy/node-transport.js'
 import { nativeHandlers, ROUTE_IDS, ROUTES } from '../../routes/index.js'
-import { startNodeRollout } from '../admin/node-rollout.js'
 import { createApp, type GatewayApp } from '../app.js'
 import { type Config, loadConfig } from '../config.js'
 import { createLogger, errorFields, type Logger } from '../observability/log.js'
@@ -15,6 +14,7 @@ import { type FlagTable, flagsFromText } from '../rollout/flags.js'
 import { verifierFromConfig } from '../security/from-config.js'
 import { rateLimiterFromConfig } from '../security/ratelimit/index.js'
 import { createIoredisAdapter } from '../security/ratelimit/redis-adapter.js'
+import { startNodeRollout } from './node-rollout.js'
 
 export interface RunningServer {
   app: GatewayApp
