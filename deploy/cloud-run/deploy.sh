@@ -22,6 +22,12 @@ else
   echo "first deploy of $service: its first revision takes all traffic"
 fi
 
+# Memorystore and other private addresses through Direct VPC egress, when a network is given.
+network=()
+if [ -n "${NETWORK:-}" ]; then
+  network=(--network "$NETWORK" --subnet "${SUBNET:-$NETWORK}" --vpc-egress private-ranges-only)
+fi
+
 case "$TARGET" in
   production) scale=(--min-instances 1 --max-instances 50) ;;
   *) scale=(--min-instances 0 --max-instances 5) ;;
@@ -39,6 +45,7 @@ gcloud run deploy "$service" \
   --port 8080 --cpu 1 --memory 512Mi --concurrency 80 --timeout 130s \
   --execution-environment gen2 --cpu-boost \
   "${scale[@]}" \
+  "${network[@]}" \
   --labels "app=bff-gateway,env=$TARGET" \
   --quiet
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
-import { loadConfig } from '../../src/config.js'
+import { loadConfig, SECRET_VARS } from '../../src/config.js'
 import { fakeCloud, type ServiceState } from '../fakes/gcloud.js'
 import {
   CLOUD_RUN_SECRETS,
@@ -86,6 +86,15 @@ describe('the Workers deploy workflow', () => {
     expect([...listed.matchAll(/[A-Z][A-Z0-9_]+/g)].map((m) => m[0]).sort()).toEqual(
       WORKERS_SECRETS,
     )
+  })
+})
+
+describe('the README', () => {
+  it('lists exactly the secret variables the configuration treats as secret', async () => {
+    const readme = await readFile('README.md', 'utf8')
+    const line = /\*\*Secrets\*\*[^:]*\):([\s\S]*?)\n\n/.exec(readme)?.[1] ?? ''
+    const names = [...line.matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((m) => m[1]).sort()
+    expect(names).toEqual([...SECRET_VARS].sort())
   })
 })
 
