@@ -1,5 +1,7 @@
 import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
+import type { LegacyTransport } from '../legacy-proxy/transport.js'
+import type { Config } from './config.js'
 import { createDispatcher } from './dispatch.js'
 import { docsPage } from './docs-page.js'
 import { GatewayError, notFound, problemResponse } from './errors.js'
@@ -13,13 +15,53 @@ import { createRouteResolver, resolveRoute } from './middleware/resolve-route.js
 import { responseHeaders } from './middleware/response-headers.js'
 import { secureHeaders } from './middleware/secure-headers.js'
 import { sequence } from './middleware/sequence.js'
+import type { Logger } from './observability/log.js'
 import { errorFields } from './observability/log.js'
 import { gatewayMetrics, Metrics } from './observability/metrics.js'
 import { openApiDocument } from './openapi.js'
 import { opsRoutes } from './ops-routes.js'
 import { NativeBreakers } from './rollout/breaker.js'
+import type { FlagSource } from './rollout/flags.js'
 import { createRateLimiter } from './security/ratelimit/index.js'
-import type { AppEnv, Deps } from './types.js'
+import type {
+  AppEnv,
+  IdentityVerifier,
+  NativeHandler,
+  RateLimiter,
+  ReadinessCheck,
+  RolloutHooks,
+  RouteDef,
+} from './types.js'
+
+/** What `createApp` builds itself and hands to `mount` (admin API, dashboard). */
+export interface AppInternals {
+  breakers: NativeBreakers
+  metrics: Metrics
+  /** Native handlers by route id. */
+  nativeRoutes: ReadonlySet<string>
+  /** The route table the app serves. */
+  routes: readonly RouteDef[]
+}
+
+export interface Deps {
+  config: Config
+  /** The route table, assembled from the features (`routes/index.ts`). */
+  routes: readonly RouteDef[]
+  flags: FlagSource
+  legacy: LegacyTransport
+  logger: Logger
+  metrics?: Metrics
+  /** Native handlers by route id (built by the entries from the features, or given by tests). */
+  native?: Record<string, NativeHandler>
+  identity?: IdentityVerifier
+  rateLimiter?: RateLimiter
+  /** Readiness checks of dependencies, by name; each rejects or returns false when down. */
+  readiness?: Record<string, ReadinessCheck>
+  rollout?: RolloutHooks
+  /** Mounts extra routes (the admin API and dashboard) before the routed pipeline. */
+  mount?: (app: Hono<AppEnv>, internals: AppInternals) => void
+  clock?: () => number
+}
 
 /**
  * The composition root: one Hono app, no runtime imports. The Node and Workers entries build

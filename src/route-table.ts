@@ -12,58 +12,17 @@ import type { Config } from './config.js'
 import type { Logger } from './observability/log.js'
 import type { Metrics } from './observability/metrics.js'
 import type { Db } from './platform/db/port.js'
-import type { NativeHandler } from './types.js'
+import { FUNCTION_NAME } from './platform/function-name.js'
+import type { NativeHandler, Phase, RateLimitPolicy, RouteDef, RoutePolicy } from './types.js'
 
-export type Phase = 1 | 2 | 3 | 'stay-legacy' | 'unknown'
-
-/** Who may call: `service` means a service-role JWT only, `none` is for webhooks (own authenticity). */
-export type AuthPolicy = 'required' | 'optional' | 'none' | 'service'
-
-export interface RateLimitPolicy {
-  /** Requests allowed per window per identifier (verified subject, else client IP). */
-  limit: number
-  windowSeconds: number
-  /**
-   * `closed`: a limiter that errors or is slow denies with 503 (money and AI routes).
-   * `open`: it lets the request through and logs every open.
-   */
-  failMode: 'closed' | 'open'
-}
-
-export interface SubjectKeyInput {
-  headers: Headers
-  url: URL
-  /** Parsed JSON body, or undefined when the body is absent, too large or not JSON. */
-  json: () => Promise<unknown>
-}
-
-export interface RoutePolicy {
-  auth: AuthPolicy
-  rateLimit: RateLimitPolicy | null
-  /** Largest request body accepted, in bytes (413 beyond it). */
-  bodyLimitBytes: number
-  /** Effects are idempotent in the database, so a native failure may be replayed to legacy. */
-  replaySafe: boolean
-  /** Checks `Origin` against the allow-list and rejects a disallowed one with 403. */
-  strictOrigin: boolean
-  /** Route-specific sticky key when there is no JWT subject and no `x-client-id`. */
-  subjectKey?: (input: SubjectKeyInput) => Promise<string | undefined>
-}
-
-export interface RouteDef {
-  id: string
-  phase: Phase
-  /** REST aliases under `/api/v1`, matched exactly or as a prefix followed by `/`. */
-  aliases: readonly string[]
-  /** Allowed methods; `*` allows any. OPTIONS (CORS preflight) is always answered. */
-  methods: readonly string[] | '*'
-  policy: RoutePolicy
-  /** A stay-legacy route is always proxied, whatever the flags or an override say. */
-  stayLegacy: boolean
-  summary: string
-  /** The feature folder that owns the route, `routes/<feature>/` ('' for unlisted functions). */
-  feature: string
-}
+export type {
+  AuthPolicy,
+  Phase,
+  RateLimitPolicy,
+  RouteDef,
+  RoutePolicy,
+  SubjectKeyInput,
+} from './types.js'
 
 export const KiB = 1024
 export const MiB = 1024 * KiB
@@ -107,9 +66,6 @@ export function unknownRoute(id: string, bodyLimitBytes: number): RouteDef {
     feature: '',
   }
 }
-
-/** Function names accepted in `/functions/v1/<name>`. */
-export const FUNCTION_NAME = /^[a-z0-9_-]{1,64}$/
 
 /** What native handlers are built from; each entry builds it from its environment. */
 export interface NativeServices {

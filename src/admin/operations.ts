@@ -1,5 +1,6 @@
 import { GatewayError, notFound, validationFailed } from '../errors.js'
 import { errorFields, type Logger } from '../observability/log.js'
+import type { AuditEntry, AuditSource, AuditTrail } from '../rollout/audit.js'
 import type { AutoRollback } from '../rollout/auto-rollback.js'
 import type { BreakerState, NativeBreakers } from '../rollout/breaker.js'
 import { BUCKETS, bucketOf } from '../rollout/bucket.js'
@@ -10,7 +11,6 @@ import type { Hold } from '../rollout/overlay.js'
 import { FlagStoreUnavailableError } from '../rollout/stores/port.js'
 import type { WindowStats } from '../rollout/traffic-window.js'
 import type { RouteDef } from '../route-table.js'
-import type { AuditEntry, AuditSource, AuditTrail } from './audit.js'
 
 /**
  * What an operator can do to a route, shared by the admin API, the dashboard and (through the

@@ -3,7 +3,6 @@ import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
 import { nodeTransport } from '../../legacy-proxy/node-transport.js'
 import { nativeHandlers, ROUTE_IDS, ROUTES } from '../../routes/index.js'
-import { startNodeRollout } from '../admin/node-rollout.js'
 import { createApp, type GatewayApp } from '../app.js'
 import { type Config, loadConfig } from '../config.js'
 import { createLogger, errorFields, type Logger } from '../observability/log.js'
@@ -15,6 +14,7 @@ import { type FlagTable, flagsFromText } from '../rollout/flags.js'
 import { verifierFromConfig } from '../security/from-config.js'
 import { rateLimiterFromConfig } from '../security/ratelimit/index.js'
 import { createIoredisAdapter } from '../security/ratelimit/redis-adapter.js'
+import { startNodeRollout } from './node-rollout.js'
 
 export interface RunningServer {
   app: GatewayApp
@@ -76,6 +76,9 @@ export async function startNodeServer(
   const legacy = nodeTransport({
     headersTimeoutMs: config.LEGACY_HEADERS_TIMEOUT_MS,
     totalTimeoutMs: config.LEGACY_TOTAL_TIMEOUT_MS,
+    idleSocketMs: config.LEGACY_SOCKET_IDLE_MS,
+    maxSocketAgeMs: config.LEGACY_SOCKET_MAX_AGE_MS,
+    maxPerFunction: config.LEGACY_MAX_PER_FUNCTION,
   })
   let draining = false
   // Live flag store over flags.json, auto-rollback, and the admin API and dashboard.

@@ -2,7 +2,6 @@ import type { ExecutionContext } from 'hono'
 import flagsDocument from '../../flags.json'
 import { fetchTransport } from '../../legacy-proxy/fetch-transport.js'
 import { nativeHandlers, ROUTE_IDS, ROUTES } from '../../routes/index.js'
-import { workerRollout } from '../admin/worker-rollout.js'
 import { createApp, type GatewayApp } from '../app.js'
 import { type ConfigError, loadConfig } from '../config.js'
 import { GatewayError, problemResponse } from '../errors.js'
@@ -12,6 +11,7 @@ import { createSupabaseDb } from '../platform/db/supabase.js'
 import { compileFlags } from '../rollout/flags.js'
 import { verifierFromConfig } from '../security/from-config.js'
 import { rateLimiterFromConfig } from '../security/ratelimit/select.js'
+import { workerRollout } from './worker-rollout.js'
 
 /**
  * The Cloudflare Workers entry. Configuration comes from `wrangler.toml` vars and secrets; the
