@@ -5,7 +5,7 @@ import { z } from 'zod'
  * stops start-up with one line naming the variable and what is expected (`ConfigError`).
  */
 
-const SECRET_VARS = new Set([
+export const SECRET_VARS = new Set([
   'SUPABASE_SERVICE_ROLE_KEY',
   'SUPABASE_JWT_SECRET',
   'UPSTASH_REDIS_REST_TOKEN',

@@ -75,7 +75,8 @@ export const jobs = defineFeature<SchedulerDeps>({
       aliases: ['/api/v1/scheduled/dispatch'],
       // Cloud Scheduler sends a Google OIDC token, not a Supabase JWT: the handler verifies it
       // (oidc.ts); the legacy function checks its own caller.
-      policy: { auth: 'none', rateLimit: open(60), bodyLimitBytes: 4 * KiB },
+      // Never replayed: the next tick runs the jobs again, and legacy would not accept the token.
+      policy: { replay: 'never', auth: 'none', rateLimit: open(60), bodyLimitBytes: 4 * KiB },
       native: createScheduledDispatcher,
     },
   ],

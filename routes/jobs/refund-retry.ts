@@ -1,13 +1,13 @@
-import { retryPendingRefunds, TossClient } from '../payments/index.js'
+import { runRefundRetryJob, TossClient } from '../payments/index.js'
 import type { JobFactory } from './types.js'
 
 /** Refunds handled per run; the rest wait for the next run (every 10 minutes). */
 const BATCH = 50
 
 /**
- * `refund-retry`: resend every refund left `pending` (Toss did not answer in time) with its own
- * Idempotency-Key, so Toss never cancels twice. Virtual-account refunds need the account again,
- * which is never stored: they are counted as `needsAccount` for ops (ops-manage resends them).
+ * `refund-retry`: the payments feature's job (`runRefundRetryJob`), which resends refunds left
+ * `pending` through the same sender lease and Idempotency-Key as a client's request, so Toss
+ * never cancels twice. Virtual-account refunds are counted as `needsAccount` for ops.
  */
 export const refundRetryJob: JobFactory = ({ config, logger, vendorFetch }) => {
   if (!config.TOSS_SECRET_KEY) return undefined
@@ -22,8 +22,8 @@ export const refundRetryJob: JobFactory = ({ config, logger, vendorFetch }) => {
     cron: '*/10 * * * *',
     summary: 'Resend refunds Toss left pending',
     async run(ctx) {
-      const sweep = await retryPendingRefunds(
-        { db: ctx.db, toss, logger: logger.child({ component: 'refund-retry' }) },
+      const sweep = await runRefundRetryJob(
+        { db: ctx.db, toss, logger },
         { olderThanSeconds: 60, limit: BATCH },
       )
       return { ...sweep }
