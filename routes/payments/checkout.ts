@@ -1,7 +1,8 @@
+import { requireUserId } from '../../src/kit/caller.js'
+import { readIdempotencyKey, validJson } from '../../src/kit/request.js'
 import type { NativeHandler } from '../../src/types.js'
 import { dbCall } from './db-problems.js'
 import type { PaymentDeps } from './deps.js'
-import { parseBody, readIdempotencyKey, readJsonBody, requireUserId } from './http.js'
 import { CheckoutBody } from './schemas.js'
 
 /** What `checkout_create_order` returns. */
@@ -24,7 +25,7 @@ export function createPaymentCheckout({ db, logger }: PaymentDeps): NativeHandle
   return async function paymentCheckout(c) {
     const userId = requireUserId(c)
     const idempotencyKey = readIdempotencyKey(c)
-    const { items } = parseBody(CheckoutBody, await readJsonBody(c))
+    const { items } = await validJson(c, CheckoutBody)
     const order = await dbCall(
       db.call<CheckoutOrder>('checkout_create_order', {
         p_user_id: userId,
