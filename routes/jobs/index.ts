@@ -14,7 +14,7 @@ export const jobs = defineFeature({
       phase: 3,
       summary: 'Scheduled jobs (Cloud Scheduler / cron)',
       aliases: ['/api/v1/scheduled/dispatch'],
-      policy: { auth: 'service' },
+      policy: { replay: 'never', auth: 'service' },
     },
   ],
 })

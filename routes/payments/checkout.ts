@@ -1,5 +1,6 @@
 import { requireUserId } from '../../src/kit/caller.js'
 import { readIdempotencyKey, validJson } from '../../src/kit/request.js'
+import { withEffect } from '../../src/platform/effect.js'
 import type { NativeHandler } from '../../src/types.js'
 import { dbCall } from './db-problems.js'
 import type { PaymentDeps } from './deps.js'
@@ -26,14 +27,16 @@ export function createPaymentCheckout({ db, logger }: PaymentDeps): NativeHandle
     const userId = requireUserId(c)
     const idempotencyKey = readIdempotencyKey(c)
     const { items } = await validJson(c, CheckoutBody)
+    // The order may commit even if its answer is lost: from here a failure is never replayed.
     const order = await dbCall(
-      db.call<CheckoutOrder>('checkout_create_order', {
-        p_user_id: userId,
-        p_items: items,
-        p_idempotency_key: idempotencyKey ?? null,
-      }),
+      withEffect(c, 'order-create', () =>
+        db.call<CheckoutOrder>('checkout_create_order', {
+          p_user_id: userId,
+          p_items: items,
+          p_idempotency_key: idempotencyKey ?? null,
+        }),
+      ),
     )
-    c.set('sideEffect', true)
     logger.info('checkout order', {
       requestId: c.var.requestId,
       orderId: order.orderId,
