@@ -7,6 +7,7 @@ import type { Db } from '../src/platform/db/port.js'
 import type { NativeHandler } from '../src/types.js'
 import { createAiPollSuggest } from './ai-poll-suggest.js'
 import { createAiReplySuggest } from './ai-reply-suggest.js'
+import { fundingDeps, fundingHandlers } from './funding/handlers.js'
 import { createPaymentCheckout } from './payment-checkout.js'
 import { createPaymentWebhook } from './payment-webhook.js'
 import { createRefundProcess } from './refund-process.js'
@@ -43,6 +44,7 @@ export function nativeHandlers(services: NativeServices): Record<string, NativeH
     handlers['payment-checkout'] = createPaymentCheckout(payments)
     handlers['payment-webhook'] = createPaymentWebhook(payments)
     handlers['refund-process'] = createRefundProcess(payments)
+    Object.assign(handlers, fundingHandlers(fundingDeps({ config, db, toss, logger }), toss))
   }
 
   const anthropic = anthropicFromConfig(
