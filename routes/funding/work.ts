@@ -102,13 +102,20 @@ export async function runFundingWork(deps: FundingDeps, run: RunOptions): Promis
   const queue: WorkItem[] = []
   let exhausted = false
   let claimError: unknown
-  let claiming: Promise<void> | undefined
+  let claiming: Promise<number> | undefined
+  // Items being processed can create work (a charge queues its card's deletion): an empty claim
+  // only ends the run when nothing is in flight.
+  let inFlight = 0
+  let wake = () => {}
+  let settled = new Promise<void>((resolve) => {
+    wake = resolve
+  })
 
-  const refill = (): Promise<void> => {
+  const refill = (): Promise<number> => {
     claiming ??= (async () => {
       if (Date.now() >= deadline) {
         exhausted = true
-        return
+        return 0
       }
       try {
         const items = await deps.db.call<WorkItem[]>('funding_work_claim', {
@@ -118,12 +125,14 @@ export async function runFundingWork(deps: FundingDeps, run: RunOptions): Promis
           p_campaign_id: run.campaignId ?? null,
           p_now: new Date(clock()).toISOString(),
         })
-        if (items.length === 0) exhausted = true
+        if (items.length === 0 && inFlight === 0) exhausted = true
         stats.claimed += items.length
         queue.push(...items)
+        return items.length
       } catch (error) {
         claimError = error
         exhausted = true
+        return 0
       }
     })().finally(() => {
       claiming = undefined
@@ -137,9 +146,10 @@ export async function runFundingWork(deps: FundingDeps, run: RunOptions): Promis
       const item = queue.shift()
       if (!item) {
         if (exhausted) return
-        await refill()
+        if ((await refill()) === 0 && !exhausted) await settled
         continue
       }
+      inFlight++
       try {
         if (item.work === 'charge') await charge(deps, options, run.owner, item, stats)
         else await deleteKey(deps, options, run.owner, item, stats)
@@ -151,6 +161,12 @@ export async function runFundingWork(deps: FundingDeps, run: RunOptions): Promis
           work: item.work,
           attempt: item.attempt,
           error: error instanceof Error ? error.message : String(error),
+        })
+      } finally {
+        inFlight--
+        wake()
+        settled = new Promise<void>((resolve) => {
+          wake = resolve
         })
       }
     }
