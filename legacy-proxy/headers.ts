@@ -15,9 +15,13 @@ export const HOP_BY_HOP = new Set([
   'upgrade',
 ])
 
-/** Request headers the gateway sets itself or must not pass on. */
+/**
+ * Request headers the gateway sets itself or must not pass on. `Content-Length` is the
+ * transport's to set, from the body it sends (with `Transfer-Encoding`, hop-by-hop anyway).
+ */
 const DROPPED_REQUEST = new Set([
   'host',
+  'content-length',
   'forwarded',
   'x-forwarded-for',
   'x-forwarded-host',
@@ -107,21 +111,6 @@ export function isForwardableResponseHeader(
     !lower.startsWith('x-bff-') &&
     !lower.startsWith('access-control-')
   )
-}
-
-/** One `Vary` from the upstream's and the gateway's (e.g. `Accept-Encoding` + `Origin`). */
-export function mergeVary(
-  upstream: string | null | undefined,
-  gateway: string | null | undefined,
-): string | undefined {
-  if (!upstream) return gateway ?? undefined
-  if (!gateway) return upstream
-  const seen = new Set(upstream.split(',').map((v) => v.trim().toLowerCase()))
-  const extra = gateway
-    .split(',')
-    .map((v) => v.trim())
-    .filter((v) => v && !seen.has(v.toLowerCase()))
-  return extra.length ? `${upstream}, ${extra.join(', ')}` : upstream
 }
 
 export { connectionTokens }

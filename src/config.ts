@@ -100,6 +100,11 @@ const EnvSchema = z.object({
   BFF_CANARY_SECRET: optionalSecret(32),
   LEGACY_HEADERS_TIMEOUT_MS: int(100, 600_000).default(15_000),
   LEGACY_TOTAL_TIMEOUT_MS: int(100, 3_600_000).default(120_000),
+  // Legacy pool bounds (issue 10): idle and whole life of an upstream socket, calls in flight
+  // per function (default: a quarter of the 256 sockets).
+  LEGACY_SOCKET_IDLE_MS: int(100, 600_000).default(4_000),
+  LEGACY_SOCKET_MAX_AGE_MS: int(1_000, 3_600_000).default(60_000),
+  LEGACY_MAX_PER_FUNCTION: int(1, 256).default(64),
   REPLAY_BUFFER_BYTES: int(0, 64 * 1024 * 1024).default(1024 * 1024),
   PROXY_BODY_LIMIT_BYTES: int(0, 4 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
   SHUTDOWN_GRACE_MS: int(0, 60_000).default(9_000),

@@ -1,6 +1,6 @@
 import { GatewayError } from '../../src/errors.js'
 import type { AppContext, NativeHandler } from '../../src/types.js'
-import { isOps, optionalUserId, parseBody, readJsonBody } from '../payments/http.js'
+import { isOps, optionalUserId, parseBody, readJsonBody } from '../payments/index.js'
 import type { FundingDeps } from './deps.js'
 import { fundingCall } from './problems.js'
 import { ReviewBody } from './schemas.js'

@@ -1,5 +1,5 @@
 import type { NativeHandler } from '../../src/types.js'
-import { parseBody, readJsonBody } from '../payments/http.js'
+import { parseBody, readJsonBody } from '../payments/index.js'
 import type { FundingDeps } from './deps.js'
 import { fundingClock } from './jobs.js'
 import { fundingCall } from './problems.js'

@@ -1,11 +1,11 @@
+import { GatewayError } from '../../src/errors.js'
 import {
   type TossClient,
   TossError,
   type TossPayment,
   TossTimeoutError,
   TossUnavailableError,
-} from '../../src/clients/toss.js'
-import { GatewayError } from '../../src/errors.js'
+} from '../payments/index.js'
 
 /** A card registered for later charging; `billingKey` never leaves the server. */
 export interface RegisteredCard {

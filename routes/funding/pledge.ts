@@ -1,5 +1,5 @@
 import type { NativeHandler } from '../../src/types.js'
-import { parseBody, readJsonBody, requireUserId } from '../payments/http.js'
+import { parseBody, readJsonBody, requireUserId } from '../payments/index.js'
 import type { FundingDeps } from './deps.js'
 import { fundingCall } from './problems.js'
 import { PledgeBody } from './schemas.js'

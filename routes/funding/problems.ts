@@ -1,6 +1,6 @@
 import { GatewayError } from '../../src/errors.js'
 import { DbFunctionError } from '../../src/platform/db/port.js'
-import { dbProblem } from '../payments/db-problems.js'
+import { dbProblem } from '../payments/index.js'
 
 interface Spec {
   status: number

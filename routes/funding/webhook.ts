@@ -1,17 +1,15 @@
-import { type TossPayment, tossProblem } from '../../src/clients/toss.js'
 import { GatewayError, validationFailed } from '../../src/errors.js'
 import type { NativeHandler } from '../../src/types.js'
-import { parseBody, readJsonBody } from '../payments/http.js'
-import { PaymentStatusChangedEvent } from '../payments/schemas.js'
-import { webhookEventId } from '../payments/webhook-event.js'
+import {
+  PaymentStatusChangedEvent,
+  parseBody,
+  readJsonBody,
+  tossProblem,
+  webhookEventId,
+} from '../payments/index.js'
 import type { FundingDeps } from './deps.js'
 import { fundingCall } from './problems.js'
 import { BillingDeletedEvent } from './schemas.js'
-
-export interface FundingWebhookDeps extends FundingDeps {
-  /** Re-fetch a payment from Toss: a PAYMENT_STATUS_CHANGED body is only a hint. */
-  getPayment: (paymentKey: string) => Promise<TossPayment>
-}
 
 interface AttemptRef {
   pledgeId: string
@@ -33,7 +31,7 @@ interface AttemptRef {
  *   payment is fetched again and only Toss's answer is applied; a charge whose answer was lost is
  *   settled from it.
  */
-export function createFundingPaymentWebhook(deps: FundingWebhookDeps): NativeHandler {
+export function createFundingPaymentWebhook(deps: FundingDeps): NativeHandler {
   const { db, logger } = deps
   return async function fundingPaymentWebhook(c) {
     const body = await readJsonBody(c)
@@ -100,7 +98,7 @@ export function createFundingPaymentWebhook(deps: FundingWebhookDeps): NativeHan
 }
 
 async function paymentChanged(
-  { db, getPayment, clock = Date.now }: FundingWebhookDeps,
+  { db, getPayment, clock = Date.now }: FundingDeps,
   eventId: string,
   event: { eventType: string; data: { paymentKey: string; orderId: string } },
   log: FundingDeps['logger'],

@@ -1,26 +1,9 @@
-import type { FundingDeps } from './deps.js'
+import type { FundingDeps, WorkOptions } from './deps.js'
+
+export type { WorkOptions } from './deps.js'
+
 import type { ChargeOutcome } from './payment-method.js'
 import { nextRetryAt } from './schedule.js'
-
-export interface WorkOptions {
-  /** Items claimed per database round trip. */
-  batchSize: number
-  /** Calls in flight to the payment provider, per instance. */
-  concurrency: number
-  /** How long a claimed item is ours; a dead instance's items are claimable after it. */
-  leaseSeconds: number
-  /** Stop claiming after this long (what is claimed is still finished). */
-  budgetMs: number
-  /** A charge with no answer (timeout, 5xx) is reconciled by order id after this long. */
-  unknownRetrySeconds: number
-  /**
-   * After this many unanswered tries of one attempt, a lookup finding no payment for its order
-   * id closes the attempt as declined (so a stored 5xx answer cannot block the pledge forever).
-   */
-  maxUnknowns: number
-  /** A card deletion that could not be sent is tried again after this long. */
-  keyRetrySeconds: number
-}
 
 export const DEFAULT_WORK_OPTIONS: WorkOptions = {
   batchSize: 100,

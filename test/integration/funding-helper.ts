@@ -8,8 +8,8 @@ import { DEFAULT_RETRY_SCHEDULE } from '../../routes/funding/schedule.js'
 import { createFundingStudioSubmit } from '../../routes/funding/studio-submit.js'
 import { createFundingPaymentWebhook } from '../../routes/funding/webhook.js'
 import { DEFAULT_WORK_OPTIONS } from '../../routes/funding/work.js'
-import { createRefundProcess } from '../../routes/refund-process.js'
-import { TossClient } from '../../src/clients/toss.js'
+import { createRefundProcess } from '../../routes/payments/refund.js'
+import { TossClient } from '../../routes/payments/toss/client.js'
 import {
   DependencyUnavailableError,
   GatewayError,
@@ -43,6 +43,7 @@ export function fundingDepsFor(
   return {
     db,
     method: tossBilling(client),
+    getPayment: (paymentKey) => client.getPayment(paymentKey),
     logger,
     clock,
     retry: DEFAULT_RETRY_SCHEDULE,
@@ -79,10 +80,7 @@ export function buildFundingApp(deps: FundingDeps, client: TossClient, bodies: s
   app.post('/review', createFundingAdminReview(deps))
   app.post('/pledge', createFundingPledge(deps))
   app.post('/complete', createCampaignComplete(deps))
-  app.post(
-    '/webhook',
-    createFundingPaymentWebhook({ ...deps, getPayment: (key) => client.getPayment(key) }),
-  )
+  app.post('/webhook', createFundingPaymentWebhook(deps))
   app.post('/refund', createRefundProcess({ db: deps.db, toss: client, logger: deps.logger }))
   app.onError((error, c) => {
     if (error instanceof GatewayError) return problemResponse(error, 'req-test')

@@ -1,0 +1,63 @@
+import { mountAdmin } from '../admin/index.js'
+import type { Config } from '../config.js'
+import type { Logger } from '../observability/log.js'
+import type { Metrics } from '../observability/metrics.js'
+import type { AuditTrail } from '../rollout/audit.js'
+import { AutoRollback } from '../rollout/auto-rollback.js'
+import type { FlagRules, FlagTable } from '../rollout/flags.js'
+import { LiveFlags } from '../rollout/live-flags.js'
+import type { FlagStore } from '../rollout/stores/port.js'
+import type { IdentityVerifier } from '../types.js'
+
+export interface RolloutControlOptions {
+  config: Config
+  /** The table read from `FLAGS_FILE` (Node) or bundled (Workers). */
+  file: FlagTable
+  rules: FlagRules
+  store: FlagStore
+  audit: AuditTrail
+  logger: Logger
+  metrics: Metrics
+  verifier?: IdentityVerifier
+}
+
+/**
+ * The runtime-independent part of rollout control: the live flag table over the file, the
+ * auto-rollback hooks, the admin mount and the flag store's readiness check (degraded only: an
+ * instance rides out a store outage on its last good table). The entries add their store and
+ * audit trail.
+ */
+export function rolloutControl({
+  config,
+  file,
+  rules,
+  store,
+  audit,
+  logger,
+  metrics,
+  verifier,
+}: RolloutControlOptions) {
+  const flags = new LiveFlags({
+    file,
+    rules,
+    store,
+    refreshMs: config.FLAGS_REFRESH_MS,
+    logger,
+    metrics,
+  })
+  const autoRollback = new AutoRollback({ flags, audit, logger, metrics })
+  return {
+    flags,
+    autoRollback,
+    mount: mountAdmin({
+      flags,
+      audit,
+      autoRollback,
+      adminToken: config.BFF_ADMIN_TOKEN,
+      verifier,
+      secureCookies: !config.isDevelopment,
+      logger,
+    }),
+    readiness: { 'flag-store': { probe: flags.readiness, degradedOnly: true as const } },
+  }
+}

@@ -1,0 +1,173 @@
+import { readFile } from 'node:fs/promises'
+import type { AddressInfo } from 'node:net'
+import { serve } from '@hono/node-server'
+import { nodeTransport } from '../../legacy-proxy/node-transport.js'
+import { nativeHandlers, ROUTE_IDS, ROUTES } from '../../routes/index.js'
+import { createApp, type GatewayApp } from '../app.js'
+import { type Config, loadConfig } from '../config.js'
+import { createLogger, errorFields, type Logger } from '../observability/log.js'
+import { Metrics } from '../observability/metrics.js'
+import { batchedStdout } from '../observability/stdout.js'
+import { createDb, databaseKind } from '../platform/db/create.js'
+import { lazyDb } from '../platform/db/lazy.js'
+import { type FlagTable, flagsFromText } from '../rollout/flags.js'
+import { verifierFromConfig } from '../security/from-config.js'
+import { rateLimiterFromConfig } from '../security/ratelimit/index.js'
+import { createIoredisAdapter } from '../security/ratelimit/redis-adapter.js'
+import { startNodeRollout } from './node-rollout.js'
+
+export interface RunningServer {
+  app: GatewayApp
+  port: number
+  config: Config
+  /** Stop accepting, drain in-flight requests (up to the grace period), release resources. */
+  shutdown(reason: string): Promise<void>
+}
+
+export async function loadFlagsFile(
+  path: string,
+  nativeRoutes: ReadonlySet<string>,
+): Promise<FlagTable> {
+  const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new Error(
+      `config error: FLAGS_FILE ${path} cannot be read (${error.code ?? error.message})`,
+    )
+  })
+  return flagsFromText(text, { knownRoutes: ROUTE_IDS, nativeRoutes }, `file:${path}`)
+}
+
+/**
+ * Build the Node dependencies from the environment and serve the app.
+ * @throws ConfigError or FlagsError before listening when the configuration is bad.
+ */
+export async function startNodeServer(
+  env: Record<string, string | undefined>,
+  options: { logger?: Logger; port?: number } = {},
+): Promise<RunningServer> {
+  const config = loadConfig(env)
+  const stdout = batchedStdout()
+  const logger =
+    options.logger ??
+    createLogger({
+      level: config.LOG_LEVEL,
+      base: { service: 'bff-gateway', env: config.APP_ENV },
+      write: stdout.write,
+    })
+  const identity = verifierFromConfig(config)
+  const rateLimiter = rateLimiterFromConfig(config, {
+    connectRedis: (url) =>
+      createIoredisAdapter(url, {
+        onError: (error) =>
+          logger.warn('redis error', { component: 'rate-limit', ...errorFields(error) }),
+      }),
+  })
+  databaseKind(config) // refuses embedded PGlite in production before anything starts
+  const db = lazyDb(
+    () =>
+      createDb(config, {
+        onPoolError: (error) => logger.warn('database pool error', errorFields(error)),
+      }),
+    (error) => logger.error('database failed to start', errorFields(error)),
+  )
+
+  const metrics = new Metrics()
+  const native = nativeHandlers({ config, logger, metrics, db })
+  const table = await loadFlagsFile(config.FLAGS_FILE, new Set(Object.keys(native)))
+  const legacy = nodeTransport({
+    headersTimeoutMs: config.LEGACY_HEADERS_TIMEOUT_MS,
+    totalTimeoutMs: config.LEGACY_TOTAL_TIMEOUT_MS,
+    idleSocketMs: config.LEGACY_SOCKET_IDLE_MS,
+    maxSocketAgeMs: config.LEGACY_SOCKET_MAX_AGE_MS,
+    maxPerFunction: config.LEGACY_MAX_PER_FUNCTION,
+  })
+  let draining = false
+  // Live flag store over flags.json, auto-rollback, and the admin API and dashboard.
+  const rollout = await startNodeRollout({
+    db,
+    config,
+    file: table,
+    rules: { knownRoutes: ROUTE_IDS, nativeRoutes: new Set(Object.keys(native)) },
+    logger,
+    metrics,
+    storeKey: config.FLAGS_STORE_KEY,
+    verifier: identity,
+  })
+  const app = createApp({
+    config,
+    routes: ROUTES,
+    logger,
+    metrics,
+    flags: rollout.flags,
+    rollout: rollout.autoRollback,
+    mount: rollout.mount,
+    legacy,
+    native,
+    identity,
+    rateLimiter,
+    readiness: { accepting: () => !draining, database: () => db.ping(), ...rollout.readiness },
+  })
+
+  const server = serve({
+    fetch: app.fetch,
+    port: options.port ?? config.PORT,
+    overrideGlobalObjects: false,
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve)
+    server.once('error', reject)
+  })
+  const port = (server.address() as AddressInfo).port
+  logger.info('listening', {
+    port,
+    legacy: new URL(config.legacyFunctionsUrl).origin,
+    flags: table.source,
+    flagsVersion: table.version,
+    nativeRoutes: Object.keys(native),
+    jwt: identity ? 'verified' : 'decoded only (development)',
+    rateLimiter: rateLimiter.kind,
+  })
+
+  let closing: Promise<void> | undefined
+  const shutdown = (reason: string) => {
+    closing ??= (async () => {
+      draining = true
+      const began = Date.now()
+      logger.info('shutting down', { reason, graceMs: config.SHUTDOWN_GRACE_MS })
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      // Keep-alive sockets with no request in flight would hold close() open.
+      if ('closeIdleConnections' in server) server.closeIdleConnections()
+      const idleTimer = setInterval(() => {
+        if ('closeIdleConnections' in server) server.closeIdleConnections()
+      }, 100)
+      let graceTimer: ReturnType<typeof setTimeout> | undefined
+      const grace = new Promise<'timeout'>((resolve) => {
+        graceTimer = setTimeout(() => resolve('timeout'), config.SHUTDOWN_GRACE_MS)
+      })
+      const outcome = await Promise.race([closed.then(() => 'drained' as const), grace])
+      clearInterval(idleTimer)
+      clearTimeout(graceTimer)
+      if (outcome === 'timeout' && 'closeAllConnections' in server) server.closeAllConnections()
+      // Releasing connections must not outlast the grace period either (a database still
+      // starting, a Redis that does not answer): whatever is left is dropped with the process.
+      const releasing = Promise.allSettled([
+        legacy.close?.(),
+        rollout.close(),
+        rateLimiter.close(),
+        db.close(),
+      ])
+      const left = Math.max(250, config.SHUTDOWN_GRACE_MS - (Date.now() - began))
+      let releaseTimer: ReturnType<typeof setTimeout> | undefined
+      const released = await Promise.race([
+        releasing.then(() => true),
+        new Promise<false>((resolve) => {
+          releaseTimer = setTimeout(() => resolve(false), left)
+        }),
+      ])
+      clearTimeout(releaseTimer)
+      logger.info('stopped', { outcome, released })
+      stdout.flush()
+    })()
+    return closing
+  }
+  return { app, port, config, shutdown }
+}

@@ -1,0 +1,108 @@
+import type { ExecutionContext } from 'hono'
+import flagsDocument from '../../flags.json'
+import { fetchTransport } from '../../legacy-proxy/fetch-transport.js'
+import { nativeHandlers, ROUTE_IDS, ROUTES } from '../../routes/index.js'
+import { createApp, type GatewayApp } from '../app.js'
+import { type ConfigError, loadConfig } from '../config.js'
+import { GatewayError, problemResponse } from '../errors.js'
+import { createLogger } from '../observability/log.js'
+import { Metrics } from '../observability/metrics.js'
+import { createSupabaseDb } from '../platform/db/supabase.js'
+import { compileFlags } from '../rollout/flags.js'
+import { verifierFromConfig } from '../security/from-config.js'
+import { rateLimiterFromConfig } from '../security/ratelimit/select.js'
+import { workerRollout } from './worker-rollout.js'
+
+/**
+ * The Cloudflare Workers entry. Configuration comes from `wrangler.toml` vars and secrets; the
+ * app is built once per isolate, on the first request. `flags.json` is bundled at deploy time.
+ */
+
+type WorkerEnv = Record<string, unknown>
+
+interface Built {
+  app: GatewayApp
+  /** Refresh the live flag table when it is due (nothing runs between requests on Workers). */
+  refreshIfDue: () => Promise<void> | undefined
+}
+
+let built: Built | undefined
+let startupError: ConfigError | Error | undefined
+
+function build(env: WorkerEnv): Built {
+  const strings: Record<string, string | undefined> = {}
+  for (const [k, v] of Object.entries(env)) if (typeof v === 'string') strings[k] = v
+  const config = loadConfig(strings)
+  const logger = createLogger({
+    level: config.LOG_LEVEL,
+    base: { service: 'bff-gateway', env: config.APP_ENV },
+  })
+  const metrics = new Metrics()
+  // Workers reach the database only through PostgREST (supabase-js rpc()).
+  const db =
+    config.SUPABASE_URL && config.SUPABASE_SERVICE_ROLE_KEY
+      ? createSupabaseDb({
+          url: config.SUPABASE_URL,
+          serviceRoleKey: config.SUPABASE_SERVICE_ROLE_KEY,
+        })
+      : undefined
+  const native = nativeHandlers({ config, logger, metrics, db })
+  const rules = { knownRoutes: ROUTE_IDS, nativeRoutes: new Set(Object.keys(native)) }
+  const table = compileFlags(flagsDocument, rules, 'bundle:flags.json', 'bundled')
+  const identity = verifierFromConfig(config)
+  const rollout = workerRollout({
+    config,
+    file: table,
+    rules,
+    logger,
+    metrics,
+    storeKey: config.FLAGS_STORE_KEY,
+    verifier: identity,
+    db,
+  })
+  const app = createApp({
+    config,
+    routes: ROUTES,
+    logger,
+    flags: rollout.flags,
+    rollout: rollout.autoRollback,
+    mount: rollout.mount,
+    readiness: rollout.readiness,
+    legacy: fetchTransport({
+      headersTimeoutMs: config.LEGACY_HEADERS_TIMEOUT_MS,
+      totalTimeoutMs: config.LEGACY_TOTAL_TIMEOUT_MS,
+    }),
+    native,
+    metrics,
+    identity,
+    rateLimiter: rateLimiterFromConfig(config),
+  })
+  return { app, refreshIfDue: rollout.refreshIfDue }
+}
+
+export default {
+  fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Response | Promise<Response> {
+    if (!built && !startupError) {
+      try {
+        built = build(env)
+      } catch (error) {
+        startupError = error as Error
+        console.error(error instanceof Error ? error.message : String(error))
+      }
+    }
+    if (!built) {
+      return problemResponse(
+        new GatewayError({
+          status: 500,
+          code: 'misconfigured',
+          title: 'Gateway misconfigured',
+          detail: 'The gateway could not start; see its logs',
+        }),
+        crypto.randomUUID(),
+      )
+    }
+    const refreshing = built.refreshIfDue()
+    if (refreshing) ctx.waitUntil(refreshing)
+    return built.app.fetch(request, env, ctx)
+  },
+}
