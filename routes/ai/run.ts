@@ -1,4 +1,5 @@
 import { errorFields } from '../../src/observability/log.js'
+import { withEffect } from '../../src/platform/effect.js'
 import type { AppContext } from '../../src/types.js'
 import type { AiResult, FallbackReason } from './anthropic.js'
 import type { AiDeps } from './deps.js'
@@ -59,14 +60,15 @@ export async function runSuggestion<T>(
       attempts: [],
     }
   } else {
-    remaining = await consumeQuota(deps.db, {
-      userId,
-      feature: job.feature,
-      cost: deps.quotaCost ?? 1,
-      now: now(),
-    })
-    // Quota is spent and the model is about to be called: replaying to legacy would charge twice.
-    c.set('sideEffect', true)
+    // Quota is about to be spent and the model called: replaying to legacy would charge twice.
+    remaining = await withEffect(c, 'ai-quota', () =>
+      consumeQuota(deps.db, {
+        userId,
+        feature: job.feature,
+        cost: deps.quotaCost ?? 1,
+        now: now(),
+      }),
+    )
     result = await deps.anthropic.complete({
       system: job.prompt.system,
       messages: job.prompt.messages,

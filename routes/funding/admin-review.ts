@@ -1,4 +1,5 @@
 import { GatewayError } from '../../src/errors.js'
+import { withEffect } from '../../src/platform/effect.js'
 import type { AppContext, NativeHandler } from '../../src/types.js'
 import { isOps, optionalUserId, parseBody, readJsonBody } from '../payments/index.js'
 import type { FundingDeps } from './deps.js'
@@ -43,22 +44,23 @@ export function createFundingAdminReview({
     }
     const actor = opsActor(c)
     const campaign = await fundingCall(
-      body.action === 'cancel'
-        ? db.call<{ state: string }>('funding_campaign_cancel', {
-            p_actor: actor,
-            p_campaign_id: body.campaignId,
-            p_reason: body.reason,
-            p_now: now,
-          })
-        : db.call<{ state: string }>('funding_campaign_review', {
-            p_actor: actor,
-            p_campaign_id: body.campaignId,
-            p_decision: body.action,
-            p_reason: body.reason ?? null,
-            p_now: now,
-          }),
+      withEffect(c, `campaign-${body.action}`, () =>
+        body.action === 'cancel'
+          ? db.call<{ state: string }>('funding_campaign_cancel', {
+              p_actor: actor,
+              p_campaign_id: body.campaignId,
+              p_reason: body.reason,
+              p_now: now,
+            })
+          : db.call<{ state: string }>('funding_campaign_review', {
+              p_actor: actor,
+              p_campaign_id: body.campaignId,
+              p_decision: body.action,
+              p_reason: body.reason ?? null,
+              p_now: now,
+            }),
+      ),
     )
-    c.set('sideEffect', true)
     logger.info('funding campaign reviewed', {
       requestId: c.var.requestId,
       campaignId: body.campaignId,

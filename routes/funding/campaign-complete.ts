@@ -1,3 +1,4 @@
+import { markEffect } from '../../src/platform/effect.js'
 import type { NativeHandler } from '../../src/types.js'
 import { parseBody, readJsonBody } from '../payments/index.js'
 import type { FundingDeps } from './deps.js'
@@ -38,7 +39,7 @@ export function createCampaignComplete(deps: FundingDeps): NativeHandler {
 
     const owner = `campaign-complete:${crypto.randomUUID()}`
     const options = body.budgetMs ? { budgetMs: body.budgetMs } : {}
-    c.set('sideEffect', true)
+    markEffect(c, `campaign-${body.action}`)
     if (body.action === 'tick' || body.action === 'work') {
       const clockResult = body.action === 'tick' ? await fundingCall(fundingClock(deps)) : undefined
       const work = await fundingCall(

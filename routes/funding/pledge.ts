@@ -1,3 +1,4 @@
+import { markEffect, withEffect } from '../../src/platform/effect.js'
 import type { NativeHandler } from '../../src/types.js'
 import { parseBody, readJsonBody, requireUserId } from '../payments/index.js'
 import type { FundingDeps } from './deps.js'
@@ -50,16 +51,17 @@ export function createFundingPledge(deps: FundingDeps): NativeHandler {
 
     if (body.action === 'pledge') {
       const pledge = await fundingCall(
-        db.call<PledgeView>('funding_pledge_reserve', {
-          p_fan_id: fanId,
-          p_campaign_id: body.campaignId,
-          p_tier_id: body.tierId,
-          p_quantity: body.quantity,
-          p_extra: body.extraAmount ?? 0,
-          p_now: now(),
-        }),
+        withEffect(c, 'pledge-reserve', () =>
+          db.call<PledgeView>('funding_pledge_reserve', {
+            p_fan_id: fanId,
+            p_campaign_id: body.campaignId,
+            p_tier_id: body.tierId,
+            p_quantity: body.quantity,
+            p_extra: body.extraAmount ?? 0,
+            p_now: now(),
+          }),
+        ),
       )
-      c.set('sideEffect', true)
       log.info('funding pledge reserved', { pledgeId: pledge.pledgeId, amount: pledge.amount })
       if (!body.authKey) return c.json(pledge, 201)
       try {
@@ -85,26 +87,27 @@ export function createFundingPledge(deps: FundingDeps): NativeHandler {
       if (pledge.status !== 'pending') {
         return c.json(pledge, 200)
       }
-      c.set('sideEffect', true)
+      markEffect(c, 'card-register')
       return c.json(await registerCard(deps, fanId, pledge, body.authKey as string, log), 200)
     }
 
     const pledge = await fundingCall(
-      body.action === 'change'
-        ? db.call<PledgeView>('funding_pledge_change', {
-            p_fan_id: fanId,
-            p_pledge_id: body.pledgeId,
-            p_quantity: body.quantity ?? null,
-            p_extra: body.extraAmount ?? null,
-            p_now: now(),
-          })
-        : db.call<PledgeView>('funding_pledge_cancel', {
-            p_fan_id: fanId,
-            p_pledge_id: body.pledgeId,
-            p_now: now(),
-          }),
+      withEffect(c, `pledge-${body.action}`, () =>
+        body.action === 'change'
+          ? db.call<PledgeView>('funding_pledge_change', {
+              p_fan_id: fanId,
+              p_pledge_id: body.pledgeId,
+              p_quantity: body.quantity ?? null,
+              p_extra: body.extraAmount ?? null,
+              p_now: now(),
+            })
+          : db.call<PledgeView>('funding_pledge_cancel', {
+              p_fan_id: fanId,
+              p_pledge_id: body.pledgeId,
+              p_now: now(),
+            }),
+      ),
     )
-    c.set('sideEffect', true)
     log.info('funding pledge updated', {
       pledgeId: pledge.pledgeId,
       action: body.action,

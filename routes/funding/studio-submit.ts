@@ -1,3 +1,4 @@
+import { withEffect } from '../../src/platform/effect.js'
 import type { NativeHandler } from '../../src/types.js'
 import { parseBody, readJsonBody, requireUserId } from '../payments/index.js'
 import type { FundingDeps } from './deps.js'
@@ -38,14 +39,15 @@ export function createFundingStudioSubmit({
     }
     const fn = body.action === 'save' ? 'funding_campaign_save' : 'funding_campaign_submit'
     const campaign = await fundingCall(
-      db.call<CampaignView>(fn, {
-        p_creator_id: creatorId,
-        p_campaign_id: body.campaignId ?? null,
-        p_content: body.campaign ?? null,
-        p_now: now,
-      }),
+      withEffect(c, 'campaign-write', () =>
+        db.call<CampaignView>(fn, {
+          p_creator_id: creatorId,
+          p_campaign_id: body.campaignId ?? null,
+          p_content: body.campaign ?? null,
+          p_now: now,
+        }),
+      ),
     )
-    c.set('sideEffect', true)
     logger.info('funding campaign', {
       requestId: c.var.requestId,
       campaignId: campaign.campaignId,

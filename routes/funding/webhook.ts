@@ -1,4 +1,5 @@
 import { GatewayError, validationFailed } from '../../src/errors.js'
+import { withEffect } from '../../src/platform/effect.js'
 import type { NativeHandler } from '../../src/types.js'
 import {
   PaymentStatusChangedEvent,
@@ -59,10 +60,12 @@ export function createFundingPaymentWebhook(deps: FundingDeps): NativeHandler {
     )
 
     const begun = await fundingCall(
-      db.call<'new' | 'duplicate' | 'in-progress'>('funding_webhook_begin', {
-        p_event_id: eventId,
-        p_event_type: eventType,
-      }),
+      withEffect(c, 'webhook-claim', () =>
+        db.call<'new' | 'duplicate' | 'in-progress'>('funding_webhook_begin', {
+          p_event_id: eventId,
+          p_event_type: eventType,
+        }),
+      ),
     )
     if (begun === 'duplicate') return c.json({ ok: true, outcome: 'duplicate' }, 200)
     if (begun === 'in-progress') {
@@ -73,7 +76,6 @@ export function createFundingPaymentWebhook(deps: FundingDeps): NativeHandler {
         headers: { 'retry-after': '30' },
       })
     }
-    c.set('sideEffect', true)
     let outcome: string
     try {
       if (billing) {

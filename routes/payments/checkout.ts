@@ -1,3 +1,4 @@
+import { withEffect } from '../../src/platform/effect.js'
 import type { NativeHandler } from '../../src/types.js'
 import { dbCall } from './db-problems.js'
 import type { PaymentDeps } from './deps.js'
@@ -25,14 +26,16 @@ export function createPaymentCheckout({ db, logger }: PaymentDeps): NativeHandle
     const userId = requireUserId(c)
     const idempotencyKey = readIdempotencyKey(c)
     const { items } = parseBody(CheckoutBody, await readJsonBody(c))
+    // The order may commit even if its answer is lost: from here a failure is never replayed.
     const order = await dbCall(
-      db.call<CheckoutOrder>('checkout_create_order', {
-        p_user_id: userId,
-        p_items: items,
-        p_idempotency_key: idempotencyKey ?? null,
-      }),
+      withEffect(c, 'order-create', () =>
+        db.call<CheckoutOrder>('checkout_create_order', {
+          p_user_id: userId,
+          p_items: items,
+          p_idempotency_key: idempotencyKey ?? null,
+        }),
+      ),
     )
-    c.set('sideEffect', true)
     logger.info('checkout order', {
       requestId: c.var.requestId,
       orderId: order.orderId,

@@ -144,7 +144,10 @@ describe('AI quota on PostgreSQL', () => {
     const down = {
       kind: 'postgres',
       call: async () => {
-        throw new DbUnavailableError('connect ECONNREFUSED')
+        // As node-postgres reports a refused connection: nothing was sent.
+        throw new DbUnavailableError('database unavailable (ECONNREFUSED)', {
+          cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+        })
       },
       ping: async () => false,
       close: async () => undefined,
