@@ -117,8 +117,9 @@ describe('refunds: money never moves twice', () => {
       amount: number
       last_error: string | null
     }>(
-      `select id, status, idempotency_key, toss_transaction_key, amount, last_error
-         from public.refunds where payment_key = $1 order by created_at`,
+      `select id, status, idempotency_key, toss_transaction_key, amount,
+              to_jsonb(r) ->> 'last_error' as last_error
+         from public.refunds r where payment_key = $1 order by created_at`,
       [paymentKey],
     )
 
