@@ -4,7 +4,10 @@ import type { Context } from 'hono'
 
 export type Phase = 1 | 2 | 3 | 'stay-legacy' | 'unknown'
 
-/** Who may call: `service` means a service-role JWT only, `none` is for webhooks (own authenticity). */
+/**
+ * Who may call: `service` means a service-role JWT only; `none` leaves authentication to the
+ * handler (webhook signatures, Cloud Scheduler's Google OIDC token).
+ */
 export type AuthPolicy = 'required' | 'optional' | 'none' | 'service'
 
 export interface RateLimitPolicy {

@@ -6,6 +6,7 @@ import { TossClient } from './toss/client.js'
 import { createPaymentWebhook } from './webhook.js'
 import { tossWebhookPolicy } from './webhook-policy.js'
 
+export { runRefundRetryJob } from './jobs.js'
 export { TossClient } from './toss/client.js'
 export { tossWebhookPolicy } from './webhook-policy.js'
 

@@ -15,7 +15,7 @@ export interface RefundRetryOptions {
  * overlaps another run sends nothing twice. Virtual-account refunds are counted in
  * `needsAccount` and left to ops (the account is never stored).
  *
- * Run it with `npm run refunds:retry` (scripts/refunds-retry.ts); it is not scheduled yet.
+ * Run it with `npm run refunds:retry` (scripts/refunds-retry.ts); the scheduled dispatcher runs it (routes/jobs/refund-retry.ts).
  */
 export async function runRefundRetryJob(
   deps: Pick<PaymentDeps, 'db' | 'toss' | 'logger' | 'refundLeaseSeconds' | 'clock'>,
