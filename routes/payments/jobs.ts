@@ -6,6 +6,8 @@ export interface RefundRetryOptions {
   olderThanSeconds?: number
   /** At most this many refunds per run (default 50). */
   limit?: number
+  /** Checked between two refunds: true once the run's time budget is spent. */
+  shouldStop?: () => boolean
 }
 
 /**
