@@ -1,3 +1,4 @@
+import { requireUserId } from '../../src/kit/caller.js'
 import { errorFields } from '../../src/observability/log.js'
 import { withEffect } from '../../src/platform/effect.js'
 import type { AppContext } from '../../src/types.js'
@@ -6,7 +7,6 @@ import type { AiDeps } from './deps.js'
 import type { BuiltPrompt, DroppedItem } from './guard/index.js'
 import type { AiOutcomeEvent } from './outcome.js'
 import { type AiFeature, consumeQuota } from './quota.js'
-import { requireUserId } from './request.js'
 
 /** Fewer valid items than this, after repair, counts as a failed answer (half, rounded up). */
 export const minimumOf = (count: number) => Math.ceil(count / 2)
@@ -45,7 +45,10 @@ export async function runSuggestion<T>(
   record: (event: AiOutcomeEvent) => void,
   job: SuggestionJob<T>,
 ): Promise<Response> {
-  const userId = requireUserId(c)
+  const userId = requireUserId(
+    c,
+    'AI suggestions are counted against a user quota; sign in as a user to use them.',
+  )
   const now = deps.clock ?? Date.now
   let dropped = 0
   let remaining: number | undefined

@@ -1,16 +1,10 @@
 import { GatewayError } from '../../src/errors.js'
+import { isOps, optionalUserId, requireUserId } from '../../src/kit/caller.js'
+import { parseInput, readIdempotencyKey, readJson } from '../../src/kit/request.js'
 import { markEffect, withEffect } from '../../src/platform/effect.js'
 import type { AppContext, NativeHandler } from '../../src/types.js'
 import { dbCall } from './db-problems.js'
 import type { PaymentDeps } from './deps.js'
-import {
-  isOps,
-  optionalUserId,
-  parseBody,
-  readIdempotencyKey,
-  readJsonBody,
-  requireUserId,
-} from './http.js'
 import { type RefundRow, type RefundRunResult, runRefund } from './refund-run.js'
 import { RefundBody, RefundRetryBody } from './schemas.js'
 import { tossCodeProblem, tossProblem } from './toss/client.js'
@@ -33,7 +27,7 @@ const RETRY_HINT =
 export function createRefundProcess(deps: PaymentDeps): NativeHandler {
   const { db, toss, clock = Date.now } = deps
   return async function refundProcess(c) {
-    const body = await readJsonBody(c)
+    const body = await readJson(c)
     const ops = isOps(c.var.identity)
 
     if (body && typeof body === 'object' && 'refundId' in body) {
@@ -44,7 +38,7 @@ export function createRefundProcess(deps: PaymentDeps): NativeHandler {
           title: 'Only ops may resend a refund by id',
         })
       }
-      const input = parseBody(RefundRetryBody, body)
+      const input = parseInput(RefundRetryBody, body)
       const refund = await dbCall(db.call<RefundRow>('refund_get', { p_refund_id: input.refundId }))
       if (refund.status !== 'pending') return settledAnswer(c, refund)
       failFastWhenTossIsDown(toss)
@@ -54,7 +48,7 @@ export function createRefundProcess(deps: PaymentDeps): NativeHandler {
 
     const userId = ops ? optionalUserId(c) : requireUserId(c)
     const idempotencyKey = readIdempotencyKey(c)
-    const input = parseBody(RefundBody, body)
+    const input = parseInput(RefundBody, body)
     // Nothing is written while Toss is known to be down: the caller retries later.
     failFastWhenTossIsDown(toss)
     const refund = await dbCall(

@@ -1,9 +1,9 @@
 import { GatewayError, validationFailed } from '../../src/errors.js'
+import { parseInput, readJson } from '../../src/kit/request.js'
 import { withEffect } from '../../src/platform/effect.js'
 import type { AppContext, NativeHandler } from '../../src/types.js'
 import { dbCall } from './db-problems.js'
 import type { PaymentDeps } from './deps.js'
-import { parseBody, readJsonBody } from './http.js'
 import { DepositCallbackEvent, PaymentStatusChangedEvent } from './schemas.js'
 import { type TossPayment, tossProblem } from './toss/client.js'
 import { tossTimestamp, webhookEventId } from './webhook-event.js'
@@ -34,7 +34,7 @@ export type WebhookOutcome =
  */
 export function createPaymentWebhook({ db, toss, logger }: PaymentDeps): NativeHandler {
   return async function paymentWebhook(c) {
-    const body = await readJsonBody(c)
+    const body = await readJson(c)
     if (!body || typeof body !== 'object' || Array.isArray(body)) {
       throw validationFailed([{ field: '(body)', message: 'a JSON object' }])
     }
@@ -43,7 +43,7 @@ export function createPaymentWebhook({ db, toss, logger }: PaymentDeps): NativeH
     const eventType = (body as { eventType?: unknown }).eventType
 
     if (eventType === undefined) {
-      const event = parseBody(DepositCallbackEvent, body)
+      const event = parseInput(DepositCallbackEvent, body)
       const createdAt = tossTimestamp(event.createdAt)
       if (!createdAt) throw validationFailed([{ field: 'createdAt', message: 'a timestamp' }])
       const eventId = await webhookEventId(transmissionId, [
@@ -85,7 +85,7 @@ export function createPaymentWebhook({ db, toss, logger }: PaymentDeps): NativeH
       return c.json({ ok: true, outcome: 'ignored' }, 200)
     }
 
-    const event = parseBody(PaymentStatusChangedEvent, body)
+    const event = parseInput(PaymentStatusChangedEvent, body)
     const eventId = await webhookEventId(transmissionId, [
       eventType,
       event.data.paymentKey,

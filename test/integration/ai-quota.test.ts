@@ -166,6 +166,6 @@ describe('AI quota on PostgreSQL', () => {
   it('a caller without a user id is refused before the quota', async () => {
     const res = await post(harness.app, 'ai-reply-suggest', 'service-worker', BODY)
     expect(res.status).toBe(403)
-    expect(await res.json()).toMatchObject({ code: 'ai-user-required' })
+    expect(await res.json()).toMatchObject({ code: 'user-required' })
   })
 })
