@@ -4,10 +4,20 @@
 # The service is created on its first deploy (Cloud Run gives a new service's first revision
 # all traffic; --no-traffic applies from the second deploy on).
 set -euo pipefail
-: "${TARGET:?staging or production}" "${IMAGE:?}" "${TAG:?}" "${REGION:?}" "${PROJECT_ID:?}"
+: "${TARGET:?staging or production}" "${IMAGE:?}" "${TAG:?}" "${REGION:?}" "${PROJECT_ID:?}" "${PROJECT_NUMBER:?}"
 cd "$(dirname "$0")"
 service="bff-gateway-$TARGET"
 runtime_sa="bff-gateway-$TARGET@$PROJECT_ID.iam.gserviceaccount.com"
+
+# The plain configuration, plus what the scheduled dispatcher verifies Cloud Scheduler's OIDC
+# token against (scheduler.sh creates the jobs with the same audience and account).
+env_file=$(mktemp)
+trap 'rm -f "$env_file"' EXIT
+cat "$TARGET.env.yaml" >"$env_file"
+cat >>"$env_file" <<YAML
+SCHEDULER_AUDIENCE: https://$service-$PROJECT_NUMBER.$REGION.run.app/functions/v1/scheduled-dispatcher
+SCHEDULER_SERVICE_ACCOUNT: bff-scheduler-$TARGET@$PROJECT_ID.iam.gserviceaccount.com
+YAML
 
 secrets=""
 while read -r name; do
@@ -38,7 +48,7 @@ gcloud run deploy "$service" \
   --image "$IMAGE" \
   --region "$REGION" \
   --service-account "$runtime_sa" \
-  --env-vars-file "$TARGET.env.yaml" \
+  --env-vars-file "$env_file" \
   --set-secrets "$secrets" \
   --tag "$TAG" \
   "${traffic[@]}" \

@@ -13,6 +13,8 @@ export interface FakeCloud {
   bin: string
   env: Record<string, string>
   calls(): Promise<string[][]>
+  /** The `--env-vars-file` given to the last `gcloud run deploy`. */
+  envVars(): Promise<string>
   probes(): Promise<string[]>
 }
 
@@ -43,7 +45,12 @@ export async function fakeCloud(opts: {
 # one call per line, arguments separated by a unit separator
 (IFS=$'\\x1f'; echo "$*") >> "${log}"
 args=" $* "
-if [[ "$args" == *" run deploy "* ]]; then cp "${deployedJson}" "${serviceJson}"; exit 0; fi
+if [[ "$args" == *" run deploy "* ]]; then
+  cp "${deployedJson}" "${serviceJson}"
+  # keep the env-vars file the deploy passed (the script deletes its own copy)
+  prev=""; for a in "$@"; do [ "$prev" = --env-vars-file ] && cp "$a" "${bin}/env-vars.yaml"; prev="$a"; done
+  exit 0
+fi
 if [[ "$args" == *" run services describe "* ]]; then
   [ -f "${serviceJson}" ] || { echo "ERROR: (gcloud.run.services.describe) Cannot find service" >&2; exit 1; }
   if [[ "$args" == *" --format json "* ]]; then cat "${serviceJson}"
@@ -77,6 +84,7 @@ exit 0
         .split('\n')
         .filter(Boolean)
         .map((l) => l.split('\x1f')),
+    envVars: () => read(join(bin, 'env-vars.yaml')),
     probes: async () => (await read(probes)).split('\n').filter(Boolean),
   }
 }
