@@ -19,10 +19,16 @@ SCHEDULER_AUDIENCE: https://$service-$PROJECT_NUMBER.$REGION.run.app/functions/v
 SCHEDULER_SERVICE_ACCOUNT: bff-scheduler-$TARGET@$PROJECT_ID.iam.gserviceaccount.com
 YAML
 
+# Every secret of secrets.txt that exists for this environment; one not created (an integration
+# not used yet) stays unset, and start-up refuses a configuration that needs it.
 secrets=""
 while read -r name; do
   case "$name" in '' | '#'*) continue ;; esac
-  secrets+="${secrets:+,}$name=$TARGET-$name:latest"
+  if gcloud secrets describe "$TARGET-$name" --format 'value(name)' >/dev/null 2>&1; then
+    secrets+="${secrets:+,}$name=$TARGET-$name:latest"
+  else
+    echo "secret $TARGET-$name does not exist: $name stays unset"
+  fi
 done <secrets.txt
 
 traffic=()

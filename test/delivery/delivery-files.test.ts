@@ -133,6 +133,9 @@ describe('the Cloud Run release', () => {
         BFF_CANARY_SECRET: 'canary-secret-placeholder-0123456789abcdef',
         DATABASE_URL: 'postgres://gateway@10.0.0.5:5432/postgres',
         REDIS_URL: 'redis://10.0.0.3:6379',
+        PORTONE_API_SECRET: 'portone-secret-placeholder',
+        IDENTITY_CI_KEYS: `k1:${Buffer.alloc(32, 1).toString('base64')}`,
+        IDENTITY_CI_HASH_KEY: 'ci-hash-key-placeholder-0123456789abcdef',
       }
       expect(Object.keys(secrets).sort()).toEqual(CLOUD_RUN_SECRETS)
       const config = loadConfig({ ...vars, ...secrets, PORT: '8080' })
@@ -182,6 +185,20 @@ describe('the Cloud Run deploy scripts against a stand-in gcloud', () => {
       'https://c-abc1234---svc-x.a.run.app/health',
       'https://c-abc1234---svc-x.a.run.app/ready',
     ])
+    await rm(cloud.bin, { recursive: true })
+  })
+
+  it('leaves out a secret that was not created, and says so', async () => {
+    const cloud = await fakeCloud({
+      afterDeploy: after,
+      missingSecrets: ['staging-ANTHROPIC_API_KEY'],
+    })
+    const { stdout } = await script('deploy', { ...cloud.env, TARGET: 'staging', IMAGE: 'img:sha' })
+    const deploy = (await cloud.calls()).find((c) => c[1] === 'deploy') ?? []
+    const secrets = deploy[deploy.indexOf('--set-secrets') + 1]?.split(',') ?? []
+    expect(secrets).toHaveLength(CLOUD_RUN_SECRETS.length - 1)
+    expect(secrets.join()).not.toContain('ANTHROPIC_API_KEY')
+    expect(stdout).toContain('secret staging-ANTHROPIC_API_KEY does not exist')
     await rm(cloud.bin, { recursive: true })
   })
 

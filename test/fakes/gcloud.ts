@@ -29,6 +29,8 @@ export async function fakeCloud(opts: {
   /** The service once `gcloud run deploy` has run. */
   afterDeploy: ServiceState
   jobExists?: boolean
+  /** Secret Manager secrets that do not exist. */
+  missingSecrets?: string[]
   failUrlPart?: string
 }): Promise<FakeCloud> {
   const bin = await mkdtemp(join(tmpdir(), 'bff-fake-gcloud-'))
@@ -56,6 +58,10 @@ if [[ "$args" == *" run services describe "* ]]; then
   if [[ "$args" == *" --format json "* ]]; then cat "${serviceJson}"
   elif [[ "$args" == *"status.url"* ]]; then python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["status"]["url"])' "${serviceJson}"
   else echo svc; fi
+  exit 0
+fi
+if [[ "$args" == *" secrets describe "* ]]; then
+  case " ${(opts.missingSecrets ?? []).join(' ')} " in *" $3 "*) echo "ERROR: NOT_FOUND" >&2; exit 1 ;; esac
   exit 0
 fi
 if [[ "$args" == *" scheduler jobs describe "* ]]; then
