@@ -3,8 +3,8 @@
  * Cloud Run would, with PORT=8080: /health, a function proxied to a local legacy stand-in, the
  * unprivileged user, and SIGTERM draining an in-flight request before a clean exit.
  *
- * The base image is used when present or pullable; otherwise `scripts/image-base.sh` assembles
- * a local stand-in under the same name. Podman runs rootful with its own storage under
+ * The base image is used when present, or pulled with IMAGE_CHECK_PULL=1; otherwise
+ * `scripts/image-base.sh` assembles a local stand-in under the same name. Podman runs rootful with its own storage under
  * IMAGE_CHECK_DIR (vfs, cgroupfs, host network), which also works inside unprivileged sandboxes.
  */
 import { execFile, spawn } from 'node:child_process'
@@ -113,12 +113,15 @@ async function baseImage(): Promise<string> {
     )
     return label.includes('stand-in') ? 'local stand-in (cached)' : 'present'
   }
-  const pulled = await podman(['pull', '--quiet', BASE], 120_000).then(
-    () => true,
-    () => false,
-  )
-  if (pulled) return 'pulled'
-  step(`${BASE} cannot be pulled here: assembling a local stand-in`)
+  // Pulling is asked for (IMAGE_CHECK_PULL=1, as CI does): a closed network is not probed.
+  if (process.env.IMAGE_CHECK_PULL === '1') {
+    const pulled = await podman(['pull', '--quiet', BASE], 300_000).then(
+      () => true,
+      () => false,
+    )
+    if (pulled) return 'pulled'
+  }
+  step(`${BASE} is not here (IMAGE_CHECK_PULL=1 pulls it): assembling a local stand-in`)
   await run('bash', ['scripts/image-base.sh', ...storage], { maxBuffer: 16 * 1024 * 1024 }).catch(
     (error: { stderr?: string }) => fail(`stand-in base image: ${String(error.stderr).trim()}`),
   )
