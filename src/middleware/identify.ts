@@ -1,7 +1,8 @@
 import type { Context, MiddlewareHandler, Next } from 'hono'
 import { decodeJwt } from 'jose'
+import { GatewayError } from '../errors.js'
 import type { Logger } from '../observability/log.js'
-import { readHeader } from '../platform/request-headers.js'
+import { readHeader, repeatedHeader } from '../platform/request-headers.js'
 import { authenticationRequired, forbiddenRole, invalidToken } from '../security/auth-errors.js'
 import type { AppEnv, Identity, IdentityVerifier } from '../types.js'
 
@@ -89,9 +90,16 @@ export function identify({
 
   // Not `async` on the way without a token (most proxied calls): no promise of its own.
   return function identify(c: Context<AppEnv>, next: Next) {
+    // Two Authorization headers: the gateway would check one and legacy might use the other.
+    if (repeatedHeader(c, 'authorization')) throw duplicateAuthorization()
     const auth = c.get('route')?.def.policy.auth
     if (auth === undefined || auth === 'none') return next()
-    const token = bearerToken(readHeader(c, 'authorization'))
+    const token = bearerToken(readHeader(c, 'authorization'), serviceRoleKey)
+    if (token === MALFORMED)
+      rejected(
+        c,
+        invalidToken('The bearer credentials are malformed (Authorization: Bearer <token>)'),
+      )
     if (token !== undefined) return verified(c, next, auth, token)
     try {
       enforce(auth, undefined)
@@ -117,12 +125,38 @@ function enforce(auth: PolicyAuth, identity: Identity | undefined) {
   throw authenticationRequired('This route needs a signed-in user')
 }
 
-/** RFC 6750 section 2.1: the scheme is case-insensitive, the token follows one or more spaces. */
-function bearerToken(header: string | undefined): string | undefined {
+const MALFORMED = Symbol('malformed')
+/** The publishable and secret API keys of Supabase: bearers that are not user tokens. */
+const API_KEY_SHAPE = /^sb_(?:publishable|secret)_[A-Za-z0-9_-]+$/
+
+/**
+ * RFC 6750 section 2.1: the scheme is case-insensitive, the token (`b64token`) follows one or
+ * more spaces. A `Bearer` header that is not exactly that, or whose token is neither a JWT, nor
+ * a Supabase API key, nor the service-role key, is `MALFORMED`: a bad token is 401 on every
+ * route that reads it, never forwarded unverified. Other schemes are left to the function.
+ */
+function bearerToken(
+  header: string | undefined,
+  serviceRoleKey: string | undefined,
+): string | typeof MALFORMED | undefined {
   if (!header) return undefined
-  const match = /^Bearer +([^\s]+)\s*$/i.exec(header)
-  return match?.[1]
+  if (!/^bearer(?:[^!#$%&'*+\-.^_`|~0-9A-Za-z]|$)/i.test(header)) return undefined
+  const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header)
+  const token = match?.[1]
+  if (token === undefined) return MALFORMED
+  if (JWT_SHAPE.test(token) || API_KEY_SHAPE.test(token)) return token
+  if (serviceRoleKey && constantTimeEqual(token, serviceRoleKey)) return token
+  return MALFORMED
 }
+
+const duplicateAuthorization = () =>
+  new GatewayError({
+    status: 400,
+    code: 'duplicate-authorization',
+    title: 'More than one Authorization header',
+    detail: 'Send one Authorization header',
+    errors: [{ field: 'header:authorization', message: 'sent more than once' }],
+  })
 
 /** Compares without an early exit, so timing does not reveal a shared prefix. */
 function constantTimeEqual(a: string, b: string): boolean {
