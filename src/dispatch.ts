@@ -1,7 +1,7 @@
 import { upstreamRequestHeaders } from '../legacy-proxy/headers.js'
 import { legacyTarget } from '../legacy-proxy/target.js'
 import type { LegacyTransport } from '../legacy-proxy/transport.js'
-import { DependencyUnavailableError, GatewayError } from './errors.js'
+import { GatewayError } from './errors.js'
 import { errorFields, type Logger } from './observability/log.js'
 import type { GatewayMetrics } from './observability/metrics.js'
 import { bufferBody } from './platform/body.js'
@@ -137,11 +137,8 @@ export function createDispatcher(opts: DispatchOptions) {
 
     opts.breakers.failure(def.id)
     const verdict = fallbackVerdict({
-      method,
-      idempotencyKey: readHeader(c, 'idempotency-key') !== undefined,
-      routeReplaySafe: def.policy.replaySafe,
+      replay: def.policy.replay,
       sideEffect: c.get('sideEffect'),
-      dependencyUnavailable: failure instanceof DependencyUnavailableError,
       bodyReplayable,
       status,
     })

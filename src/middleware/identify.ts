@@ -2,6 +2,7 @@ import type { Context, MiddlewareHandler, Next } from 'hono'
 import { decodeJwt } from 'jose'
 import { GatewayError } from '../errors.js'
 import type { Logger } from '../observability/log.js'
+import { timingSafeEqual } from '../platform/credentials.js'
 import { readHeader, repeatedHeader } from '../platform/request-headers.js'
 import { authenticationRequired, forbiddenRole, invalidToken } from '../security/auth-errors.js'
 import type { AppEnv, Identity, IdentityVerifier } from '../types.js'
@@ -47,7 +48,7 @@ export function identify({
 
   async function identityOf(token: string): Promise<Identity | undefined> {
     if (!JWT_SHAPE.test(token)) {
-      return serviceRoleKey && constantTimeEqual(token, serviceRoleKey)
+      return serviceRoleKey && timingSafeEqual(token, serviceRoleKey)
         ? { subject: undefined, role: 'service_role', claims: {}, verified: true }
         : undefined
     }
@@ -94,7 +95,7 @@ export function identify({
     if (repeatedHeader(c, 'authorization')) throw duplicateAuthorization()
     const auth = c.get('route')?.def.policy.auth
     if (auth === undefined || auth === 'none') return next()
-    const token = bearerToken(readHeader(c, 'authorization'))
+    const token = strictBearer(readHeader(c, 'authorization'))
     if (token === MALFORMED)
       rejected(
         c,
@@ -128,13 +129,13 @@ function enforce(auth: PolicyAuth, identity: Identity | undefined) {
 const MALFORMED = Symbol('malformed')
 
 /**
- * RFC 6750 section 2.1: the scheme is case-insensitive, the token (`b64token`) follows one or
- * more spaces. A `Bearer` header that is not exactly that (a tab, two tokens), or a token that
- * starts like a JWT without being one (a trailing `=`), is `MALFORMED`: a bad token is 401 on
- * every route that reads it, never forwarded unverified. Opaque bearers (API keys) and other
- * schemes are left to the function.
+ * The token of `Authorization: Bearer <token>` (RFC 6750 section 2.1: the scheme is
+ * case-insensitive, a `b64token` follows one or more spaces). A `Bearer` header that is not
+ * exactly that (a tab, two tokens), or a token that starts like a JWT without being one (a
+ * trailing `=`), is `MALFORMED`: a bad token is 401 on every route that reads it, never
+ * forwarded unverified. Opaque bearers (API keys) and other schemes are left to the function.
  */
-function bearerToken(header: string | undefined): string | typeof MALFORMED | undefined {
+function strictBearer(header: string | undefined): string | typeof MALFORMED | undefined {
   if (!header) return undefined
   if (!/^bearer(?:[^!#$%&'*+\-.^_`|~0-9A-Za-z]|$)/i.test(header)) return undefined
   const token = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header)?.[1]
@@ -151,10 +152,3 @@ const duplicateAuthorization = () =>
     detail: 'Send one Authorization header',
     errors: [{ field: 'header:authorization', message: 'sent more than once' }],
   })
-
-/** Compares without an early exit, so timing does not reveal a shared prefix. */
-function constantTimeEqual(a: string, b: string): boolean {
-  let diff = a.length ^ b.length
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i % (b.length || 1))
-  return diff === 0
-}

@@ -5,36 +5,7 @@
  * it names (`APP_ENV`), for at most 30 days from the moment it is checked. WebCrypto only, so
  * the same code verifies on Node and Workers. See docs/decisions/002-canary-tokens.md.
  */
-
-const encoder = new TextEncoder()
-const keys = new Map<string, Promise<CryptoKey>>()
-
-function hmacKey(secret: string): Promise<CryptoKey> {
-  let key = keys.get(secret)
-  if (!key) {
-    key = crypto.subtle.importKey(
-      'raw',
-      encoder.encode(secret),
-      { name: 'HMAC', hash: 'SHA-256' },
-      false,
-      ['sign', 'verify'],
-    )
-    keys.set(secret, key)
-  }
-  return key
-}
-
-const base64url = (bytes: Uint8Array) =>
-  btoa(String.fromCharCode(...bytes))
-    .replace(/\+/g, '-')
-    .replace(/\//g, '_')
-    .replace(/=+$/, '')
-
-function fromBase64url(text: string): Uint8Array<ArrayBuffer> | undefined {
-  if (!/^[A-Za-z0-9_-]+$/.test(text)) return undefined
-  const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'))
-  return Uint8Array.from(binary, (ch) => ch.charCodeAt(0))
-}
+import { hmacSign, hmacVerify } from '../platform/credentials.js'
 
 /** The longest a token may live, checked when it is verified, not only when it is minted. */
 export const CANARY_MAX_TTL_SECONDS = 30 * 86_400
@@ -43,8 +14,7 @@ const SKEW_SECONDS = 60
 
 export type CanaryEnvironment = 'development' | 'staging' | 'production'
 
-const payload = (environment: string, expiry: number) =>
-  encoder.encode(`bff-canary:v2:${environment}:${expiry}`)
+const payload = (environment: string, expiry: number) => `bff-canary:v2:${environment}:${expiry}`
 
 /** Mint a token for `environment`, valid for `ttlSeconds` (at most 30 days) from `nowMs`. */
 export async function mintCanaryToken(
@@ -55,12 +25,7 @@ export async function mintCanaryToken(
 ): Promise<string> {
   const ttl = Math.min(CANARY_MAX_TTL_SECONDS, Math.max(1, Math.floor(ttlSeconds)))
   const expiry = Math.floor(nowMs / 1000) + ttl
-  const signature = await crypto.subtle.sign(
-    'HMAC',
-    await hmacKey(secret),
-    payload(environment, expiry),
-  )
-  return `v2.${environment}.${expiry}.${base64url(new Uint8Array(signature))}`
+  return `v2.${environment}.${expiry}.${await hmacSign(secret, payload(environment, expiry))}`
 }
 
 export type CanaryVerdict =
@@ -86,14 +51,7 @@ export async function verifyCanaryToken(
   if (!match) return { valid: false, reason: 'malformed' }
   const minted = match[1] as string
   const expiry = Number(match[2])
-  const signature = fromBase64url(match[3] as string)
-  if (!signature) return { valid: false, reason: 'malformed' }
-  const ok = await crypto.subtle.verify(
-    'HMAC',
-    await hmacKey(secret),
-    signature,
-    payload(minted, expiry),
-  )
+  const ok = await hmacVerify(secret, payload(minted, expiry), match[3] as string)
   if (!ok) return { valid: false, reason: 'bad-signature' }
   if (minted !== environment) return { valid: false, reason: 'wrong-environment' }
   if (expiry * 1000 <= nowMs) return { valid: false, reason: 'expired' }
