@@ -1,7 +1,8 @@
 import { GatewayError } from '../../src/errors.js'
+import { isOps, optionalUserId } from '../../src/kit/caller.js'
+import { parseInput, readJson } from '../../src/kit/request.js'
 import { withEffect } from '../../src/platform/effect.js'
 import type { AppContext, NativeHandler } from '../../src/types.js'
-import { isOps, optionalUserId, parseBody, readJsonBody } from '../payments/index.js'
 import type { FundingDeps } from './deps.js'
 import { fundingCall } from './problems.js'
 import { ReviewBody } from './schemas.js'
@@ -32,7 +33,7 @@ export function createFundingAdminReview({
         title: 'Only ops may review campaigns',
       })
     }
-    const body = parseBody(ReviewBody, await readJsonBody(c))
+    const body = parseInput(ReviewBody, await readJson(c))
     const now = new Date(clock()).toISOString()
     if (body.action === 'get' || body.action === 'progress') {
       const view = await fundingCall(

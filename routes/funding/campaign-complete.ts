@@ -1,6 +1,6 @@
+import { parseInput, readJson } from '../../src/kit/request.js'
 import { markEffect } from '../../src/platform/effect.js'
 import type { NativeHandler } from '../../src/types.js'
-import { parseBody, readJsonBody } from '../payments/index.js'
 import type { FundingDeps } from './deps.js'
 import { fundingClock } from './jobs.js'
 import { fundingCall } from './problems.js'
@@ -27,7 +27,7 @@ interface Progress {
 export function createCampaignComplete(deps: FundingDeps): NativeHandler {
   const { db, logger, clock = Date.now } = deps
   return async function campaignComplete(c) {
-    const body = parseBody(CompleteBody, await readJsonBody(c))
+    const body = parseInput(CompleteBody, await readJson(c))
     const progress = () =>
       fundingCall(
         db.call<Progress>('funding_campaign_progress', {

@@ -1,6 +1,7 @@
+import { requireUserId } from '../../src/kit/caller.js'
+import { parseInput, readJson } from '../../src/kit/request.js'
 import { markEffect, withEffect } from '../../src/platform/effect.js'
 import type { NativeHandler } from '../../src/types.js'
-import { parseBody, readJsonBody, requireUserId } from '../payments/index.js'
 import type { FundingDeps } from './deps.js'
 import { fundingCall } from './problems.js'
 import { PledgeBody } from './schemas.js'
@@ -38,7 +39,7 @@ export function createFundingPledge(deps: FundingDeps): NativeHandler {
   const { db, logger, clock = Date.now } = deps
   return async function fundingPledge(c) {
     const fanId = requireUserId(c)
-    const body = parseBody(PledgeBody, await readJsonBody(c))
+    const body = parseInput(PledgeBody, await readJson(c))
     const now = () => new Date(clock()).toISOString()
     const log = logger.child({ requestId: c.var.requestId })
 

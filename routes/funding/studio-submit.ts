@@ -1,6 +1,7 @@
+import { requireUserId } from '../../src/kit/caller.js'
+import { parseInput, readJson } from '../../src/kit/request.js'
 import { withEffect } from '../../src/platform/effect.js'
 import type { NativeHandler } from '../../src/types.js'
-import { parseBody, readJsonBody, requireUserId } from '../payments/index.js'
 import type { FundingDeps } from './deps.js'
 import { fundingCall } from './problems.js'
 import { StudioBody } from './schemas.js'
@@ -26,7 +27,7 @@ export function createFundingStudioSubmit({
 }: FundingDeps): NativeHandler {
   return async function fundingStudioSubmit(c) {
     const creatorId = requireUserId(c)
-    const body = parseBody(StudioBody, await readJsonBody(c))
+    const body = parseInput(StudioBody, await readJson(c))
     const now = new Date(clock()).toISOString()
     if (body.action === 'get') {
       const campaign = await fundingCall(

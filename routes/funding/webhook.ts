@@ -1,13 +1,8 @@
 import { GatewayError, validationFailed } from '../../src/errors.js'
+import { parseInput, readJson } from '../../src/kit/request.js'
 import { withEffect } from '../../src/platform/effect.js'
 import type { NativeHandler } from '../../src/types.js'
-import {
-  PaymentStatusChangedEvent,
-  parseBody,
-  readJsonBody,
-  tossProblem,
-  webhookEventId,
-} from '../payments/index.js'
+import { PaymentStatusChangedEvent, tossProblem, webhookEventId } from '../payments/index.js'
 import type { FundingDeps } from './deps.js'
 import { fundingCall } from './problems.js'
 import { BillingDeletedEvent } from './schemas.js'
@@ -35,7 +30,7 @@ interface AttemptRef {
 export function createFundingPaymentWebhook(deps: FundingDeps): NativeHandler {
   const { db, logger } = deps
   return async function fundingPaymentWebhook(c) {
-    const body = await readJsonBody(c)
+    const body = await readJson(c)
     if (!body || typeof body !== 'object' || Array.isArray(body)) {
       throw validationFailed([{ field: '(body)', message: 'a JSON object' }])
     }
@@ -50,8 +45,8 @@ export function createFundingPaymentWebhook(deps: FundingDeps): NativeHandler {
       return c.json({ ok: true, outcome: 'ignored' }, 200)
     }
     const billing =
-      eventType === 'BILLING_DELETED' ? parseBody(BillingDeletedEvent, body) : undefined
-    const status = billing ? undefined : parseBody(PaymentStatusChangedEvent, body)
+      eventType === 'BILLING_DELETED' ? parseInput(BillingDeletedEvent, body) : undefined
+    const status = billing ? undefined : parseInput(PaymentStatusChangedEvent, body)
     const eventId = await webhookEventId(
       transmissionId,
       billing

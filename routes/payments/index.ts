@@ -7,7 +7,6 @@ import { createPaymentWebhook } from './webhook.js'
 import { tossWebhookPolicy } from './webhook-policy.js'
 
 export { dbProblem } from './db-problems.js'
-export { isOps, optionalUserId, parseBody, readJsonBody, requireUserId } from './http.js'
 export { runRefundRetryJob } from './jobs.js'
 export { PaymentStatusChangedEvent } from './schemas.js'
 export {
