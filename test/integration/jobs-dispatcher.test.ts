@@ -246,17 +246,20 @@ describe('scheduled-dispatcher on Cloud Run (OIDC) with PostgreSQL', () => {
     })
     const before = calls.counter
     const token = await goodToken()
-    const pending = Array.from({ length: 4 }, () => dispatch(token, { jobs: ['counter'] }))
-    // Let every trigger reach the lease before the running one finishes.
-    await new Promise((resolve) => setTimeout(resolve, 300))
-    open()
-    const answers = await Promise.all(
-      pending.map(async (p) => {
-        const res = await p
+    let answered = 0
+    const pending = Array.from({ length: 4 }, () =>
+      dispatch(token, { jobs: ['counter'] }).then(async (res) => {
         expect(res.status).toBe(200)
-        return ((await res.json()) as { runs: Array<{ status: string; heldBy?: string }> }).runs[0]
+        const run = ((await res.json()) as { runs: Array<{ status: string; heldBy?: string }> })
+          .runs[0]
+        answered++
+        return run
       }),
     )
+    // The run holds the lease until the gate opens; the three other triggers answer meanwhile.
+    for (let i = 0; i < 200 && answered < 3; i++) await new Promise((r) => setTimeout(r, 25))
+    open()
+    const answers = await Promise.all(pending)
     gate = Promise.resolve()
     expect(calls.counter).toBe(before + 1)
     expect(answers.filter((a) => a?.status === 'done')).toHaveLength(1)
