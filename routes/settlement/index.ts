@@ -22,6 +22,7 @@ export const settlement = defineFeature({
       summary: 'Payout statement as PDF',
       aliases: ['/api/v1/settlement/statement'],
       methods: ['GET', 'POST'],
+      policy: { readOnly: true },
     },
     {
       id: 'settlement-export',
@@ -29,6 +30,7 @@ export const settlement = defineFeature({
       summary: 'Settlement export as CSV or Excel',
       aliases: ['/api/v1/settlement/export'],
       methods: ['GET', 'POST'],
+      policy: { readOnly: true },
     },
   ],
 })
