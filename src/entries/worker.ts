@@ -66,7 +66,8 @@ function build(env: WorkerEnv): Built {
     routes: ROUTES,
     logger,
     flags: rollout.flags,
-    rollout: rollout.autoRollback,
+    rollout: rollout.hooks,
+    shadow: rollout.shadow,
     mount: rollout.mount,
     readiness: rollout.readiness,
     legacy: fetchTransport({

@@ -23,6 +23,8 @@ export const RollbackSettingsSchema = z
     windowSeconds: z.number().int().min(10).max(3600).default(60),
     minSamples: z.number().int().min(1).max(100_000).default(50),
     cooldownSeconds: z.number().int().min(10).max(86_400).default(300),
+    /** The ramp gate refuses a step when more than this share of shadow comparisons differ. */
+    maxShadowMismatchRate: z.number().min(0).max(1).default(0.01),
   })
   .strict()
 

@@ -14,6 +14,11 @@ import { createPostgresDb } from '../../src/platform/db/postgres.js'
 import { SUPABASE_ROLES_SQL } from '../../src/platform/db/roles.js'
 import { AutoRollback } from '../../src/rollout/auto-rollback.js'
 import { compileFlags, type FlagsFile } from '../../src/rollout/flags.js'
+import {
+  FleetStats,
+  type FleetStatsStore,
+  memoryFleetStore,
+} from '../../src/rollout/fleet-stats.js'
 import { LiveFlags } from '../../src/rollout/live-flags.js'
 import type { FlagStore } from '../../src/rollout/stores/port.js'
 import { verifierFromConfig } from '../../src/security/from-config.js'
@@ -59,6 +64,8 @@ export interface GatewayOptions {
   refreshMs?: number
   routes?: FlagsFile['routes']
   env?: Record<string, string>
+  /** Fleet-wide counters shared by instances (Redis); in-process when absent. */
+  fleetStore?: FleetStatsStore
 }
 
 export const DEFAULT_ROUTES: FlagsFile['routes'] = {
@@ -75,6 +82,7 @@ export async function startGateway({
   refreshMs = 200,
   routes = DEFAULT_ROUTES,
   env = {},
+  fleetStore = memoryFleetStore(),
 }: GatewayOptions) {
   const control: NativeSwitch = { failing: false }
   const native = nativeHandlers(control)
@@ -93,6 +101,7 @@ export async function startGateway({
   const flags = new LiveFlags({ file, rules, store, refreshMs, logger, metrics })
   const autoRollback = new AutoRollback({ flags, audit, logger, metrics, evaluateEveryMs: 0 })
   await flags.start()
+  const fleet = new FleetStats({ store: fleetStore })
   const verifier = verifierFromConfig(config)
   const legacyFetch = (async () =>
     new Response(JSON.stringify({ served: 'legacy' }), {
@@ -106,11 +115,18 @@ export async function startGateway({
     identity: verifier,
     rateLimiter: createRateLimiter({ store: 'memory', timeoutMs: 100, prefix: uniqueKey('rl') }),
     flags,
-    rollout: autoRollback,
+    rollout: {
+      hold: autoRollback.hold,
+      observe: (sample) => {
+        autoRollback.observe(sample)
+        fleet.observe(sample)
+      },
+    },
     mount: mountAdmin({
       flags,
       audit,
       autoRollback,
+      fleet,
       adminToken: ADMIN_TOKEN,
       verifier,
       secureCookies: false,
@@ -120,7 +136,18 @@ export async function startGateway({
     native,
     readiness: { 'flag-store': { probe: flags.readiness, degradedOnly: true } },
   })
-  return { app, flags, autoRollback, control, logLines, close: () => flags.stop() }
+  return {
+    app,
+    flags,
+    autoRollback,
+    fleet,
+    control,
+    logLines,
+    close: async () => {
+      await fleet.flush()
+      await flags.stop()
+    },
+  }
 }
 
 export type TestGateway = Awaited<ReturnType<typeof startGateway>>
