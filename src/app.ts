@@ -66,6 +66,8 @@ export interface Deps {
   mount?: (app: Hono<AppEnv>, internals: AppInternals) => void
   /** Shadow traffic with its caps; built with the defaults when absent. */
   shadow?: ShadowTraffic
+  /** The fetch shadow calls reach legacy with (the platform's by default; tests use a stand-in). */
+  legacyFetch?: typeof fetch
   clock?: () => number
 }
 
@@ -118,11 +120,17 @@ export function createApp(deps: Deps) {
     shadow: {
       traffic: shadow,
       flags: deps.flags,
-      observableLegacy: fetchTransport({
-        headersTimeoutMs: config.LEGACY_HEADERS_TIMEOUT_MS,
-        totalTimeoutMs: config.LEGACY_TOTAL_TIMEOUT_MS,
-      }),
+      // The Workers transport answers with a Response already; Node's writes to the socket.
+      observableLegacy:
+        deps.legacy.kind === 'fetch'
+          ? deps.legacy
+          : fetchTransport({
+              headersTimeoutMs: config.LEGACY_HEADERS_TIMEOUT_MS,
+              totalTimeoutMs: config.LEGACY_TOTAL_TIMEOUT_MS,
+              ...(deps.legacyFetch ? { fetch: deps.legacyFetch } : {}),
+            }),
       timeoutMs: config.LEGACY_TOTAL_TIMEOUT_MS,
+      ...(deps.legacyFetch ? { fetch: deps.legacyFetch } : {}),
     },
   })
 

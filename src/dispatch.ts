@@ -31,6 +31,7 @@ export interface DispatchOptions {
     /** A transport that answers with a `Response` (fetch), used for shadowed legacy answers. */
     observableLegacy: LegacyTransport
     timeoutMs: number
+    fetch?: typeof fetch
     random?: () => number
   }
 }
@@ -202,7 +203,7 @@ export function createDispatcher(opts: DispatchOptions) {
         native
           ? {
               native: await served,
-              legacy: await legacyShadowCall(copy, { timeoutMs: s.timeoutMs }),
+              legacy: await legacyShadowCall(copy, { timeoutMs: s.timeoutMs, fetch: s.fetch }),
             }
           : {
               native: await (nativeShadowCall as NonNullable<typeof nativeShadowCall>)(copy),
