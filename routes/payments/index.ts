@@ -6,7 +6,18 @@ import { TossClient } from './toss/client.js'
 import { createPaymentWebhook } from './webhook.js'
 import { tossWebhookPolicy } from './webhook-policy.js'
 
-export { TossClient } from './toss/client.js'
+export { dbProblem } from './db-problems.js'
+export { runRefundRetryJob } from './jobs.js'
+export { PaymentStatusChangedEvent } from './schemas.js'
+export {
+  TossClient,
+  TossError,
+  type TossPayment,
+  TossTimeoutError,
+  TossUnavailableError,
+  tossProblem,
+} from './toss/client.js'
+export { webhookEventId } from './webhook-event.js'
 export { tossWebhookPolicy } from './webhook-policy.js'
 
 /**
@@ -30,7 +41,12 @@ export const payments = defineFeature<PaymentDeps>({
       phase: 1,
       summary: 'Create an order priced from the catalog for the Toss payment widget',
       aliases: ['/api/v1/checkout'],
-      policy: { rateLimit: closed(10), bodyLimitBytes: 16 * KiB, strictOrigin: true },
+      policy: {
+        replay: 'before-effect',
+        rateLimit: closed(10),
+        bodyLimitBytes: 16 * KiB,
+        strictOrigin: true,
+      },
       native: createPaymentCheckout,
     },
     {
@@ -46,7 +62,7 @@ export const payments = defineFeature<PaymentDeps>({
       phase: 1,
       summary: 'Full or partial refund of a payment through Toss cancel',
       aliases: ['/api/v1/refunds'],
-      policy: { rateLimit: closed(5), bodyLimitBytes: 16 * KiB },
+      policy: { replay: 'before-effect', rateLimit: closed(5), bodyLimitBytes: 16 * KiB },
       native: createRefundProcess,
     },
     {
@@ -54,14 +70,14 @@ export const payments = defineFeature<PaymentDeps>({
       phase: 'stay-legacy',
       summary: 'Toss payment confirmation (stays on Edge Functions)',
       aliases: ['/api/v1/payments/confirm'],
-      policy: { rateLimit: closed(10), strictOrigin: true },
+      policy: { replay: 'never', rateLimit: closed(10), strictOrigin: true },
     },
     {
       id: 'payment-reconcile',
       phase: 'stay-legacy',
       summary: 'Payment reconciliation job (stays on Edge Functions)',
       aliases: ['/api/v1/payments/reconcile'],
-      policy: { auth: 'service' },
+      policy: { replay: 'never', auth: 'service' },
     },
   ],
 })
