@@ -10,6 +10,7 @@ import type { AppEnv, IdentityVerifier } from '../types.js'
 import { adminApi } from './api.js'
 import { adminAuth } from './auth.js'
 import { adminDashboard } from './dashboard.js'
+import { adminGuard } from './guard.js'
 import { adminOperations } from './operations.js'
 
 export {
@@ -35,6 +36,8 @@ export interface MountAdminOptions {
   /** Fleet-wide counters: the ramp gate, the dashboard figures and the progress view. */
   fleet?: FleetStats
   clock?: () => number
+  /** The platform's client-IP header, for the admin rate limit and lockout. */
+  trustedIpHeader?: string
 }
 
 /**
@@ -63,6 +66,9 @@ export function mountAdmin(opts: MountAdminOptions) {
     if (!opts.adminToken && !opts.verifier) {
       opts.logger.warn('admin API and dashboard disabled: set BFF_ADMIN_TOKEN')
     }
+    const guard = adminGuard({ trustedIpHeader: opts.trustedIpHeader, clock: opts.clock })
+    app.use('/admin', guard)
+    app.use('/admin/*', guard)
     app.route('/admin/api', adminApi(ops, auth))
     app.route('/admin', adminDashboard(ops, auth, { secureCookies: opts.secureCookies }))
   }
