@@ -10,6 +10,7 @@ import { createAiReplySuggest } from './ai-reply-suggest.js'
 import { createPaymentCheckout } from './payment-checkout.js'
 import { createPaymentWebhook } from './payment-webhook.js'
 import { createRefundProcess } from './refund-process.js'
+import { type SettlementPlatform, settlementHandlers } from './settlement/index.js'
 
 /** What the native routes run on; the entries build it from their environment. */
 export interface NativeServices {
@@ -21,6 +22,8 @@ export interface NativeServices {
   /** Test seams: a Toss or Anthropic fetch pointed at a stand-in. */
   tossFetch?: typeof fetch
   anthropicFetch?: typeof fetch
+  /** Runtime parts of settlement: the statement font source and (Node) the XLSX writer. */
+  settlement?: SettlementPlatform
 }
 
 /**
@@ -54,5 +57,6 @@ export function nativeHandlers(services: NativeServices): Record<string, NativeH
     handlers['ai-reply-suggest'] = createAiReplySuggest(ai)
     handlers['ai-poll-suggest'] = createAiPollSuggest(ai)
   }
+  Object.assign(handlers, settlementHandlers({ ...services, db }))
   return handlers
 }

@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
 import { nodeTransport } from '../legacy-proxy/node-transport.js'
 import { nativeHandlers } from '../routes/index.js'
+import { exceljsXlsxWriter } from '../routes/settlement/export-xlsx-node.js'
+import { fontFromPackage } from '../routes/settlement/font-node.js'
 import { startNodeRollout } from './admin/node-rollout.js'
 import { createApp, type GatewayApp } from './app.js'
 import { type Config, loadConfig } from './config.js'
@@ -72,7 +74,13 @@ export async function startNodeServer(
   )
 
   const metrics = new Metrics()
-  const native = nativeHandlers({ config, logger, metrics, db })
+  const native = nativeHandlers({
+    config,
+    logger,
+    metrics,
+    db,
+    settlement: { font: fontFromPackage(), xlsx: exceljsXlsxWriter },
+  })
   const table = await loadFlagsFile(config.FLAGS_FILE, new Set(Object.keys(native)))
   const legacy = nodeTransport({
     headersTimeoutMs: config.LEGACY_HEADERS_TIMEOUT_MS,
