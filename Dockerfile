@@ -1,4 +1,4 @@
-# Cloud Run image of the gateway: build stage bundles src/node.ts, runtime stage has production
+# Cloud Run image of the gateway: build stage bundles src/entries/node.ts, runtime stage has production
 # dependencies only and runs as the unprivileged `node` user. Cloud Run sets PORT (8080).
 
 FROM node:20-bookworm-slim AS build

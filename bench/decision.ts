@@ -1,7 +1,7 @@
+import { ROUTE_IDS, ROUTES } from '../routes/index.js'
 import { createRouteResolver } from '../src/middleware/resolve-route.js'
 import { decideBackend, type Subject } from '../src/rollout/decide.js'
 import { compileFlags } from '../src/rollout/flags.js'
-import { ROUTE_IDS, ROUTES } from '../src/route-table.js'
 import { type BenchOptions, benchOptions, isMain, log, report } from './lib/options.js'
 import { type Row, spread } from './lib/stats.js'
 

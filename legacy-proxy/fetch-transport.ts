@@ -1,5 +1,6 @@
 import { GatewayError, upstreamTimeout, upstreamUnavailable } from '../src/errors.js'
-import { connectionTokens, isForwardableResponseHeader, mergeVary } from './headers.js'
+import { mergeVary } from '../src/platform/response-headers.js'
+import { connectionTokens, isForwardableResponseHeader } from './headers.js'
 import { type LegacyTransport, serverTiming } from './transport.js'
 
 export interface FetchTransportOptions {

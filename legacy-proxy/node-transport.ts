@@ -3,8 +3,9 @@ import https from 'node:https'
 import { Readable } from 'node:stream'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import { GatewayError, upstreamTimeout, upstreamUnavailable } from '../src/errors.js'
-import { payloadTooLarge } from '../src/middleware/body-limit.js'
-import { connectionTokens, isForwardableResponseHeader, mergeVary } from './headers.js'
+import { payloadTooLarge } from '../src/platform/body-limit.js'
+import { mergeVary } from '../src/platform/response-headers.js'
+import { connectionTokens, isForwardableResponseHeader } from './headers.js'
 import {
   type LegacyCall,
   type LegacyOutcome,

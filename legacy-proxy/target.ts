@@ -1,5 +1,5 @@
 import { GatewayError } from '../src/errors.js'
-import { FUNCTION_NAME } from '../src/route-table.js'
+import { FUNCTION_NAME } from '../src/platform/function-name.js'
 
 const invalidPath = (detail: string) =>
   new GatewayError({

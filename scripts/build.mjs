@@ -5,7 +5,7 @@
 import { build } from 'esbuild'
 
 await build({
-  entryPoints: ['src/node.ts'],
+  entryPoints: ['src/entries/node.ts'],
   outfile: 'dist/node.js',
   bundle: true,
   platform: 'node',

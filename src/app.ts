@@ -1,5 +1,7 @@
 import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
+import type { LegacyTransport } from '../legacy-proxy/transport.js'
+import type { Config } from './config.js'
 import { createDispatcher } from './dispatch.js'
 import { docsPage } from './docs-page.js'
 import { GatewayError, notFound, problemResponse } from './errors.js'
@@ -13,29 +15,70 @@ import { createRouteResolver, resolveRoute } from './middleware/resolve-route.js
 import { responseHeaders } from './middleware/response-headers.js'
 import { secureHeaders } from './middleware/secure-headers.js'
 import { sequence } from './middleware/sequence.js'
+import type { Logger } from './observability/log.js'
 import { errorFields } from './observability/log.js'
 import { gatewayMetrics, Metrics } from './observability/metrics.js'
 import { openApiDocument } from './openapi.js'
 import { opsRoutes } from './ops-routes.js'
 import { NativeBreakers } from './rollout/breaker.js'
-import { ROUTE_IDS, ROUTES } from './route-table.js'
+import type { FlagSource } from './rollout/flags.js'
 import { createRateLimiter } from './security/ratelimit/index.js'
-import type { AppEnv, Deps } from './types.js'
+import type {
+  AppEnv,
+  IdentityVerifier,
+  NativeHandler,
+  RateLimiter,
+  ReadinessCheck,
+  RolloutHooks,
+  RouteDef,
+} from './types.js'
+
+/** What `createApp` builds itself and hands to `mount` (admin API, dashboard). */
+export interface AppInternals {
+  breakers: NativeBreakers
+  metrics: Metrics
+  /** Native handlers by route id. */
+  nativeRoutes: ReadonlySet<string>
+  /** The route table the app serves. */
+  routes: readonly RouteDef[]
+}
+
+export interface Deps {
+  config: Config
+  /** The route table, assembled from the features (`routes/index.ts`). */
+  routes: readonly RouteDef[]
+  flags: FlagSource
+  legacy: LegacyTransport
+  logger: Logger
+  metrics?: Metrics
+  /** Native handlers by route id (built by the entries from the features, or given by tests). */
+  native?: Record<string, NativeHandler>
+  identity?: IdentityVerifier
+  rateLimiter?: RateLimiter
+  /** Readiness checks of dependencies, by name; each rejects or returns false when down. */
+  readiness?: Record<string, ReadinessCheck>
+  rollout?: RolloutHooks
+  /** Mounts extra routes (the admin API and dashboard) before the routed pipeline. */
+  mount?: (app: Hono<AppEnv>, internals: AppInternals) => void
+  clock?: () => number
+}
 
 /**
  * The composition root: one Hono app, no runtime imports. The Node and Workers entries build
  * `deps` from their environment; tests build them with real or test parts.
  *
  * @example
- * const app = createApp({ config, flags, legacy, logger })
+ * const app = createApp({ config, routes: ROUTES, flags, legacy, logger })
  * const res = await app.request('/functions/v1/payment-checkout', { method: 'POST' })
  */
 export function createApp(deps: Deps) {
   const { config, logger } = deps
   const metricsRegistry = deps.metrics ?? new Metrics()
   const metrics = gatewayMetrics(metricsRegistry)
+  const routes = deps.routes
+  const routeIds = new Set(routes.map((r) => r.id))
   const native = deps.native ?? {}
-  const nativeRoutes = new Set(Object.keys(native).filter((id) => ROUTE_IDS.has(id)))
+  const nativeRoutes = new Set(Object.keys(native).filter((id) => routeIds.has(id)))
   const breakers = new NativeBreakers({
     clock: deps.clock,
     onChange: (routeId, state) => {
@@ -49,7 +92,7 @@ export function createApp(deps: Deps) {
   const limiter =
     deps.rateLimiter ??
     createRateLimiter({ store: 'memory', timeoutMs: config.RATE_LIMIT_TIMEOUT_MS, prefix: 'dev' })
-  const resolver = createRouteResolver(ROUTES, config.PROXY_BODY_LIMIT_BYTES)
+  const resolver = createRouteResolver(routes, config.PROXY_BODY_LIMIT_BYTES)
   const dispatch = createDispatcher({
     legacyFunctionsUrl: config.legacyFunctionsUrl,
     legacy: deps.legacy,
@@ -109,7 +152,7 @@ export function createApp(deps: Deps) {
 
   app.use(
     '*',
-    requestContext({ logger, metrics, knownRoutes: ROUTE_IDS, observe: deps.rollout?.observe }),
+    requestContext({ logger, metrics, knownRoutes: routeIds, observe: deps.rollout?.observe }),
   )
   app.use('*', responseHeaders())
   app.use('*', secureHeaders({ hsts: !config.isDevelopment }))
@@ -124,9 +167,9 @@ export function createApp(deps: Deps) {
       legacyKind: deps.legacy.kind,
     }),
   )
-  app.get('/openapi.json', (c) => c.json(openApiDocument(ROUTES)))
-  app.get('/docs', (c) => c.html(docsPage(ROUTES)))
-  deps.mount?.(app, { breakers, metrics: metricsRegistry, nativeRoutes })
+  app.get('/openapi.json', (c) => c.json(openApiDocument(routes)))
+  app.get('/docs', (c) => c.html(docsPage(routes)))
+  deps.mount?.(app, { breakers, metrics: metricsRegistry, nativeRoutes, routes })
 
   const routed = [
     resolveRoute(resolver),

@@ -3,12 +3,12 @@ import type { Config } from './config.js'
 import { GatewayError } from './errors.js'
 import type { Metrics } from './observability/metrics.js'
 import { timingSafeEqual } from './platform/timing-safe.js'
-import type { AppEnv, Deps, ReadinessProbe } from './types.js'
+import type { AppEnv, ReadinessCheck, ReadinessProbe } from './types.js'
 
 export interface OpsRoutesOptions {
   config: Config
   metricsRegistry: Metrics
-  readiness: NonNullable<Deps['readiness']>
+  readiness: Record<string, ReadinessCheck>
   legacyKind: string
 }
 

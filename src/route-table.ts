@@ -1,62 +1,31 @@
 /**
- * The route table: the single source of truth for every function the gateway knows.
+ * The route table's vocabulary: what a route is (phase, paths, methods, policy), how a feature
+ * declares its routes with their native handler factories (`defineFeature`), and how the entries
+ * assemble the table from the features (`assembleRouteTable`).
  *
- * Each route names its phase, its paths (`/functions/v1/<id>` always, plus the REST aliases of
- * the plan), its methods and its policy slots. Any other `[a-z0-9_-]` function name is proxied
- * to legacy with the `unknownRoutePolicy`.
+ * The rows themselves live with their code, in `routes/<feature>/index.ts`; `routes/index.ts`
+ * lists the features. Each route names its phase, its paths (`/functions/v1/<id>` always, plus
+ * the REST aliases of the plan), its methods and its policy slots. Any other `[a-z0-9_-]`
+ * function name is proxied to legacy with `unknownRoute`'s policy.
  */
+import type { Config } from './config.js'
+import type { Logger } from './observability/log.js'
+import type { Metrics } from './observability/metrics.js'
+import type { Db } from './platform/db/port.js'
+import { FUNCTION_NAME } from './platform/function-name.js'
+import type { NativeHandler, Phase, RateLimitPolicy, RouteDef, RoutePolicy } from './types.js'
 
-export type Phase = 1 | 2 | 3 | 'stay-legacy' | 'unknown'
+export type {
+  AuthPolicy,
+  Phase,
+  RateLimitPolicy,
+  RouteDef,
+  RoutePolicy,
+  SubjectKeyInput,
+} from './types.js'
 
-/** Who may call: `service` means a service-role JWT only, `none` is for webhooks (own authenticity). */
-export type AuthPolicy = 'required' | 'optional' | 'none' | 'service'
-
-export interface RateLimitPolicy {
-  /** Requests allowed per window per identifier (verified subject, else client IP). */
-  limit: number
-  windowSeconds: number
-  /**
-   * `closed`: a limiter that errors or is slow denies with 503 (money and AI routes).
-   * `open`: it lets the request through and logs every open.
-   */
-  failMode: 'closed' | 'open'
-}
-
-export interface SubjectKeyInput {
-  headers: Headers
-  url: URL
-  /** Parsed JSON body, or undefined when the body is absent, too large or not JSON. */
-  json: () => Promise<unknown>
-}
-
-export interface RoutePolicy {
-  auth: AuthPolicy
-  rateLimit: RateLimitPolicy | null
-  /** Largest request body accepted, in bytes (413 beyond it). */
-  bodyLimitBytes: number
-  /** Effects are idempotent in the database, so a native failure may be replayed to legacy. */
-  replaySafe: boolean
-  /** Checks `Origin` against the allow-list and rejects a disallowed one with 403. */
-  strictOrigin: boolean
-  /** Route-specific sticky key when there is no JWT subject and no `x-client-id`. */
-  subjectKey?: (input: SubjectKeyInput) => Promise<string | undefined>
-}
-
-export interface RouteDef {
-  id: string
-  phase: Phase
-  /** REST aliases under `/api/v1`, matched exactly or as a prefix followed by `/`. */
-  aliases: readonly string[]
-  /** Allowed methods; `*` allows any. OPTIONS (CORS preflight) is always answered. */
-  methods: readonly string[] | '*'
-  policy: RoutePolicy
-  /** A stay-legacy route is always proxied, whatever the flags or an override say. */
-  stayLegacy: boolean
-  summary: string
-}
-
-const KiB = 1024
-const MiB = 1024 * KiB
+export const KiB = 1024
+export const MiB = 1024 * KiB
 
 const perMinute = (limit: number, failMode: RateLimitPolicy['failMode']): RateLimitPolicy => ({
   limit,
@@ -64,150 +33,19 @@ const perMinute = (limit: number, failMode: RateLimitPolicy['failMode']): RateLi
   failMode,
 })
 
-/** Money and AI: the limiter failing must never let traffic through. */
-const closed = (limit: number) => perMinute(limit, 'closed')
-const open = (limit: number) => perMinute(limit, 'open')
+/** Per-minute limit for money and AI: the limiter failing must never let traffic through. */
+export const closed = (limit: number) => perMinute(limit, 'closed')
+/** Per-minute limit that lets traffic through (and logs it) when the limiter fails. */
+export const open = (limit: number) => perMinute(limit, 'open')
 
-const basePolicy: RoutePolicy = {
+/** Every route's policy, except the slots its definition overrides. */
+export const basePolicy: RoutePolicy = {
   auth: 'required',
   rateLimit: open(120),
   bodyLimitBytes: 256 * KiB,
   replaySafe: false,
   strictOrigin: false,
 }
-
-/** Toss sends the order id in `data.orderId` (PAYMENT_STATUS_CHANGED) or flat (DEPOSIT_CALLBACK). */
-const tossOrderId: RoutePolicy['subjectKey'] = async ({ json }) => {
-  const body = (await json()) as { orderId?: unknown; data?: { orderId?: unknown } } | undefined
-  const orderId = body?.data?.orderId ?? body?.orderId
-  return typeof orderId === 'string' && orderId.length <= 64 ? `order:${orderId}` : undefined
-}
-
-/**
- * TossPayments webhooks prove themselves (no JWT), are deduplicated in the database (so a
- * replay to legacy is safe), and stay sticky per order.
- */
-const tossWebhook: Partial<RoutePolicy> = {
-  auth: 'none',
-  // Toss retries only 7 times over days; a limiter outage must not drop deliveries.
-  rateLimit: open(600),
-  bodyLimitBytes: 64 * KiB,
-  replaySafe: true,
-  subjectKey: tossOrderId,
-}
-
-function route(
-  id: string,
-  phase: Phase,
-  summary: string,
-  options: {
-    aliases?: string[]
-    methods?: string[] | '*'
-    policy?: Partial<RoutePolicy>
-  } = {},
-): RouteDef {
-  return {
-    id,
-    phase,
-    summary,
-    aliases: options.aliases ?? [],
-    methods: options.methods ?? ['POST'],
-    policy: { ...basePolicy, ...options.policy },
-    stayLegacy: phase === 'stay-legacy',
-  }
-}
-
-export const ROUTES: readonly RouteDef[] = [
-  // Phase 1
-  route(
-    'payment-checkout',
-    1,
-    'Create an order priced from the catalog for the Toss payment widget',
-    {
-      aliases: ['/api/v1/checkout'],
-      policy: { rateLimit: closed(10), bodyLimitBytes: 16 * KiB, strictOrigin: true },
-    },
-  ),
-  route('payment-webhook', 1, 'TossPayments webhook: payment status and virtual-account deposits', {
-    aliases: ['/api/v1/webhooks/payment'],
-    policy: tossWebhook,
-  }),
-  route('refund-process', 1, 'Full or partial refund of a payment through Toss cancel', {
-    aliases: ['/api/v1/refunds'],
-    policy: { rateLimit: closed(5), bodyLimitBytes: 16 * KiB },
-  }),
-  route('ai-reply-suggest', 1, 'Reply suggestions for a creator answering a fan', {
-    aliases: ['/api/v1/ai/reply-suggest'],
-    policy: { rateLimit: closed(20), bodyLimitBytes: 32 * KiB },
-  }),
-  // Phase 2
-  route('payout-calculate', 2, 'Creator payout with withholding tax', {
-    aliases: ['/api/v1/settlement/payout-calculate'],
-    policy: { rateLimit: closed(30) },
-  }),
-  route('payout-statement', 2, 'Payout statement as PDF', {
-    aliases: ['/api/v1/settlement/statement'],
-    methods: ['GET', 'POST'],
-  }),
-  route('settlement-export', 2, 'Settlement export as CSV or Excel', {
-    aliases: ['/api/v1/settlement/export'],
-    methods: ['GET', 'POST'],
-  }),
-  route('funding-pledge', 2, 'Pledge to a funding campaign', {
-    aliases: ['/api/v1/funding/pledge'],
-    policy: { rateLimit: closed(10), bodyLimitBytes: 16 * KiB, strictOrigin: true },
-  }),
-  route('funding-payment-webhook', 2, 'TossPayments webhook for funding payments', {
-    aliases: ['/api/v1/webhooks/funding-payment'],
-    policy: tossWebhook,
-  }),
-  // Phase 3
-  route('ai-poll-suggest', 3, 'Poll questions and options for a creator', {
-    aliases: ['/api/v1/ai/poll-suggest'],
-    policy: { rateLimit: closed(20), bodyLimitBytes: 32 * KiB },
-  }),
-  route('verify-identity', 3, 'Identity verification through a third party', {
-    aliases: ['/api/v1/identity/verify'],
-    policy: { rateLimit: closed(10) },
-  }),
-  route('ops-manage', 3, 'Operator actions', {
-    aliases: ['/api/v1/ops'],
-    methods: ['GET', 'POST', 'PATCH', 'DELETE'],
-    policy: { auth: 'required' },
-  }),
-  route('scheduled-dispatcher', 3, 'Scheduled jobs (Cloud Scheduler / cron)', {
-    aliases: ['/api/v1/scheduled/dispatch'],
-    policy: { auth: 'service' },
-  }),
-  route('campaign-complete', 3, 'Close a funding campaign', {
-    aliases: ['/api/v1/funding/campaign-complete'],
-    policy: { auth: 'service' },
-  }),
-  route('funding-admin-review', 3, 'Admin review of a funding submission', {
-    aliases: ['/api/v1/funding/admin-review'],
-  }),
-  route('funding-studio-submit', 3, 'Creator studio submission of a funding campaign', {
-    aliases: ['/api/v1/funding/studio-submit'],
-    policy: { bodyLimitBytes: 1 * MiB },
-  }),
-  // Always proxied
-  route('payment-confirm', 'stay-legacy', 'Toss payment confirmation (stays on Edge Functions)', {
-    aliases: ['/api/v1/payments/confirm'],
-    policy: { rateLimit: closed(10), strictOrigin: true },
-  }),
-  route(
-    'payment-reconcile',
-    'stay-legacy',
-    'Payment reconciliation job (stays on Edge Functions)',
-    {
-      aliases: ['/api/v1/payments/reconcile'],
-      policy: { auth: 'service' },
-    },
-  ),
-  route('refresh-fallback-quotas', 'stay-legacy', 'AI quota refill job (stays on Edge Functions)', {
-    policy: { auth: 'service' },
-  }),
-]
 
 /**
  * Policy for function names the table does not list: proxied as is. Auth is `optional` because
@@ -225,10 +63,154 @@ export function unknownRoute(id: string, bodyLimitBytes: number): RouteDef {
     methods: '*',
     policy: { ...basePolicy, auth: 'optional', rateLimit: null, bodyLimitBytes },
     stayLegacy: false,
+    feature: '',
   }
 }
 
-export const ROUTE_IDS = new Set(ROUTES.map((r) => r.id))
+/** What native handlers are built from; each entry builds it from its environment. */
+export interface NativeServices {
+  config: Config
+  logger: Logger
+  metrics: Metrics
+  /** Absent when no database is configured for this runtime: the routes needing one stay legacy. */
+  db: Db | undefined
+  /** Test seams: a vendor's fetch, by vendor name (`toss`, `anthropic`), pointed at a stand-in. */
+  vendorFetch?: Readonly<Record<string, typeof fetch>>
+  /**
+   * What only an entry can supply, by `<feature>.<name>` (a file read from an npm package on
+   * disk, a Node-only writer); the feature checks the shape in its `setup`.
+   */
+  resources?: Readonly<Record<string, unknown>>
+}
 
-/** Function names accepted in `/functions/v1/<name>` (DESIGN.md section 6). */
-export const FUNCTION_NAME = /^[a-z0-9_-]{1,64}$/
+/** One route as its feature declares it in `routes/<feature>/index.ts`. */
+export interface RouteSpec<D> {
+  id: string
+  phase: Phase
+  summary: string
+  /** REST aliases under `/api/v1`; none by default. */
+  aliases?: readonly string[]
+  /** Allowed methods; `['POST']` by default. */
+  methods?: readonly string[] | '*'
+  /** The slots that differ from `basePolicy`. */
+  policy?: Partial<RoutePolicy>
+  /**
+   * The native implementation, built once per app from the feature's dependencies. Without it
+   * the route is always proxied to its legacy function.
+   */
+  native?: (deps: D) => NativeHandler
+}
+
+export interface FeatureSpec<D> {
+  /** The feature's folder under `routes/`. */
+  name: string
+  routes: readonly RouteSpec<D>[]
+  /**
+   * What the feature's handlers share (database, vendor client, child logger), built once from
+   * the services. `undefined` when this runtime lacks something the feature needs: none of its
+   * routes gets a handler, so all are proxied (and `flags.json` refuses `native > 0` for them at
+   * start). Without `setup` the factories receive the services themselves.
+   */
+  setup?: (services: NativeServices) => D | undefined
+}
+
+/** A feature as the route table sees it (built by `defineFeature`). */
+export interface Feature {
+  readonly name: string
+  readonly routes: readonly RouteDef[]
+  /** Native handlers by route id: the routes that have one, when the feature's setup succeeds. */
+  nativeHandlers(services: NativeServices): Record<string, NativeHandler>
+}
+
+/**
+ * Declare a feature: its routes (the rows of the route table) with their native handler
+ * factories, and the set-up their handlers share.
+ *
+ * @example
+ * export const settlement = defineFeature({
+ *   name: 'settlement',
+ *   setup: ({ db, logger }) => (db ? { db, logger: logger.child({ component: 'settlement' }) } : undefined),
+ *   routes: [
+ *     { id: 'payout-calculate', phase: 2, summary: 'Creator payout with withholding tax',
+ *       aliases: ['/api/v1/settlement/payout-calculate'], policy: { rateLimit: closed(30) },
+ *       native: createPayoutCalculate },
+ *   ],
+ * })
+ */
+export function defineFeature<D = NativeServices>(spec: FeatureSpec<D>): Feature {
+  const routes = spec.routes.map(
+    (r): RouteDef => ({
+      id: r.id,
+      phase: r.phase,
+      summary: r.summary,
+      aliases: r.aliases ?? [],
+      methods: r.methods ?? ['POST'],
+      policy: { ...basePolicy, ...r.policy },
+      stayLegacy: r.phase === 'stay-legacy',
+      feature: spec.name,
+    }),
+  )
+  for (const r of spec.routes) {
+    if (r.native && r.phase === 'stay-legacy') {
+      throw new TypeError(`route table: ${r.id} stays on legacy and cannot have a native handler`)
+    }
+  }
+  return {
+    name: spec.name,
+    routes,
+    nativeHandlers(services) {
+      const handlers: Record<string, NativeHandler> = {}
+      const native = spec.routes.filter((r) => r.native)
+      if (native.length === 0) return handlers
+      const deps = spec.setup ? spec.setup(services) : (services as D)
+      if (deps === undefined) return handlers
+      for (const r of native) handlers[r.id] = (r.native as (deps: D) => NativeHandler)(deps)
+      return handlers
+    },
+  }
+}
+
+/** The assembled route table: every route of every feature, in phase order. */
+export interface RouteTable {
+  readonly routes: readonly RouteDef[]
+  readonly ids: ReadonlySet<string>
+  /** Native handlers by route id, across all features. */
+  nativeHandlers(services: NativeServices): Record<string, NativeHandler>
+}
+
+const PHASE_ORDER: Record<Phase, number> = { 1: 0, 2: 1, 3: 2, 'stay-legacy': 3, unknown: 4 }
+
+/**
+ * Assemble the route table from the features (`routes/index.ts` does it once).
+ * @throws TypeError when two routes share an id or an alias, or two features a name.
+ */
+export function assembleRouteTable(features: readonly Feature[]): RouteTable {
+  const names = new Set<string>()
+  const ids = new Set<string>()
+  const aliases = new Map<string, string>()
+  for (const feature of features) {
+    if (names.has(feature.name)) throw new TypeError(`route table: feature ${feature.name} twice`)
+    names.add(feature.name)
+    for (const r of feature.routes) {
+      if (!FUNCTION_NAME.test(r.id)) throw new TypeError(`route table: bad route id ${r.id}`)
+      if (ids.has(r.id)) throw new TypeError(`route table: route ${r.id} declared twice`)
+      ids.add(r.id)
+      for (const alias of r.aliases) {
+        const owner = aliases.get(alias)
+        if (owner) throw new TypeError(`route table: alias ${alias} of ${r.id} is ${owner}'s`)
+        aliases.set(alias, r.id)
+      }
+    }
+  }
+  // Stable sort: within a phase, features keep their listed order.
+  const routes = features
+    .flatMap((f) => f.routes)
+    .sort((a, b) => PHASE_ORDER[a.phase] - PHASE_ORDER[b.phase])
+  return {
+    routes,
+    ids,
+    nativeHandlers(services) {
+      return Object.assign({}, ...features.map((f) => f.nativeHandlers(services)))
+    },
+  }
+}

@@ -1,10 +1,59 @@
 import type { Context } from 'hono'
-import type { LegacyTransport } from '../legacy-proxy/transport.js'
-import type { Config } from './config.js'
-import type { Logger } from './observability/log.js'
-import type { Metrics } from './observability/metrics.js'
-import type { FlagSource } from './rollout/flags.js'
-import type { RouteDef } from './route-table.js'
+
+// The route vocabulary (the rows are declared by the features, see `src/route-table.ts`).
+
+export type Phase = 1 | 2 | 3 | 'stay-legacy' | 'unknown'
+
+/** Who may call: `service` means a service-role JWT only, `none` is for webhooks (own authenticity). */
+export type AuthPolicy = 'required' | 'optional' | 'none' | 'service'
+
+export interface RateLimitPolicy {
+  /** Requests allowed per window per identifier (verified subject, else client IP). */
+  limit: number
+  windowSeconds: number
+  /**
+   * `closed`: a limiter that errors or is slow denies with 503 (money and AI routes).
+   * `open`: it lets the request through and logs every open.
+   */
+  failMode: 'closed' | 'open'
+}
+
+export interface SubjectKeyInput {
+  headers: Headers
+  url: URL
+  /** Parsed JSON body, or undefined when the body is absent, too large or not JSON. */
+  json: () => Promise<unknown>
+}
+
+export interface RoutePolicy {
+  auth: AuthPolicy
+  rateLimit: RateLimitPolicy | null
+  /** Largest request body accepted, in bytes (413 beyond it). */
+  bodyLimitBytes: number
+  /** Effects are idempotent in the database, so a native failure may be replayed to legacy. */
+  replaySafe: boolean
+  /** Checks `Origin` against the allow-list and rejects a disallowed one with 403. */
+  strictOrigin: boolean
+  /** Route-specific sticky key when there is no JWT subject and no `x-client-id`. */
+  subjectKey?: (input: SubjectKeyInput) => Promise<string | undefined>
+}
+
+export interface RouteDef {
+  id: string
+  phase: Phase
+  /** REST aliases under `/api/v1`, matched exactly or as a prefix followed by `/`. */
+  aliases: readonly string[]
+  /** Allowed methods; `*` allows any. OPTIONS (CORS preflight) is always answered. */
+  methods: readonly string[] | '*'
+  policy: RoutePolicy
+  /** A stay-legacy route is always proxied, whatever the flags or an override say. */
+  stayLegacy: boolean
+  summary: string
+  /** The feature folder that owns the route, `routes/<feature>/` ('' for unlisted functions). */
+  feature: string
+}
+
+// The request context every layer shares.
 
 /** The backend that served a routed response (`x-bff-backend`). */
 export type Backend = 'native' | 'legacy' | 'legacy-fallback'
@@ -128,30 +177,4 @@ export interface RolloutHooks {
   hold(routeId: string): 'rolled-back' | undefined
   /** Called after every routed request of a known route. */
   observe(sample: RequestSample): void
-}
-
-/** What `createApp` builds itself and hands to `mount` (admin API, dashboard). */
-export interface AppInternals {
-  breakers: import('./rollout/breaker.js').NativeBreakers
-  metrics: import('./observability/metrics.js').Metrics
-  /** Native handlers by route id. */
-  nativeRoutes: ReadonlySet<string>
-}
-
-export interface Deps {
-  config: Config
-  flags: FlagSource
-  legacy: LegacyTransport
-  logger: Logger
-  metrics?: Metrics
-  /** Native handlers by route id (built by the entries from `routes/`, or given by tests). */
-  native?: Record<string, NativeHandler>
-  identity?: IdentityVerifier
-  rateLimiter?: RateLimiter
-  /** Readiness checks of dependencies, by name; each rejects or returns false when down. */
-  readiness?: Record<string, ReadinessCheck>
-  rollout?: RolloutHooks
-  /** Mounts extra routes (the admin API and dashboard) before the routed pipeline. */
-  mount?: (app: import('hono').Hono<AppEnv>, internals: AppInternals) => void
-  clock?: () => number
 }

@@ -1,10 +1,10 @@
 import { serve } from '@hono/node-server'
 import { nodeTransport } from '../../legacy-proxy/node-transport.js'
+import { ROUTE_IDS, ROUTES } from '../../routes/index.js'
 import { createApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
 import { createLogger } from '../../src/observability/log.js'
 import { compileFlags, staticFlags } from '../../src/rollout/flags.js'
-import { ROUTE_IDS } from '../../src/route-table.js'
 import { createJwtVerifier } from '../../src/security/jwt.js'
 import { createRateLimiter } from '../../src/security/ratelimit/index.js'
 import { createIoredisAdapter } from '../../src/security/ratelimit/redis-adapter.js'
@@ -57,6 +57,7 @@ const table = compileFlags(
 )
 const app = createApp({
   config,
+  routes: ROUTES,
   logger,
   flags: staticFlags(table),
   legacy: nodeTransport({ headersTimeoutMs: 15_000, totalTimeoutMs: 60_000 }),

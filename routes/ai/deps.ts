@@ -1,7 +1,7 @@
-import type { AiClient } from '../../src/clients/anthropic.js'
 import type { Logger } from '../../src/observability/log.js'
 import type { Metrics } from '../../src/observability/metrics.js'
 import type { Db } from '../../src/platform/db/port.js'
+import type { AiClient } from './anthropic.js'
 import type { AiOutcomeEvent } from './outcome.js'
 import type { PollTemplates, ReplyTemplates } from './templates.js'
 

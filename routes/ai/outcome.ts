@@ -1,5 +1,5 @@
-import type { AiAttempt, FallbackReason } from '../../src/clients/anthropic.js'
 import type { Metrics } from '../../src/observability/metrics.js'
+import type { AiAttempt, FallbackReason } from './anthropic.js'
 
 /** One answered suggestion request: no content, only what operators count. */
 export interface AiOutcomeEvent {

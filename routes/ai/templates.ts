@@ -1,4 +1,4 @@
-import { findViolation, normalizeText, truncate } from '../../src/ai/guard/index.js'
+import { findViolation, normalizeText, truncate } from './guard/index.js'
 
 /**
  * Answers given without a model (every model failed, or every breaker is open). They are

@@ -1,6 +1,6 @@
-import type { TossClient } from '../../src/clients/toss.js'
 import type { Logger } from '../../src/observability/log.js'
 import type { Db } from '../../src/platform/db/port.js'
+import type { TossClient } from './toss/client.js'
 
 /** What the three payment handlers need; built once by the entries and passed to each factory. */
 export interface PaymentDeps {

@@ -1,12 +1,12 @@
+import { DbFunctionError } from '../../src/platform/db/port.js'
+import type { PaymentDeps } from './deps.js'
 import {
   TossError,
   type TossPayment,
   type TossRefundReceiveAccount,
   TossTimeoutError,
   TossUnavailableError,
-} from '../../src/clients/toss.js'
-import { DbFunctionError } from '../../src/platform/db/port.js'
-import type { PaymentDeps } from './deps.js'
+} from './toss/client.js'
 
 /** A refund row as the SQL functions return it (`refund_json`). */
 export interface RefundRow {

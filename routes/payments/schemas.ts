@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { TOSS_PAYMENT_STATUSES } from '../../src/clients/toss/types.js'
+import { TOSS_PAYMENT_STATUSES } from './toss/types.js'
 
 /** Toss orderId rule (6-64 of [A-Za-z0-9_-]). */
 export const TOSS_ORDER_ID = /^[A-Za-z0-9_-]{6,64}$/

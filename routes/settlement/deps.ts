@@ -7,8 +7,11 @@ import type { FontSource } from './font.js'
 export interface SettlementDeps {
   db: Db
   logger: Logger
-  /** The Korean font for statements (from the package on Node, a binding or URL on Workers). */
-  font: FontSource
+  /**
+   * The Korean font for statements (from the package on Node, a URL on Workers). Without it a
+   * statement request fails before any effect and may be replayed to legacy.
+   */
+  font?: FontSource
   /** Streams XLSX; absent on Workers, where an XLSX export answers 406 and CSV works. */
   xlsx?: XlsxWriterFactory
   /** Milliseconds since the epoch (period-over checks, issue dates). */

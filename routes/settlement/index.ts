@@ -1,7 +1,4 @@
-import type { Config } from '../../src/config.js'
-import type { Logger } from '../../src/observability/log.js'
-import type { Db } from '../../src/platform/db/port.js'
-import type { NativeHandler } from '../../src/types.js'
+import { closed, defineFeature, KiB, type NativeServices } from '../../src/route-table.js'
 import type { SettlementDeps } from './deps.js'
 import type { XlsxWriterFactory } from './export-format.js'
 import { type FontSource, fontFromUrl } from './font.js'
@@ -13,36 +10,65 @@ export type { SettlementDeps } from './deps.js'
 export type { XlsxWriterFactory } from './export-format.js'
 export type { FontSource } from './font.js'
 
-/** What the runtime supplies: Node reads the font from its package and streams XLSX. */
-export interface SettlementPlatform {
-  font?: FontSource
-  xlsx?: XlsxWriterFactory
+/**
+ * Creator settlement: payouts with withholding tax, payout statements (Korean PDF) and
+ * settlement exports (CSV, XLSX). Needs the database. The statement font comes from the entry
+ * (`settlement.font`: the npm package on Node) or `SETTLEMENT_FONT_URL` (Workers); the XLSX
+ * writer only from the Node entry (`settlement.xlsx`).
+ */
+export const settlement = defineFeature<SettlementDeps>({
+  name: 'settlement',
+  setup: settlementSetup,
+  routes: [
+    {
+      id: 'payout-calculate',
+      phase: 2,
+      summary: 'Creator payout with withholding tax',
+      aliases: ['/api/v1/settlement/payout-calculate'],
+      // `preview` and `list` only read, but `calculate`, `confirm`, `mark-paid` and
+      // `calculate-all` write: the route as a whole is not replayed to legacy.
+      policy: { rateLimit: closed(30), bodyLimitBytes: 16 * KiB, replaySafe: false },
+      native: createPayoutCalculate,
+    },
+    {
+      id: 'payout-statement',
+      phase: 2,
+      summary: 'Payout statement as PDF',
+      aliases: ['/api/v1/settlement/statement'],
+      methods: ['GET', 'POST'],
+      // Reads only: a failed native attempt may be replayed to legacy.
+      policy: { bodyLimitBytes: 4 * KiB, replaySafe: true },
+      native: createPayoutStatement,
+    },
+    {
+      id: 'settlement-export',
+      phase: 2,
+      summary: 'Settlement export as CSV or Excel',
+      aliases: ['/api/v1/settlement/export'],
+      methods: ['GET', 'POST'],
+      // Reads only; once the stream has started nothing is replayed.
+      policy: { bodyLimitBytes: 4 * KiB, replaySafe: true },
+      native: createSettlementExport,
+    },
+  ],
+})
+
+function settlementSetup({ config, db, logger, resources = {} }: NativeServices) {
+  if (!db) return undefined
+  const font = isFontSource(resources['settlement.font'])
+    ? resources['settlement.font']
+    : config.SETTLEMENT_FONT_URL
+      ? fontFromUrl(config.SETTLEMENT_FONT_URL)
+      : undefined
+  const xlsx = resources['settlement.xlsx']
+  return {
+    db,
+    logger: logger.child({ component: 'settlement' }),
+    ...(font ? { font } : {}),
+    ...(typeof xlsx === 'function' ? { xlsx: xlsx as XlsxWriterFactory } : {}),
+  } satisfies SettlementDeps
 }
 
-/**
- * The three settlement routes. Without a font source (`SETTLEMENT_FONT_URL` on Workers, the
- * package on Node) `payout-statement` has no native handler and stays on its Edge Function.
- */
-export function settlementHandlers(services: {
-  config: Config
-  logger: Logger
-  db: Db
-  settlement?: SettlementPlatform
-}): Record<string, NativeHandler> {
-  const { config, db, settlement = {} } = services
-  const font =
-    settlement.font ??
-    (config.SETTLEMENT_FONT_URL ? fontFromUrl(config.SETTLEMENT_FONT_URL) : undefined)
-  const logger = services.logger.child({ component: 'settlement' })
-  const base = { db, logger, ...(settlement.xlsx ? { xlsx: settlement.xlsx } : {}) }
-  const missingFont: FontSource = {
-    origin: 'none',
-    load: () => Promise.reject(new Error('no statement font configured')),
-  }
-  const deps: SettlementDeps = { ...base, font: font ?? missingFont }
-  return {
-    'payout-calculate': createPayoutCalculate(deps),
-    'settlement-export': createSettlementExport(deps),
-    ...(font ? { 'payout-statement': createPayoutStatement(deps) } : {}),
-  }
+function isFontSource(value: unknown): value is FontSource {
+  return typeof (value as FontSource | undefined)?.load === 'function'
 }

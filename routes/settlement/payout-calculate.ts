@@ -1,6 +1,6 @@
 import { validationFailed } from '../../src/errors.js'
 import type { NativeHandler } from '../../src/types.js'
-import { parseBody, readJsonBody } from '../payments/http.js'
+import { parseBody, readJsonBody } from '../payments/index.js'
 import { callerOf, requireOps, requireOwnerOrOps } from './access.js'
 import { calculate, calculateAndSave, type SavedSettlement, totalsOf } from './calculation.js'
 import type { SettlementDeps } from './deps.js'

@@ -1,5 +1,6 @@
+import { DependencyUnavailableError } from '../../src/errors.js'
 import type { AppContext, NativeHandler } from '../../src/types.js'
-import { parseBody, readJsonBody } from '../payments/http.js'
+import { parseBody, readJsonBody } from '../payments/index.js'
 import { callerOf, requireOwnerOrOps } from './access.js'
 import { attachment } from './content-disposition.js'
 import type { SettlementDeps } from './deps.js'
@@ -36,6 +37,7 @@ export function createPayoutStatement(deps: SettlementDeps): NativeHandler {
     }
     if (matches(c, etag)) return c.body(null, 304, headers)
 
+    if (!font) throw new DependencyUnavailableError('statement font')
     const pdf = await renderStatement(data, await font.load())
     const period = data.periodStart.slice(0, 7)
     return c.body(pdf as Uint8Array<ArrayBuffer>, 200, {

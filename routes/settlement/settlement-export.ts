@@ -1,6 +1,6 @@
 import { GatewayError } from '../../src/errors.js'
 import type { NativeHandler } from '../../src/types.js'
-import { parseBody, readJsonBody } from '../payments/http.js'
+import { parseBody, readJsonBody } from '../payments/index.js'
 import { callerOf, requireOps } from './access.js'
 import { attachment } from './content-disposition.js'
 import type { SettlementDeps } from './deps.js'

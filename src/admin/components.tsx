@@ -1,7 +1,7 @@
 import type { Child } from 'hono/jsx'
+import type { AuditEntry } from '../rollout/audit.js'
 import type { FlagStoreStatus } from '../rollout/live-flags.js'
 import type { SideStats } from '../rollout/traffic-window.js'
-import type { AuditEntry } from './audit.js'
 import type { RouteStatus } from './operations.js'
 
 /** Small server-rendered pieces of the dashboard (hono/jsx, no client script). */

@@ -1,16 +1,22 @@
 import type { Hono } from 'hono'
+import type { AppInternals } from '../app.js'
 import type { Logger } from '../observability/log.js'
+import type { AuditTrail } from '../rollout/audit.js'
 import type { AutoRollback } from '../rollout/auto-rollback.js'
 import type { LiveFlags } from '../rollout/live-flags.js'
 import type { RouteDef } from '../route-table.js'
-import type { AppEnv, AppInternals, IdentityVerifier } from '../types.js'
+import type { AppEnv, IdentityVerifier } from '../types.js'
 import { adminApi } from './api.js'
-import type { AuditTrail } from './audit.js'
 import { adminAuth } from './auth.js'
 import { adminDashboard } from './dashboard.js'
 import { adminOperations } from './operations.js'
 
-export { type AuditEntry, type AuditTrail, dbAuditTrail, type NewAuditEntry } from './audit.js'
+export {
+  type AuditEntry,
+  type AuditTrail,
+  dbAuditTrail,
+  type NewAuditEntry,
+} from '../rollout/audit.js'
 export { hasOpsRole } from './auth.js'
 export { nextStage, STAGES } from './operations.js'
 
@@ -47,7 +53,7 @@ export function mountAdmin(opts: MountAdminOptions) {
       breakers: internals.breakers,
       nativeRoutes: internals.nativeRoutes,
       logger: opts.logger,
-      routes: opts.routes,
+      routes: opts.routes ?? internals.routes,
     })
     if (!opts.adminToken && !opts.verifier) {
       opts.logger.warn('admin API and dashboard disabled: set BFF_ADMIN_TOKEN')

@@ -1,5 +1,6 @@
 import { GatewayError, notFound, validationFailed } from '../errors.js'
 import { errorFields, type Logger } from '../observability/log.js'
+import type { AuditEntry, AuditSource, AuditTrail } from '../rollout/audit.js'
 import type { AutoRollback } from '../rollout/auto-rollback.js'
 import type { BreakerState, NativeBreakers } from '../rollout/breaker.js'
 import { BUCKETS, bucketOf } from '../rollout/bucket.js'
@@ -9,8 +10,7 @@ import { FlagConflictError, type LiveFlags } from '../rollout/live-flags.js'
 import type { Hold } from '../rollout/overlay.js'
 import { FlagStoreUnavailableError } from '../rollout/stores/port.js'
 import type { WindowStats } from '../rollout/traffic-window.js'
-import { ROUTES, type RouteDef } from '../route-table.js'
-import type { AuditEntry, AuditSource, AuditTrail } from './audit.js'
+import type { RouteDef } from '../route-table.js'
 
 /**
  * What an operator can do to a route, shared by the admin API, the dashboard and (through the
@@ -31,7 +31,7 @@ export interface OperationsOptions {
   breakers: Pick<NativeBreakers, 'state'>
   nativeRoutes: ReadonlySet<string>
   logger: Logger
-  routes?: readonly RouteDef[]
+  routes: readonly RouteDef[]
 }
 
 export interface ChangeRequest {
@@ -81,7 +81,7 @@ const AUDIT_ATTEMPTS = 3
 
 export function adminOperations(opts: OperationsOptions) {
   const { flags, audit, autoRollback, breakers, nativeRoutes, logger } = opts
-  const routes = opts.routes ?? ROUTES
+  const { routes } = opts
   const byId = new Map(routes.map((r) => [r.id, r]))
 
   function routeOf(routeId: string): RouteDef {

@@ -1,6 +1,7 @@
 import { createMiddleware } from 'hono/factory'
 import { GatewayError, methodNotAllowed, notFound } from '../errors.js'
-import { FUNCTION_NAME, type RouteDef, unknownRoute } from '../route-table.js'
+import { FUNCTION_NAME } from '../platform/function-name.js'
+import { type RouteDef, unknownRoute } from '../route-table.js'
 import type { AppEnv, RouteMatch } from '../types.js'
 
 export const FUNCTIONS_PREFIX = '/functions/v1/'

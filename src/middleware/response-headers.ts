@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler, Next } from 'hono'
-import { mergeVary } from '../../legacy-proxy/headers.js'
 import { gatewayHeaders } from '../platform/request-headers.js'
+import { mergeVary } from '../platform/response-headers.js'
 import type { AppEnv } from '../types.js'
 
 function apply(target: Headers, headers: Record<string, string>): void {

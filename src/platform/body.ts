@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http'
-import { payloadTooLarge } from '../middleware/body-limit.js'
 import type { AppContext } from '../types.js'
+import { payloadTooLarge } from './body-limit.js'
 
 const EMPTY = new Uint8Array(0)
 

@@ -1,7 +1,7 @@
-import type { AuditTrail } from '../admin/audit.js'
 import { errorFields, type Logger } from '../observability/log.js'
 import type { Metrics } from '../observability/metrics.js'
 import type { RequestSample, RolloutHooks } from '../types.js'
+import type { AuditTrail } from './audit.js'
 import { type RollbackSettings, RollbackSettingsSchema } from './flags.js'
 import type { LiveFlags } from './live-flags.js'
 import type { Hold } from './overlay.js'

@@ -4,7 +4,7 @@ import { serve } from '@hono/node-server'
 import { Redis } from 'ioredis'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { dbAuditTrail } from '../../src/admin/audit.js'
+import { dbAuditTrail } from '../../src/rollout/audit.js'
 import { redisFlagStore } from '../../src/rollout/stores/redis.js'
 import { launchChromium } from '../helpers/chromium.js'
 import {

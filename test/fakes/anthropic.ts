@@ -89,6 +89,7 @@ function presentedKey(req: IncomingMessage): string | undefined {
 export async function startFakeAnthropic({
   apiKey = 'sk-ant-fake-key',
   mode = { kind: 'normal', text: '{"suggestions":["좋아요!"]}' } as FakeMode,
+  port = 0,
 } = {}): Promise<FakeAnthropic> {
   const requests: ReceivedRequest[] = []
   let defaultMode = mode
@@ -160,11 +161,11 @@ export async function startFakeAnthropic({
       }
     }
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
+  const address = server.address() as AddressInfo
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${address.port}`,
     apiKey,
     requests,
     setMode: (next) => {

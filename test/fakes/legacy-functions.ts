@@ -109,7 +109,8 @@ const functions: Record<string, Handler> = {
   },
 }
 
-export async function startLegacyStandIn(): Promise<LegacyStandIn> {
+/** Listens on `port` (a free one by default). */
+export async function startLegacyStandIn(port = 0): Promise<LegacyStandIn> {
   const received: ReceivedRequest[] = []
   const cancelled: string[] = []
   const server = http.createServer((req, res) => {
@@ -133,10 +134,9 @@ export async function startLegacyStandIn(): Promise<LegacyStandIn> {
       fn?.(req, res, body, url.searchParams)
     })
   })
-  server.listen(0, '127.0.0.1')
+  server.listen(port, '127.0.0.1')
   await once(server, 'listening')
-  const { port } = server.address() as AddressInfo
-  const url = `http://127.0.0.1:${port}`
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   return {
     url,
     functionsUrl: `${url}/functions/v1`,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { TossCancel, TossPayment } from '../../src/clients/toss.js'
+import type { TossCancel, TossPayment } from '../../routes/payments/toss/client.js'
 
 /**
  * A TossPayments API v1 stand-in (docs.tosspayments.com/reference), for what the gateway

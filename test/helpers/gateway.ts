@@ -2,13 +2,14 @@ import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
 import { fetchTransport } from '../../legacy-proxy/fetch-transport.js'
 import { nodeTransport } from '../../legacy-proxy/node-transport.js'
+import { ROUTE_IDS, ROUTES } from '../../routes/index.js'
+import type { Deps } from '../../src/app.js'
 import { createApp, type GatewayApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
 import { createLogger } from '../../src/observability/log.js'
 import { compileFlags, type FlagsFile, staticFlags } from '../../src/rollout/flags.js'
-import { ROUTE_IDS } from '../../src/route-table.js'
 import { verifierFromConfig } from '../../src/security/from-config.js'
-import type { Deps, NativeHandler } from '../../src/types.js'
+import type { NativeHandler } from '../../src/types.js'
 import { TEST_JWT_SECRET } from './tokens.js'
 
 export interface TestGatewayOptions {
@@ -46,6 +47,7 @@ export function buildTestApp(
   const logs = options.logs
   return createApp({
     config,
+    routes: ROUTES,
     logger: createLogger({ level: 'debug', write: (line) => logs?.push(JSON.parse(line)) }),
     flags: staticFlags(table),
     legacy:

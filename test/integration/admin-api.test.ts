@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { memoryAuditTrail } from '../../src/admin/audit.js'
+import { memoryAuditTrail } from '../../src/rollout/audit.js'
 import { memoryFlagStore } from '../../src/rollout/stores/memory.js'
 import { serviceToken, userToken } from '../helpers/tokens.js'
 import { ADMIN_TOKEN, adminCall, startGateway, type TestGateway } from './flags-helper.js'

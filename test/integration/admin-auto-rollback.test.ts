@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { dbAuditTrail } from '../../src/admin/audit.js'
+import { dbAuditTrail } from '../../src/rollout/audit.js'
 import { redisFlagStore } from '../../src/rollout/stores/redis.js'
 import {
   adminCall,

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createAnthropicClient } from '../../routes/ai/anthropic.js'
+import { findViolation, normalizeText } from '../../routes/ai/guard/index.js'
 import type { AiOutcomeEvent } from '../../routes/ai/outcome.js'
-import { createAiPollSuggest } from '../../routes/ai-poll-suggest.js'
-import { createAiReplySuggest } from '../../routes/ai-reply-suggest.js'
-import { findViolation, normalizeText } from '../../src/ai/guard/index.js'
-import { createAnthropicClient } from '../../src/clients/anthropic.js'
+import { createAiPollSuggest } from '../../routes/ai/poll-suggest.js'
+import { createAiReplySuggest } from '../../routes/ai/reply-suggest.js'
 import {
   type FakeAnthropic,
   type ReceivedRequest,

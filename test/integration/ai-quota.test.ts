@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createAiReplySuggest } from '../../routes/ai-reply-suggest.js'
-import { createAnthropicClient } from '../../src/clients/anthropic.js'
+import { createAnthropicClient } from '../../routes/ai/anthropic.js'
+import { createAiReplySuggest } from '../../routes/ai/reply-suggest.js'
 import { DbUnavailableError } from '../../src/platform/db/port.js'
 import { type FakeAnthropic, startFakeAnthropic } from '../fakes/anthropic.js'
 import { aiTestApp, memoryLogger, post } from './ai-app-helper.js'

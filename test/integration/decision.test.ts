@@ -2,12 +2,12 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { fetchTransport } from '../../legacy-proxy/fetch-transport.js'
+import { ROUTE_IDS, ROUTES } from '../../routes/index.js'
 import { createApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
 import { createLogger } from '../../src/observability/log.js'
 import { mintCanaryToken, verifyCanaryToken } from '../../src/rollout/canary.js'
 import { compileFlags, type FlagsFile, staticFlags } from '../../src/rollout/flags.js'
-import { ROUTE_IDS } from '../../src/route-table.js'
 import { verifierFromConfig } from '../../src/security/from-config.js'
 import { createRateLimiter } from '../../src/security/ratelimit/index.js'
 import type { NativeHandler } from '../../src/types.js'
@@ -38,6 +38,7 @@ function appWith(flags: FlagsFile['routes'], env: Record<string, string> = {}) {
   }
   const app = createApp({
     config,
+    routes: ROUTES,
     identity: verifierFromConfig(config),
     // Explicit, so staging-mode cases run without a Redis server; routing is under test here.
     rateLimiter: createRateLimiter({ store: 'memory', timeoutMs: 100, prefix: 'decision' }),

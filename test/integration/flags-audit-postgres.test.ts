@@ -1,7 +1,7 @@
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type AuditTrail, dbAuditTrail } from '../../src/admin/audit.js'
 import { createPgliteDb } from '../../src/platform/db/pglite.js'
+import { type AuditTrail, dbAuditTrail } from '../../src/rollout/audit.js'
 import { auditDatabase } from './flags-helper.js'
 
 let database: Awaited<ReturnType<typeof auditDatabase>>

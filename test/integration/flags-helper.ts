@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { connect, createServer, type Server, type Socket } from 'node:net'
 import pg from 'pg'
 import { fetchTransport } from '../../legacy-proxy/fetch-transport.js'
+import { ROUTE_IDS, ROUTES } from '../../routes/index.js'
 import { type AuditTrail, dbAuditTrail, mountAdmin } from '../../src/admin/index.js'
 import { createApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
@@ -15,7 +16,6 @@ import { AutoRollback } from '../../src/rollout/auto-rollback.js'
 import { compileFlags, type FlagsFile } from '../../src/rollout/flags.js'
 import { LiveFlags } from '../../src/rollout/live-flags.js'
 import type { FlagStore } from '../../src/rollout/stores/port.js'
-import { ROUTE_IDS } from '../../src/route-table.js'
 import { verifierFromConfig } from '../../src/security/from-config.js'
 import { createRateLimiter } from '../../src/security/ratelimit/index.js'
 import type { NativeHandler } from '../../src/types.js'
@@ -100,6 +100,7 @@ export async function startGateway({
     })) as typeof fetch
   const app = createApp({
     config,
+    routes: ROUTES,
     logger,
     metrics,
     identity: verifier,

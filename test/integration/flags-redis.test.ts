@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { memoryAuditTrail } from '../../src/admin/audit.js'
+import { memoryAuditTrail } from '../../src/rollout/audit.js'
 import { redisFlagStore } from '../../src/rollout/stores/redis.js'
 import { upstashFlagStore } from '../../src/rollout/stores/upstash.js'
 import { startUpstashRest } from '../fakes/upstash-rest.js'

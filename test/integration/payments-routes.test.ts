@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import { Hono } from 'hono'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { createPaymentCheckout } from '../../routes/payment-checkout.js'
-import { createPaymentWebhook } from '../../routes/payment-webhook.js'
+import { createPaymentCheckout } from '../../routes/payments/checkout.js'
 import type { PaymentDeps } from '../../routes/payments/deps.js'
-import { createRefundProcess } from '../../routes/refund-process.js'
-import { TossClient, type TossClientOptions } from '../../src/clients/toss.js'
+import { createRefundProcess } from '../../routes/payments/refund.js'
+import { TossClient, type TossClientOptions } from '../../routes/payments/toss/client.js'
+import { createPaymentWebhook } from '../../routes/payments/webhook.js'
 import {
   DependencyUnavailableError,
   GatewayError,

@@ -1,7 +1,8 @@
 import { Hono } from 'hono'
+import { ROUTES } from '../../routes/index.js'
 import { GatewayError, problemResponse } from '../../src/errors.js'
 import { responseHeaders } from '../../src/middleware/response-headers.js'
-import { ROUTES, type RoutePolicy } from '../../src/route-table.js'
+import type { RoutePolicy } from '../../src/route-table.js'
 import type { AppEnv, RouteMatch } from '../../src/types.js'
 
 /** A route match with the policy of a real route, overridden where a test needs it. */

@@ -1,7 +1,7 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from '@anthropic-ai/sdk'
 import { BrokenCircuitError } from 'cockatiel'
 import { describe, expect, it } from 'vitest'
-import { anthropicFromConfig, reasonOf } from '../../src/clients/anthropic.js'
+import { anthropicFromConfig, reasonOf } from '../../routes/ai/anthropic.js'
 
 const apiError = (status: number, type: string) =>
   APIError.generate(status, { type: 'error', error: { type, message: type } }, type, new Headers())

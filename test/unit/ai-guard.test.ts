@@ -8,7 +8,7 @@ import {
   sanitizeUntrusted,
   TRUNCATION_MARKER,
   validateSuggestions,
-} from '../../src/ai/guard/index.js'
+} from '../../routes/ai/guard/index.js'
 
 describe('sanitizeUntrusted', () => {
   it('escapes brackets, so no look-alike can close a data tag', () => {

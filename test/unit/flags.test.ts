@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest'
+import { ROUTE_IDS } from '../../routes/index.js'
 import {
   compileFlags,
   FlagsError,
   flagsFromText,
   flagsToDocument,
 } from '../../src/rollout/flags.js'
-import { ROUTE_IDS } from '../../src/route-table.js'
 
 const rules = {
   knownRoutes: ROUTE_IDS,

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import { memoryAuditTrail } from '../../src/admin/audit.js'
+import { ROUTE_IDS } from '../../routes/index.js'
 import { createLogger } from '../../src/observability/log.js'
 import { Metrics } from '../../src/observability/metrics.js'
+import { memoryAuditTrail } from '../../src/rollout/audit.js'
 import { AutoRollback, DEFAULT_ROLLBACK, rollbackVerdict } from '../../src/rollout/auto-rollback.js'
 import { compileFlags } from '../../src/rollout/flags.js'
 import { LiveFlags } from '../../src/rollout/live-flags.js'
 import { memoryFlagStore } from '../../src/rollout/stores/memory.js'
 import { TrafficWindow } from '../../src/rollout/traffic-window.js'
-import { ROUTE_IDS } from '../../src/route-table.js'
 import type { Backend } from '../../src/types.js'
 
 const side = (requests: number, errors: number, p95Ms?: number) => ({

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { ROUTE_IDS } from '../../routes/index.js'
 import { createLogger } from '../../src/observability/log.js'
 import { Metrics } from '../../src/observability/metrics.js'
 import { compileFlags } from '../../src/rollout/flags.js'
@@ -6,7 +7,6 @@ import { FlagConflictError, LiveFlags } from '../../src/rollout/live-flags.js'
 import { memoryFlagStore } from '../../src/rollout/stores/memory.js'
 import type { FlagStore } from '../../src/rollout/stores/port.js'
 import { FlagStoreUnavailableError } from '../../src/rollout/stores/port.js'
-import { ROUTE_IDS } from '../../src/route-table.js'
 
 const rules = {
   knownRoutes: ROUTE_IDS,

@@ -1,7 +1,8 @@
 import type { Hono } from 'hono'
 import { describe, expect, it } from 'vitest'
-import { bodyLimit, enforceStreamLimit } from '../../src/middleware/body-limit.js'
+import { bodyLimit } from '../../src/middleware/body-limit.js'
 import { applySecureHeaders, secureHeaders } from '../../src/middleware/secure-headers.js'
+import { enforceStreamLimit } from '../../src/platform/body-limit.js'
 import type { AppEnv, Backend } from '../../src/types.js'
 import { routeMatch, securityApp } from '../integration/security-app.js'
 

@@ -8,7 +8,7 @@ import {
   TossTimeoutError,
   TossUnavailableError,
   tossProblem,
-} from '../../src/clients/toss.js'
+} from '../../routes/payments/toss/client.js'
 import { startTossFake, type TossFake } from '../fakes/toss.js'
 
 describe('TossClient against the Toss stand-in', () => {

@@ -4,13 +4,13 @@
  * inside workerd.
  */
 import { fetchTransport } from '../../legacy-proxy/fetch-transport.js'
+import { ROUTE_IDS, ROUTES } from '../../routes/index.js'
 import { createApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
 import { createLogger } from '../../src/observability/log.js'
 import { bucketOf } from '../../src/rollout/bucket.js'
 import { compileFlags, staticFlags } from '../../src/rollout/flags.js'
 import { murmur3_x86_32 } from '../../src/rollout/murmur3.js'
-import { ROUTE_IDS } from '../../src/route-table.js'
 import { verifierFromConfig } from '../../src/security/from-config.js'
 import { ROUTING_FLAGS } from '../shared/routing-cases.js'
 import { steerableNative } from '../shared/steerable-native.js'
@@ -32,6 +32,7 @@ export default {
     const config = loadConfig(env)
     app ??= createApp({
       config,
+      routes: ROUTES,
       identity: verifierFromConfig(config),
       logger: createLogger({ level: 'warn' }),
       flags: staticFlags(

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type LegacyStandIn, startLegacyStandIn } from '../fakes/legacy-functions.js'
 import { COMPATIBILITY_DATE } from '../helpers/workerd.js'
 
-/** The deployable itself: wrangler bundles src/worker.ts from wrangler.toml, workerd runs it. */
+/** The deployable itself: wrangler bundles src/entries/worker.ts from wrangler.toml, workerd runs it. */
 let legacy: LegacyStandIn
 let mf: Miniflare
 let outdir: string

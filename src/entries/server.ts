@@ -1,23 +1,22 @@
 import { readFile } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
-import { nodeTransport } from '../legacy-proxy/node-transport.js'
-import { nativeHandlers } from '../routes/index.js'
-import { exceljsXlsxWriter } from '../routes/settlement/export-xlsx-node.js'
-import { fontFromPackage } from '../routes/settlement/font-node.js'
-import { startNodeRollout } from './admin/node-rollout.js'
-import { createApp, type GatewayApp } from './app.js'
-import { type Config, loadConfig } from './config.js'
-import { createLogger, errorFields, type Logger } from './observability/log.js'
-import { Metrics } from './observability/metrics.js'
-import { batchedStdout } from './observability/stdout.js'
-import { createDb, databaseKind } from './platform/db/create.js'
-import { lazyDb } from './platform/db/lazy.js'
-import { type FlagTable, flagsFromText } from './rollout/flags.js'
-import { ROUTE_IDS } from './route-table.js'
-import { verifierFromConfig } from './security/from-config.js'
-import { rateLimiterFromConfig } from './security/ratelimit/index.js'
-import { createIoredisAdapter } from './security/ratelimit/redis-adapter.js'
+import { nodeTransport } from '../../legacy-proxy/node-transport.js'
+import { nativeHandlers, ROUTE_IDS, ROUTES } from '../../routes/index.js'
+import { exceljsXlsxWriter } from '../../routes/settlement/export-xlsx-node.js'
+import { fontFromPackage } from '../../routes/settlement/font-node.js'
+import { createApp, type GatewayApp } from '../app.js'
+import { type Config, loadConfig } from '../config.js'
+import { createLogger, errorFields, type Logger } from '../observability/log.js'
+import { Metrics } from '../observability/metrics.js'
+import { batchedStdout } from '../observability/stdout.js'
+import { createDb, databaseKind } from '../platform/db/create.js'
+import { lazyDb } from '../platform/db/lazy.js'
+import { type FlagTable, flagsFromText } from '../rollout/flags.js'
+import { verifierFromConfig } from '../security/from-config.js'
+import { rateLimiterFromConfig } from '../security/ratelimit/index.js'
+import { createIoredisAdapter } from '../security/ratelimit/redis-adapter.js'
+import { startNodeRollout } from './node-rollout.js'
 
 export interface RunningServer {
   app: GatewayApp
@@ -79,7 +78,7 @@ export async function startNodeServer(
     logger,
     metrics,
     db,
-    settlement: { font: fontFromPackage(), xlsx: exceljsXlsxWriter },
+    resources: { 'settlement.font': fontFromPackage(), 'settlement.xlsx': exceljsXlsxWriter },
   })
   const table = await loadFlagsFile(config.FLAGS_FILE, new Set(Object.keys(native)))
   const legacy = nodeTransport({
@@ -100,6 +99,7 @@ export async function startNodeServer(
   })
   const app = createApp({
     config,
+    routes: ROUTES,
     logger,
     metrics,
     flags: rollout.flags,

@@ -2,10 +2,10 @@ import type { Config } from '../config.js'
 import type { Logger } from '../observability/log.js'
 import type { Metrics } from '../observability/metrics.js'
 import type { Db } from '../platform/db/port.js'
+import { dbAuditTrail } from '../rollout/audit.js'
 import type { FlagRules, FlagTable } from '../rollout/flags.js'
 import { flagStoreFromConfig } from '../rollout/stores/from-config.js'
 import type { IdentityVerifier } from '../types.js'
-import { dbAuditTrail } from './audit.js'
 import { rolloutControl } from './rollout-control.js'
 
 export interface NodeRolloutOptions {

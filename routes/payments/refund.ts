@@ -1,8 +1,7 @@
-import { tossCodeProblem, tossProblem } from '../src/clients/toss.js'
-import { GatewayError } from '../src/errors.js'
-import type { AppContext, NativeHandler } from '../src/types.js'
-import { dbCall } from './payments/db-problems.js'
-import type { PaymentDeps } from './payments/deps.js'
+import { GatewayError } from '../../src/errors.js'
+import type { AppContext, NativeHandler } from '../../src/types.js'
+import { dbCall } from './db-problems.js'
+import type { PaymentDeps } from './deps.js'
 import {
   isOps,
   optionalUserId,
@@ -10,9 +9,10 @@ import {
   readIdempotencyKey,
   readJsonBody,
   requireUserId,
-} from './payments/http.js'
-import { type RefundRow, type RefundRunResult, runRefund } from './payments/refund-run.js'
-import { RefundBody, RefundRetryBody } from './payments/schemas.js'
+} from './http.js'
+import { type RefundRow, type RefundRunResult, runRefund } from './refund-run.js'
+import { RefundBody, RefundRetryBody } from './schemas.js'
+import { tossCodeProblem, tossProblem } from './toss/client.js'
 
 const RETRY_HINT =
   'Repeat the same request with the same Idempotency-Key header (or, for ops, POST {"refundId"}) to finish it.'

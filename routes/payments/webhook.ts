@@ -1,11 +1,11 @@
-import { type TossPayment, tossProblem } from '../src/clients/toss.js'
-import { GatewayError, validationFailed } from '../src/errors.js'
-import type { AppContext, NativeHandler } from '../src/types.js'
-import { dbCall } from './payments/db-problems.js'
-import type { PaymentDeps } from './payments/deps.js'
-import { parseBody, readJsonBody } from './payments/http.js'
-import { DepositCallbackEvent, PaymentStatusChangedEvent } from './payments/schemas.js'
-import { tossTimestamp, webhookEventId } from './payments/webhook-event.js'
+import { GatewayError, validationFailed } from '../../src/errors.js'
+import type { AppContext, NativeHandler } from '../../src/types.js'
+import { dbCall } from './db-problems.js'
+import type { PaymentDeps } from './deps.js'
+import { parseBody, readJsonBody } from './http.js'
+import { DepositCallbackEvent, PaymentStatusChangedEvent } from './schemas.js'
+import { type TossPayment, tossProblem } from './toss/client.js'
+import { tossTimestamp, webhookEventId } from './webhook-event.js'
 
 /** What the SQL functions answer; `secret-mismatch` only for DEPOSIT_CALLBACK. */
 export type WebhookOutcome =

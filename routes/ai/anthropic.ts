@@ -5,8 +5,8 @@ import Anthropic, {
   RateLimitError,
 } from '@anthropic-ai/sdk'
 import type { CircuitBreakerPolicy } from 'cockatiel'
-import type { Config } from '../config.js'
-import { loadCockatiel } from '../platform/resilience.js'
+import type { Config } from '../../src/config.js'
+import { loadCockatiel } from '../../src/platform/resilience.js'
 
 /** Why a model did not produce the answer; shown to clients in `meta.fallback`. */
 export type FallbackReason =

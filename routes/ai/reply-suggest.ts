@@ -1,12 +1,12 @@
 import { z } from 'zod'
-import { buildPrompt, validateSuggestions } from '../src/ai/guard/index.js'
-import type { NativeHandler } from '../src/types.js'
-import type { AiDeps } from './ai/deps.js'
-import { replyInstructions } from './ai/instructions.js'
-import { aiOutcomeRecorder } from './ai/outcome.js'
-import { readJsonBody } from './ai/request.js'
-import { minimumOf, runSuggestion } from './ai/run.js'
-import { REPLY_TEMPLATES, templateReplies } from './ai/templates.js'
+import type { NativeHandler } from '../../src/types.js'
+import type { AiDeps } from './deps.js'
+import { buildPrompt, validateSuggestions } from './guard/index.js'
+import { replyInstructions } from './instructions.js'
+import { aiOutcomeRecorder } from './outcome.js'
+import { readJsonBody } from './request.js'
+import { minimumOf, runSuggestion } from './run.js'
+import { REPLY_TEMPLATES, templateReplies } from './templates.js'
 
 /** Request body of `ai-reply-suggest`. */
 export const ReplySuggestBody = z.object({

@@ -1,12 +1,12 @@
 import { z } from 'zod'
-import { buildPrompt, validateSuggestions } from '../src/ai/guard/index.js'
-import type { NativeHandler } from '../src/types.js'
-import type { AiDeps } from './ai/deps.js'
-import { pollInstructions } from './ai/instructions.js'
-import { aiOutcomeRecorder } from './ai/outcome.js'
-import { readJsonBody } from './ai/request.js'
-import { minimumOf, runSuggestion } from './ai/run.js'
-import { POLL_TEMPLATES, type Poll, templatePolls } from './ai/templates.js'
+import type { NativeHandler } from '../../src/types.js'
+import type { AiDeps } from './deps.js'
+import { buildPrompt, validateSuggestions } from './guard/index.js'
+import { pollInstructions } from './instructions.js'
+import { aiOutcomeRecorder } from './outcome.js'
+import { readJsonBody } from './request.js'
+import { minimumOf, runSuggestion } from './run.js'
+import { POLL_TEMPLATES, type Poll, templatePolls } from './templates.js'
 
 /** Request body of `ai-poll-suggest`. */
 export const PollSuggestBody = z.object({

@@ -1,13 +1,13 @@
+import { mountAdmin } from '../admin/index.js'
 import type { Config } from '../config.js'
 import type { Logger } from '../observability/log.js'
 import type { Metrics } from '../observability/metrics.js'
+import type { AuditTrail } from '../rollout/audit.js'
 import { AutoRollback } from '../rollout/auto-rollback.js'
 import type { FlagRules, FlagTable } from '../rollout/flags.js'
 import { LiveFlags } from '../rollout/live-flags.js'
 import type { FlagStore } from '../rollout/stores/port.js'
 import type { IdentityVerifier } from '../types.js'
-import type { AuditTrail } from './audit.js'
-import { mountAdmin } from './index.js'
 
 export interface RolloutControlOptions {
   config: Config

@@ -2,10 +2,10 @@ import { type Config, ConfigError } from '../config.js'
 import type { Logger } from '../observability/log.js'
 import type { Metrics } from '../observability/metrics.js'
 import type { Db } from '../platform/db/port.js'
+import { type AuditTrail, dbAuditTrail, memoryAuditTrail } from '../rollout/audit.js'
 import type { FlagRules, FlagTable } from '../rollout/flags.js'
 import { workerFlagStore } from '../rollout/stores/worker.js'
 import type { IdentityVerifier } from '../types.js'
-import { type AuditTrail, dbAuditTrail, memoryAuditTrail } from './audit.js'
 import { rolloutControl } from './rollout-control.js'
 
 export interface WorkerRolloutOptions {

@@ -1,8 +1,8 @@
-import type { NativeHandler } from '../src/types.js'
-import { dbCall } from './payments/db-problems.js'
-import type { PaymentDeps } from './payments/deps.js'
-import { parseBody, readIdempotencyKey, readJsonBody, requireUserId } from './payments/http.js'
-import { CheckoutBody } from './payments/schemas.js'
+import type { NativeHandler } from '../../src/types.js'
+import { dbCall } from './db-problems.js'
+import type { PaymentDeps } from './deps.js'
+import { parseBody, readIdempotencyKey, readJsonBody, requireUserId } from './http.js'
+import { CheckoutBody } from './schemas.js'
 
 /** What `checkout_create_order` returns. */
 export interface CheckoutOrder {

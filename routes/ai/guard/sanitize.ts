@@ -1,4 +1,4 @@
-import { maskString } from '../../observability/pii.js'
+import { maskString } from '../../../src/observability/pii.js'
 
 /**
  * Characters that render as nothing or reorder text: zero-width joiners and spaces, bidi

@@ -1,4 +1,4 @@
-import { type FieldProblem, GatewayError } from '../../errors.js'
+import { type FieldProblem, GatewayError } from '../../../src/errors.js'
 import { TossError, TossTimeoutError, TossUnavailableError } from './errors.js'
 
 interface ProblemSpec {

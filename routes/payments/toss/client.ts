@@ -1,11 +1,11 @@
 import type { CircuitBreakerPolicy, IPolicy, IRetryContext } from 'cockatiel'
-import { loadCockatiel } from '../platform/resilience.js'
-import { TossError, TossTimeoutError, TossUnavailableError } from './toss/errors.js'
-import type { TossCancelRequest, TossPayment } from './toss/types.js'
+import { loadCockatiel } from '../../../src/platform/resilience.js'
+import { TossError, TossTimeoutError, TossUnavailableError } from './errors.js'
+import type { TossCancelRequest, TossPayment } from './types.js'
 
-export { TossError, TossTimeoutError, TossUnavailableError } from './toss/errors.js'
-export { tossCodeProblem, tossProblem } from './toss/problems.js'
-export type * from './toss/types.js'
+export { TossError, TossTimeoutError, TossUnavailableError } from './errors.js'
+export { tossCodeProblem, tossProblem } from './problems.js'
+export type * from './types.js'
 
 /** One call to Toss, reported for metrics and logs. */
 export interface TossCallEvent {

@@ -1,5 +1,5 @@
-import { ConfigError } from './config.js'
-import { FlagsError } from './rollout/flags.js'
+import { ConfigError } from '../config.js'
+import { FlagsError } from '../rollout/flags.js'
 import { startNodeServer } from './server.js'
 
 /**

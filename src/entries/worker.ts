@@ -1,18 +1,17 @@
 import type { ExecutionContext } from 'hono'
-import flagsDocument from '../flags.json'
-import { fetchTransport } from '../legacy-proxy/fetch-transport.js'
-import { nativeHandlers } from '../routes/index.js'
-import { workerRollout } from './admin/worker-rollout.js'
-import { createApp, type GatewayApp } from './app.js'
-import { type ConfigError, loadConfig } from './config.js'
-import { GatewayError, problemResponse } from './errors.js'
-import { createLogger } from './observability/log.js'
-import { Metrics } from './observability/metrics.js'
-import { createSupabaseDb } from './platform/db/supabase.js'
-import { compileFlags } from './rollout/flags.js'
-import { ROUTE_IDS } from './route-table.js'
-import { verifierFromConfig } from './security/from-config.js'
-import { rateLimiterFromConfig } from './security/ratelimit/select.js'
+import flagsDocument from '../../flags.json'
+import { fetchTransport } from '../../legacy-proxy/fetch-transport.js'
+import { nativeHandlers, ROUTE_IDS, ROUTES } from '../../routes/index.js'
+import { createApp, type GatewayApp } from '../app.js'
+import { type ConfigError, loadConfig } from '../config.js'
+import { GatewayError, problemResponse } from '../errors.js'
+import { createLogger } from '../observability/log.js'
+import { Metrics } from '../observability/metrics.js'
+import { createSupabaseDb } from '../platform/db/supabase.js'
+import { compileFlags } from '../rollout/flags.js'
+import { verifierFromConfig } from '../security/from-config.js'
+import { rateLimiterFromConfig } from '../security/ratelimit/select.js'
+import { workerRollout } from './worker-rollout.js'
 
 /**
  * The Cloudflare Workers entry. Configuration comes from `wrangler.toml` vars and secrets; the
@@ -63,6 +62,7 @@ function build(env: WorkerEnv): Built {
   })
   const app = createApp({
     config,
+    routes: ROUTES,
     logger,
     flags: rollout.flags,
     rollout: rollout.autoRollback,

@@ -1,0 +1,46 @@
+import { closed, defineFeature, KiB } from '../../src/route-table.js'
+import { anthropicFromConfig } from './anthropic.js'
+import type { AiDeps } from './deps.js'
+import { createAiPollSuggest } from './poll-suggest.js'
+import { createAiReplySuggest } from './reply-suggest.js'
+
+/**
+ * AI suggestions through Anthropic, behind the prompt-injection guard (`guard/`), with per-user
+ * quotas in the database and template answers when the model is unavailable.
+ */
+export const ai = defineFeature<AiDeps>({
+  name: 'ai',
+  setup: ({ config, db, logger, metrics, vendorFetch }) => {
+    if (!db) return undefined
+    const anthropic = anthropicFromConfig(
+      config,
+      vendorFetch?.anthropic ? { fetch: vendorFetch.anthropic } : {},
+    )
+    if (!anthropic) return undefined
+    return { db, anthropic, logger: logger.child({ component: 'ai' }), metrics }
+  },
+  routes: [
+    {
+      id: 'ai-reply-suggest',
+      phase: 1,
+      summary: 'Reply suggestions for a creator answering a fan',
+      aliases: ['/api/v1/ai/reply-suggest'],
+      policy: { rateLimit: closed(20), bodyLimitBytes: 32 * KiB },
+      native: createAiReplySuggest,
+    },
+    {
+      id: 'ai-poll-suggest',
+      phase: 3,
+      summary: 'Poll questions and options for a creator',
+      aliases: ['/api/v1/ai/poll-suggest'],
+      policy: { rateLimit: closed(20), bodyLimitBytes: 32 * KiB },
+      native: createAiPollSuggest,
+    },
+    {
+      id: 'refresh-fallback-quotas',
+      phase: 'stay-legacy',
+      summary: 'AI quota refill job (stays on Edge Functions)',
+      policy: { auth: 'service' },
+    },
+  ],
+})

@@ -1,0 +1,69 @@
+import { closed, defineFeature, KiB } from '../../src/route-table.js'
+import { createPaymentCheckout } from './checkout.js'
+import type { PaymentDeps } from './deps.js'
+import { createRefundProcess } from './refund.js'
+import { TossClient } from './toss/client.js'
+import { createPaymentWebhook } from './webhook.js'
+import { tossWebhookPolicy } from './webhook-policy.js'
+
+// The ops rule and request helpers other features reuse (settlement).
+export { isOps, optionalUserId, parseBody, readJsonBody } from './http.js'
+export { TossClient } from './toss/client.js'
+export { tossWebhookPolicy } from './webhook-policy.js'
+
+/**
+ * Payments through TossPayments: checkout, the payment webhook and refunds run natively;
+ * confirmation and reconciliation stay on Edge Functions.
+ */
+export const payments = defineFeature<PaymentDeps>({
+  name: 'payments',
+  setup: ({ config, db, logger, vendorFetch }) => {
+    if (!db || !config.TOSS_SECRET_KEY) return undefined
+    const toss = new TossClient({
+      secretKey: config.TOSS_SECRET_KEY,
+      baseUrl: config.TOSS_API_URL,
+      ...(vendorFetch?.toss ? { fetch: vendorFetch.toss } : {}),
+    })
+    return { db, toss, logger: logger.child({ component: 'payments' }) }
+  },
+  routes: [
+    {
+      id: 'payment-checkout',
+      phase: 1,
+      summary: 'Create an order priced from the catalog for the Toss payment widget',
+      aliases: ['/api/v1/checkout'],
+      policy: { rateLimit: closed(10), bodyLimitBytes: 16 * KiB, strictOrigin: true },
+      native: createPaymentCheckout,
+    },
+    {
+      id: 'payment-webhook',
+      phase: 1,
+      summary: 'TossPayments webhook: payment status and virtual-account deposits',
+      aliases: ['/api/v1/webhooks/payment'],
+      policy: tossWebhookPolicy,
+      native: createPaymentWebhook,
+    },
+    {
+      id: 'refund-process',
+      phase: 1,
+      summary: 'Full or partial refund of a payment through Toss cancel',
+      aliases: ['/api/v1/refunds'],
+      policy: { rateLimit: closed(5), bodyLimitBytes: 16 * KiB },
+      native: createRefundProcess,
+    },
+    {
+      id: 'payment-confirm',
+      phase: 'stay-legacy',
+      summary: 'Toss payment confirmation (stays on Edge Functions)',
+      aliases: ['/api/v1/payments/confirm'],
+      policy: { rateLimit: closed(10), strictOrigin: true },
+    },
+    {
+      id: 'payment-reconcile',
+      phase: 'stay-legacy',
+      summary: 'Payment reconciliation job (stays on Edge Functions)',
+      aliases: ['/api/v1/payments/reconcile'],
+      policy: { auth: 'service' },
+    },
+  ],
+})
