@@ -7,7 +7,7 @@ import { createPaymentWebhook } from './webhook.js'
 import { tossWebhookPolicy } from './webhook-policy.js'
 
 // The ops rule and request helpers other features reuse (settlement).
-export { isOps, optionalUserId, parseBody, readJsonBody } from './http.js'
+export { isOps, optionalUserId, readJsonBody } from './http.js'
 export { TossClient } from './toss/client.js'
 export { tossWebhookPolicy } from './webhook-policy.js'
 

@@ -174,6 +174,9 @@ export function feeWithVat(
   return { feeKrw: Number(total - vatPart), vatKrw: Number(vatPart) }
 }
 
+/** A deduction as a line shows it (never `-0`). */
+const minus = (won: number) => (won === 0 ? 0 : -won)
+
 /** Basis points as a percentage label: 1000 → `10%`, 250 → `2.50%`. */
 export const percent = (bp: number) => `${(bp / 100).toFixed(bp % 100 === 0 ? 0 : 2)}%`
 
@@ -197,23 +200,28 @@ export function computeSettlement(inputs: SettlementInputs): SettlementResult {
   const w = rates.withholding
   const lines: SettlementLine[] = [
     { code: 'gross', label: '총 판매액', amountKrw: grossKrw },
-    { code: 'refunds', label: '당월 환불·취소', amountKrw: -refundsKrw },
-    { code: 'adjustments', label: '이전 정산분 환불 조정', amountKrw: -adjustmentsKrw },
+    { code: 'refunds', label: '당월 환불·취소', amountKrw: minus(refundsKrw) },
+    { code: 'adjustments', label: '이전 정산분 환불 조정', amountKrw: minus(adjustmentsKrw) },
     { code: 'carried-in', label: '전월 이월 잔액', amountKrw: carriedInKrw },
     { code: 'base', label: '정산 기준액', amountKrw: baseKrw },
-    { code: 'fee', label: '플랫폼 수수료', amountKrw: -feeKrw, rate: percent(rates.fee.bp) },
-    { code: 'vat', label: '수수료 부가가치세', amountKrw: -vatKrw, rate: percent(rates.vat.bp) },
+    { code: 'fee', label: '플랫폼 수수료', amountKrw: minus(feeKrw), rate: percent(rates.fee.bp) },
+    {
+      code: 'vat',
+      label: '수수료 부가가치세',
+      amountKrw: minus(vatKrw),
+      rate: percent(rates.vat.bp),
+    },
     { code: 'payable', label: '지급액', amountKrw: payableKrw },
     {
       code: 'income-tax',
       label: w.incomeType === 'other' ? '기타소득세' : '사업소득세',
-      amountKrw: -tax.incomeTaxKrw,
+      amountKrw: minus(tax.incomeTaxKrw),
       rate: percent(w.incomeTaxBp),
     },
     {
       code: 'local-tax',
       label: '지방소득세',
-      amountKrw: -tax.localTaxKrw,
+      amountKrw: minus(tax.localTaxKrw),
       rate: percent(w.localTaxBp),
     },
     { code: 'transfer', label: '실지급액', amountKrw: transferKrw },

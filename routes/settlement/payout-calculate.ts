@@ -1,12 +1,12 @@
 import { validationFailed } from '../../src/errors.js'
 import type { NativeHandler } from '../../src/types.js'
-import { parseBody, readJsonBody } from '../payments/index.js'
+import { readJsonBody } from '../payments/index.js'
 import { callerOf, requireOps, requireOwnerOrOps } from './access.js'
 import { calculate, calculateAndSave, type SavedSettlement, totalsOf } from './calculation.js'
 import type { SettlementDeps } from './deps.js'
 import { sqlCall } from './problems.js'
 import { runAll } from './run-all.js'
-import { CalculateBody } from './schemas.js'
+import { CalculateBody, parseInput } from './schemas.js'
 
 /**
  * `payout-calculate`: one creator's month (`preview` computes without saving, `calculate`
@@ -20,7 +20,7 @@ export function createPayoutCalculate(deps: SettlementDeps): NativeHandler {
   const { db } = deps
   return async function payoutCalculate(c) {
     const caller = callerOf(c)
-    const body = parseBody(CalculateBody, await readJsonBody(c))
+    const body = parseInput(CalculateBody, await readJsonBody(c))
     switch (body.action) {
       case 'preview': {
         requireOwnerOrOps(caller, body.creatorId)

@@ -1,11 +1,11 @@
 import { DependencyUnavailableError } from '../../src/errors.js'
 import type { AppContext, NativeHandler } from '../../src/types.js'
-import { parseBody, readJsonBody } from '../payments/index.js'
+import { readJsonBody } from '../payments/index.js'
 import { callerOf, requireOwnerOrOps } from './access.js'
 import { attachment } from './content-disposition.js'
 import type { SettlementDeps } from './deps.js'
 import { sqlCall } from './problems.js'
-import { StatementQuery } from './schemas.js'
+import { parseInput, StatementQuery } from './schemas.js'
 import { renderStatement, STATEMENT_LAYOUT_VERSION, type StatementData } from './statement-pdf.js'
 
 /**
@@ -18,7 +18,7 @@ export function createPayoutStatement(deps: SettlementDeps): NativeHandler {
   const { db, font } = deps
   return async function payoutStatement(c) {
     const caller = callerOf(c)
-    const input = parseBody(
+    const input = parseInput(
       StatementQuery,
       c.req.method === 'GET' ? c.req.query() : await readJsonBody(c),
     )

@@ -64,7 +64,8 @@ export async function runAll(deps: SettlementDeps, request: RunRequest): Promise
   // Time budget measured with a monotonic clock, not the (testable) wall clock.
   const deadline = performance.now() + (deps.runBudgetMs ?? DEFAULT_BUDGET_MS)
   const runPeriod = run.period_start.slice(0, 7)
-  while (run.status === 'running' && performance.now() < deadline) {
+  // At least one batch per call, so every call makes progress.
+  while (run.status === 'running') {
     const creators = await sqlCall(
       db.call<string[]>('settlement_creators_page', {
         p_period_start: run.period_start,
@@ -104,6 +105,7 @@ export async function runAll(deps: SettlementDeps, request: RunRequest): Promise
         p_done: creators.length === 0,
       }),
     )
+    if (performance.now() >= deadline) break
   }
   return {
     runId: run.id,

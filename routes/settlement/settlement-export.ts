@@ -1,6 +1,6 @@
 import { GatewayError } from '../../src/errors.js'
 import type { NativeHandler } from '../../src/types.js'
-import { parseBody, readJsonBody } from '../payments/index.js'
+import { readJsonBody } from '../payments/index.js'
 import { callerOf, requireOps } from './access.js'
 import { attachment } from './content-disposition.js'
 import type { SettlementDeps } from './deps.js'
@@ -8,7 +8,7 @@ import { csvStream } from './export-csv.js'
 import { EXPORT_COLUMNS, type ExportRow } from './export-format.js'
 import { monthPeriod } from './period.js'
 import { sqlCall } from './problems.js'
-import { type ExportQuery, ExportQuery as ExportQuerySchema } from './schemas.js'
+import { type ExportQuery, ExportQuery as ExportQuerySchema, parseInput } from './schemas.js'
 
 const CONTENT_TYPES = {
   csv: 'text/csv; charset=utf-8',
@@ -26,7 +26,7 @@ export function createSettlementExport(deps: SettlementDeps): NativeHandler {
   const pageSize = deps.exportPageSize ?? 1000
   return async function settlementExport(c) {
     const caller = callerOf(c)
-    const query = parseBody(
+    const query = parseInput(
       ExportQuerySchema,
       c.req.method === 'GET' ? c.req.query() : await readJsonBody(c),
     )
