@@ -56,8 +56,129 @@ cross join lateral jsonb_array_elements(o.items) with ordinality as t(e, o)
 left join public.products p on p.id = t.e->>'productId'
 on conflict do nothing;
 
-create index if not exists payments_approved on public.payments (approved_at);
-create index if not exists refunds_done_settled on public.refunds (settled_at) where status = 'done';
+-- The sales ledger ------------------------------------------------------------------------------
+--
+-- One row per creator revenue event, written by triggers as payments are approved and refunds
+-- complete, so a creator's month is one index range (creator_id, occurred_at) instead of a join
+-- over every payment of the platform.
+
+create table if not exists public.settlement_entries (
+  entry_id text primary key,
+  creator_id uuid not null,
+  source text not null check (length(source) between 1 and 32),
+  -- The payment key (orders) or the source's own reference, to find the entries again.
+  source_ref text not null,
+  kind text not null check (kind in ('sale', 'refund')),
+  amount_krw bigint not null check (amount_krw > 0),
+  occurred_at timestamptz not null,
+  sale_occurred_at timestamptz not null,
+  recorded_at timestamptz not null default now()
+);
+
+create index if not exists settlement_entries_creator_time
+  on public.settlement_entries (creator_id, occurred_at)
+  include (kind, amount_krw, sale_occurred_at);
+create index if not exists settlement_entries_time on public.settlement_entries (occurred_at);
+create index if not exists settlement_entries_ref on public.settlement_entries (source_ref);
+
+-- A payment's sale entries: one per order line with a creator, dated by approval. A payment
+-- that leaves the paid statuses (a deposit reversed) loses them.
+create or replace function public.settlement_entries_for_payment(p_payment_key text)
+returns void
+language plpgsql
+security definer
+set search_path = public, pg_temp
+as $$
+declare
+  v_pay public.payments;
+begin
+  select * into v_pay from public.payments where payment_key = p_payment_key;
+  if not found then
+    return;
+  end if;
+  if v_pay.approved_at is null or v_pay.status not in ('DONE', 'PARTIAL_CANCELED', 'CANCELED') then
+    delete from public.settlement_entries where source_ref = p_payment_key and kind = 'sale';
+    return;
+  end if;
+  insert into public.settlement_entries (entry_id, creator_id, source, source_ref, kind,
+    amount_krw, occurred_at, sale_occurred_at)
+  select 'sale:' || v_pay.payment_key || ':' || l.line_no, l.creator_id, 'order',
+    v_pay.payment_key, 'sale', l.line_total_krw, v_pay.approved_at, v_pay.approved_at
+  from public.order_lines l
+  where l.order_id = v_pay.order_id and l.creator_id is not null and l.line_total_krw > 0
+  on conflict (entry_id) do nothing;
+end
+$$;
+
+-- A completed refund's entries: shared among the order's lines in proportion to their totals
+-- (truncated), the first line taking the remainder, so the shares add up to the refund.
+create or replace function public.settlement_entries_for_refund(p_refund_id uuid)
+returns void
+language plpgsql
+security definer
+set search_path = public, pg_temp
+as $$
+begin
+  insert into public.settlement_entries (entry_id, creator_id, source, source_ref, kind,
+    amount_krw, occurred_at, sale_occurred_at)
+  select e.entry_id, e.creator_id, 'order', e.payment_key, 'refund', e.amount, e.settled_at, e.approved_at
+  from (
+    select 'refund:' || r.id || ':' || l.line_no as entry_id, l.creator_id, r.payment_key,
+      r.settled_at, p.approved_at,
+      (r.amount::bigint * l.line_total_krw / o.amount_krw)
+        + case when l.line_no = min(l.line_no) over () then
+            r.amount - sum(r.amount::bigint * l.line_total_krw / o.amount_krw) over ()
+          else 0 end as amount
+    from public.refunds r
+    join public.payments p on p.payment_key = r.payment_key
+    join public.orders o on o.id = p.order_id
+    join public.order_lines l on l.order_id = o.id
+    where r.id = p_refund_id and r.status = 'done' and p.approved_at is not null
+  ) as e
+  where e.creator_id is not null and e.amount > 0
+  on conflict (entry_id) do nothing;
+end
+$$;
+
+create or replace function public.settlement_entries_payment_trigger()
+returns trigger
+language plpgsql
+security definer
+set search_path = public, pg_temp
+as $$
+begin
+  perform public.settlement_entries_for_payment(new.payment_key);
+  return null;
+end
+$$;
+
+create or replace function public.settlement_entries_refund_trigger()
+returns trigger
+language plpgsql
+security definer
+set search_path = public, pg_temp
+as $$
+begin
+  if new.status = 'done' then
+    perform public.settlement_entries_for_refund(new.id);
+  end if;
+  return null;
+end
+$$;
+
+drop trigger if exists payments_settlement_entries on public.payments;
+create trigger payments_settlement_entries
+  after insert or update of status, approved_at on public.payments
+  for each row execute function public.settlement_entries_payment_trigger();
+
+drop trigger if exists refunds_settlement_entries on public.refunds;
+create trigger refunds_settlement_entries
+  after insert or update of status on public.refunds
+  for each row execute function public.settlement_entries_refund_trigger();
+
+-- Payments and refunds recorded before this migration.
+select public.settlement_entries_for_payment(payment_key) from public.payments;
+select public.settlement_entries_for_refund(id) from public.refunds where status = 'done';
 
 -- The sales source ----------------------------------------------------------------------------
 --
@@ -66,47 +187,13 @@ create index if not exists refunds_done_settled on public.refunds (settled_at) w
 --   kind text ('sale' | 'refund'), amount_krw bigint (> 0, a refund is positive too),
 --   occurred_at timestamptz (when the money moved: approval, or the refund's completion),
 --   sale_occurred_at timestamptz (for a refund: when the sale it reverses happened).
--- A new source adds its own view with these columns and replaces settlement_sales with a
--- `union all` of the sources (`create or replace view`, same columns in the same order).
-
-create or replace view public.settlement_sales_orders as
-select l.creator_id,
-  'order'::text as source,
-  'sale:' || p.payment_key || ':' || l.line_no as entry_id,
-  'sale'::text as kind,
-  l.line_total_krw as amount_krw,
-  p.approved_at as occurred_at,
-  p.approved_at as sale_occurred_at
-from public.payments p
-join public.order_lines l on l.order_id = p.order_id
-where p.approved_at is not null
-  and p.status in ('DONE', 'PARTIAL_CANCELED', 'CANCELED')
-  and l.creator_id is not null
-  and l.line_total_krw > 0
-union all
--- A refund is shared among the order's lines in proportion to their totals (truncated); the
--- first line takes the remainder, so the shares add up to the refund exactly.
-select l.creator_id,
-  'order'::text,
-  'refund:' || r.id || ':' || l.line_no,
-  'refund'::text,
-  ((r.amount::bigint * l.line_total_krw / o.amount_krw)
-    + case when l.line_no = 0 then r.amount - (
-        select sum(r.amount::bigint * x.line_total_krw / o.amount_krw)
-        from public.order_lines x where x.order_id = o.id)
-      else 0 end)::bigint,
-  r.settled_at,
-  p.approved_at
-from public.refunds r
-join public.payments p on p.payment_key = r.payment_key
-join public.orders o on o.id = p.order_id
-join public.order_lines l on l.order_id = p.order_id
-where r.status = 'done'
-  and p.approved_at is not null
-  and l.creator_id is not null;
+-- A source either writes its events into settlement_entries (with its own `source` name), or
+-- adds its own view with these columns and replaces settlement_sales with a `union all` of
+-- the sources (`create or replace view`, same columns in the same order).
 
 create or replace view public.settlement_sales as
-select * from public.settlement_sales_orders;
+select creator_id, source, entry_id, kind, amount_krw, occurred_at, sale_occurred_at
+from public.settlement_entries;
 
 -- Rates as dated data --------------------------------------------------------------------------
 -- A rate applies from effective_from (a KST date) until the next row's date. Basis points:
@@ -281,6 +368,7 @@ create table if not exists public.settlement_runs (
 );
 
 alter table public.order_lines enable row level security;
+alter table public.settlement_entries enable row level security;
 alter table public.settlement_fee_rates enable row level security;
 alter table public.settlement_vat_rates enable row level security;
 alter table public.settlement_withholding_rules enable row level security;
@@ -289,14 +377,15 @@ alter table public.settlement_issuer enable row level security;
 alter table public.settlements enable row level security;
 alter table public.settlement_runs enable row level security;
 
-revoke all on table public.order_lines, public.settlement_fee_rates, public.settlement_vat_rates,
-  public.settlement_withholding_rules, public.creator_tax_profiles, public.settlement_issuer,
-  public.settlements, public.settlement_runs, public.settlement_sales,
-  public.settlement_sales_orders from public, anon, authenticated;
-grant select, insert, update, delete on table public.order_lines, public.settlement_fee_rates,
+revoke all on table public.order_lines, public.settlement_entries, public.settlement_fee_rates,
+  public.settlement_vat_rates, public.settlement_withholding_rules, public.creator_tax_profiles,
+  public.settlement_issuer, public.settlements, public.settlement_runs, public.settlement_sales
+  from public, anon, authenticated;
+grant select, insert, update, delete on table public.order_lines, public.settlement_entries,
+  public.settlement_fee_rates,
   public.settlement_vat_rates, public.settlement_withholding_rules, public.creator_tax_profiles,
   public.settlement_issuer, public.settlements, public.settlement_runs to service_role;
-grant select on table public.settlement_sales, public.settlement_sales_orders to service_role;
+grant select on table public.settlement_sales to service_role;
 
 -- Helpers --------------------------------------------------------------------------------------
 
@@ -782,6 +871,10 @@ $$;
 
 revoke execute on function
   public.order_lines_snapshot(),
+  public.settlement_entries_for_payment(text),
+  public.settlement_entries_for_refund(uuid),
+  public.settlement_entries_payment_trigger(),
+  public.settlement_entries_refund_trigger(),
   public.settlements_guard(),
   public.settlement_kst_midnight(date),
   public.settlement_identity_verified(uuid),
@@ -799,6 +892,8 @@ revoke execute on function
 from public, anon, authenticated;
 
 grant execute on function
+  public.settlement_entries_for_payment(text),
+  public.settlement_entries_for_refund(uuid),
   public.settlement_kst_midnight(date),
   public.settlement_identity_verified(uuid),
   public.settlement_inputs(uuid, date, date, date),

@@ -440,4 +440,40 @@ describe('payout-calculate on PostgreSQL', () => {
     ).json()) as Answer
     expect(again.replayed).toBe(true)
   })
+
+  it('an order of two creators: each gets their lines; a refund is shared by line totals and adds up', async () => {
+    const a = await seedCreator(h, { priceKrw: 7_000 })
+    const b = await seedCreator(h, { priceKrw: 3_001 })
+    const order = await h.db.call<{ orderId: string; amount: number }>('checkout_create_order', {
+      p_user_id: a.id,
+      p_items: [
+        { productId: a.productId, quantity: 1 },
+        { productId: b.productId, quantity: 1 },
+      ],
+    })
+    await h.db.call('payment_apply_snapshot', {
+      p_payment: {
+        paymentKey: 'pk_two_creators',
+        orderId: order.orderId,
+        status: 'DONE',
+        method: '카드',
+        totalAmount: order.amount,
+        balanceAmount: order.amount,
+        approvedAt: '2026-11-05T00:00:00Z',
+      },
+    })
+    // Moving the product to another creator later never rewrites the sale.
+    await h.sql(`update public.products set creator_id = $1 where id = $2`, [a.id, b.productId])
+    await seedRefund(h, 'pk_two_creators', 1_001, '2026-11-06T00:00:00Z')
+    const preview = async (creatorId: string) =>
+      (await (
+        await post(app, '/calculate', { action: 'preview', creatorId, period: '2026-11' }, OPS)
+      ).json()) as Answer
+    const [pa, pb] = [await preview(a.id), await preview(b.id)]
+    expect(amount(pa, 'gross')).toBe(7_000)
+    expect(amount(pb, 'gross')).toBe(3_001)
+    // 1,001 × 7,000 / 10,001 = 700.6 → 700 (+ the remainder 1 on the first line); 1,001 × 3,001 / 10,001 → 300.
+    expect(amount(pa, 'refunds')).toBe(-701)
+    expect(amount(pb, 'refunds')).toBe(-300)
+  })
 })
