@@ -66,7 +66,9 @@ try {
   console.log('| step | median ms | max ms |')
   console.log('| --- | ---: | ---: |')
   console.log(`| preview (settlement_inputs + arithmetic) | ${p.median} | ${p.max} |`)
-  console.log(`| calculate (preview + settlement_save, which re-reads the sums) | ${s.median} | ${s.max} |`)
+  console.log(
+    `| calculate (preview + settlement_save, which re-reads the sums) | ${s.median} | ${s.max} |`,
+  )
   console.log(`\n${plan.rows.map((r) => r['QUERY PLAN']).join('\n')}`)
 } finally {
   await database.drop()

@@ -58,7 +58,11 @@ try {
   const rows: string[] = []
   // A small export first, so module loading is not counted as the download's growth.
   for (const format of ['csv', 'xlsx']) {
-    await (await fetch(`${base}/export?period=2026-01&format=${format}&creatorId=00000000-0000-4000-8000-000000000001`)).arrayBuffer()
+    await (
+      await fetch(
+        `${base}/export?period=2026-01&format=${format}&creatorId=00000000-0000-4000-8000-000000000001`,
+      )
+    ).arrayBuffer()
   }
   for (const format of ['csv', 'xlsx'] as const) {
     await sleep(500)

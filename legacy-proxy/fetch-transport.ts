@@ -1,7 +1,7 @@
 import { GatewayError, upstreamTimeout, upstreamUnavailable } from '../src/errors.js'
 import { mergeVary } from '../src/platform/response-headers.js'
 import { connectionTokens, isForwardableResponseHeader } from './headers.js'
-import { type LegacyTransport, serverTiming } from './transport.js'
+import { clientClosed, type LegacyTransport, serverTiming } from './transport.js'
 
 export interface FetchTransportOptions {
   headersTimeoutMs: number
@@ -12,6 +12,11 @@ export interface FetchTransportOptions {
 /**
  * The Workers transport: the platform's `fetch`, streaming both ways, never following
  * redirects. Client aborts reach the upstream through the request's signal.
+ *
+ * Framing is the platform's, from the body given: bytes or a stream (chunked), or none. A
+ * streamed body that fails (the client gone mid-upload, the body limit) aborts the upstream
+ * request before the failure reaches `fetch`: workerd would otherwise end the chunked upload
+ * cleanly and legacy would run a truncated request.
  */
 export function fetchTransport({
   headersTimeoutMs,
@@ -27,12 +32,17 @@ export function fetchTransport({
       }
       const headersDeadline = new AbortController()
       const headersTimer = setTimeout(() => headersDeadline.abort(), headersTimeoutMs)
+      const bodyFailed = new AbortController()
       const signal = AbortSignal.any([
         c.req.raw.signal,
         headersDeadline.signal,
+        bodyFailed.signal,
         AbortSignal.timeout(totalTimeoutMs),
       ])
-      const body = call.body === 'stream' ? c.req.raw.body : call.body
+      const body =
+        call.body === 'stream'
+          ? c.req.raw.body && abortOnError(c.req.raw.body, bodyFailed)
+          : call.body
       const sent = performance.now()
       let upstream: Response
       try {
@@ -47,6 +57,10 @@ export function fetchTransport({
         } as RequestInit)
       } catch (error) {
         if (error instanceof GatewayError) throw error
+        if (bodyFailed.signal.aborted) {
+          const reason = bodyFailed.signal.reason
+          throw reason instanceof GatewayError ? reason : clientClosed()
+        }
         if (signal.aborted && !c.req.raw.signal.aborted) {
           throw upstreamTimeout('The legacy function did not answer in time')
         }
@@ -72,4 +86,27 @@ export function fetchTransport({
       return new Response(upstream.body, { status: upstream.status, headers: out })
     },
   }
+}
+
+/** A copy of `stream` that aborts `upstream` (with the error as reason) when `stream` fails. */
+function abortOnError(
+  stream: ReadableStream<Uint8Array>,
+  upstream: AbortController,
+): ReadableStream<Uint8Array> {
+  const reader = stream.getReader()
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read()
+        if (done) controller.close()
+        else controller.enqueue(value)
+      } catch (error) {
+        upstream.abort(error)
+        controller.error(error)
+      }
+    },
+    cancel(reason) {
+      return reader.cancel(reason)
+    },
+  })
 }

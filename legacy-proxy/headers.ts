@@ -15,9 +15,13 @@ export const HOP_BY_HOP = new Set([
   'upgrade',
 ])
 
-/** Request headers the gateway sets itself or must not pass on. */
+/**
+ * Request headers the gateway sets itself or must not pass on. `Content-Length` is the
+ * transport's to set, from the body it sends (with `Transfer-Encoding`, hop-by-hop anyway).
+ */
 const DROPPED_REQUEST = new Set([
   'host',
+  'content-length',
   'forwarded',
   'x-forwarded-for',
   'x-forwarded-host',

@@ -1,5 +1,6 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http'
 import https from 'node:https'
+import type { Socket } from 'node:net'
 import { Readable } from 'node:stream'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import { GatewayError, upstreamTimeout, upstreamUnavailable } from '../src/errors.js'
@@ -7,6 +8,7 @@ import { payloadTooLarge } from '../src/platform/body-limit.js'
 import { mergeVary } from '../src/platform/response-headers.js'
 import { connectionTokens, isForwardableResponseHeader } from './headers.js'
 import {
+  clientClosed,
   type LegacyCall,
   type LegacyOutcome,
   type LegacyTransport,
@@ -19,6 +21,16 @@ export interface NodeTransportOptions {
   /** Sockets kept per upstream host. */
   maxSockets?: number
   maxFreeSockets?: number
+  /**
+   * Calls to one legacy function in flight at once (a bulkhead): beyond it the call is refused
+   * with 503 at once, so one hanging function cannot hold the whole pool. Defaults to a quarter
+   * of `maxSockets`.
+   */
+  maxPerFunction?: number
+  /** A pooled socket with no request on it is closed after this long. */
+  idleSocketMs?: number
+  /** A socket older than this is closed after its exchange instead of going back to the pool. */
+  maxSocketAgeMs?: number
 }
 
 interface NodeBindings {
@@ -26,26 +38,44 @@ interface NodeBindings {
   outgoing?: ServerResponse
 }
 
-/** Nobody reads this answer; the status (nginx's 499) is for the access log and metrics. */
-const clientClosed = () =>
+const legacyBusy = () =>
   new GatewayError({
-    status: 499,
-    code: 'client-closed',
-    title: 'Client closed the request',
-    detail: 'The client went away before the legacy function answered',
+    status: 503,
+    code: 'legacy-function-busy',
+    title: 'Legacy function busy',
+    detail: 'Too many calls to this legacy function are in flight; retry shortly',
+    headers: { 'retry-after': '1' },
   })
+
+/**
+ * Methods for which `node:http` adds `Transfer-Encoding: chunked` on its own when a request has
+ * no framing header: they need the headers as an object to go out with no framing at all.
+ */
+const CHUNKED_BY_DEFAULT = (method: string) =>
+  !['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'].includes(method)
 
 /**
  * The Node transport: `node:http` with a keep-alive pool, piping the client's socket straight
  * to the upstream and back. Served through `@hono/node-server`, it writes the response itself
  * (no web-stream conversion on the hot path) and hands Hono the adapter's "already sent" marker;
  * called without a Node request (tests with `app.request`), it answers with a web Response.
+ *
+ * The gateway alone frames the upstream request, from the body it actually sends: bytes with a
+ * `Content-Length` that matches them, a streamed body with the length the client declared (and
+ * exactly that many bytes) or chunked, and no body with neither header, whatever the method. A
+ * connection whose exchange did not complete cleanly (an answer before the whole body was sent,
+ * a client gone mid-upload, a response cut short) is destroyed, never returned to the pool, and
+ * every socket has a bounded life: the call's deadline while in use, `idleSocketMs` in the pool,
+ * `maxSocketAgeMs` in all.
  */
 export function nodeTransport({
   headersTimeoutMs,
   totalTimeoutMs,
   maxSockets = 256,
   maxFreeSockets = 64,
+  maxPerFunction = Math.max(1, Math.floor(maxSockets / 4)),
+  idleSocketMs = 4_000,
+  maxSocketAgeMs = 60_000,
 }: NodeTransportOptions): LegacyTransport {
   const agentOptions = {
     keepAlive: true,
@@ -53,20 +83,48 @@ export function nodeTransport({
     maxSockets,
     maxFreeSockets,
     scheduling: 'lifo' as const,
+    // Idle pooled sockets are destroyed by the agent when this fires.
+    timeout: idleSocketMs,
   }
-  const httpAgent = new http.Agent(agentOptions)
-  const httpsAgent = new https.Agent(agentOptions)
+  // When each socket was opened: past `maxSocketAgeMs` it is not pooled again, and a pooled
+  // one is closed then.
+  const born = new WeakMap<object, number>()
+  const bounded = <A extends http.Agent>(agent: A): A => {
+    const keep = agent.keepSocketAlive.bind(agent)
+    agent.keepSocketAlive = (socket) =>
+      performance.now() - (born.get(socket) ?? 0) < maxSocketAgeMs && keep(socket)
+    return agent
+  }
+  const track = (socket: Socket, agent: http.Agent) => {
+    if (born.has(socket)) return
+    born.set(socket, performance.now())
+    const expire = setTimeout(() => {
+      const free = Object.values(agent.freeSockets).some((list) => list?.includes(socket))
+      if (free) socket.destroy()
+    }, maxSocketAgeMs)
+    expire.unref()
+    socket.once('close', () => clearTimeout(expire))
+  }
+  const httpAgent = bounded(new http.Agent(agentOptions))
+  const httpsAgent = bounded(new https.Agent(agentOptions))
+  const inFlight = new Map<string, number>()
 
   return {
     kind: 'node-http',
     forward(c, call, onOutcome) {
       const { incoming, outgoing } = (c.env ?? {}) as NodeBindings
       const direct = incoming !== undefined && outgoing !== undefined
+      const fn = call.functionName
+      const busy = inFlight.get(fn) ?? 0
+      if (busy >= maxPerFunction) return Promise.reject(legacyBusy())
+      inFlight.set(fn, busy + 1)
       return new Promise<Response>((resolve, reject) => {
         const target = parseTarget(call.target)
         const sent = performance.now()
         let settled = false
         let headersArrived = false
+        let released = false
+        let upstreamResponse: IncomingMessage | undefined
 
         const fail = (error: GatewayError) => {
           if (settled) return
@@ -78,14 +136,28 @@ export function nodeTransport({
 
         // With headers given as a flat list, node:http adds no Host of its own.
         call.headers.push('host', target.host)
+        const headers = frame(call)
         const upstreamReq = (target.https ? https : http).request({
           protocol: target.protocol,
           hostname: target.hostname,
           port: target.port,
           path: target.path,
           method: call.method,
-          headers: call.headers,
+          headers: headers ?? headersObject(call.headers),
           agent: target.https ? httpsAgent : httpAgent,
+        })
+        // No body and no framing header: nothing may make node:http add one.
+        if (headers === undefined) upstreamReq.useChunkedEncodingByDefault = false
+        upstreamReq.once('socket', (socket) =>
+          track(socket as Socket, target.https ? httpsAgent : httpAgent),
+        )
+        upstreamReq.once('close', () => {
+          clearTimeout(deadline)
+          if (released) return
+          released = true
+          const left = (inFlight.get(fn) ?? 1) - 1
+          if (left > 0) inFlight.set(fn, left)
+          else inFlight.delete(fn)
         })
 
         // One timer per request: it fires at the headers deadline and, when the headers came in
@@ -114,11 +186,9 @@ export function nodeTransport({
         // request, and a finished response settles the call.
         if (direct) {
           outgoing.once('close', () => {
-            if (!outgoing.writableFinished) upstreamReq.destroy()
-            if (headersArrived) {
-              clearTimeout(deadline)
-              resolve(RESPONSE_ALREADY_SENT)
-            }
+            if (!outgoing.writableFinished || !exchangeComplete(upstreamReq, upstreamResponse))
+              upstreamReq.destroy()
+            if (headersArrived) resolve(RESPONSE_ALREADY_SENT)
           })
         } else {
           c.req.raw.signal.addEventListener('abort', () => upstreamReq.destroy(), { once: true })
@@ -126,6 +196,7 @@ export function nodeTransport({
 
         upstreamReq.on('response', (upstreamRes) => {
           headersArrived = true
+          upstreamResponse = upstreamRes
           const headersMs = performance.now() - sent
           const outcome: LegacyOutcome = { status: upstreamRes.statusCode ?? 502, headersMs }
           const headers = responseHeaders(upstreamRes, call, headersMs)
@@ -133,13 +204,15 @@ export function nodeTransport({
           settled = true
           // A response cut short upstream (reset, total timeout) is cut short for the client too.
           upstreamRes.once('error', () => (direct ? outgoing.destroy() : undefined))
+          // An answer that came before the whole request was sent leaves the connection in an
+          // unknown state (the rest of the body is still to come): it is not reused.
+          upstreamRes.once('end', () => {
+            if (!upstreamReq.writableFinished) upstreamReq.destroy()
+          })
           if (direct) {
             outgoing.writeHead(outcome.status, headers)
             upstreamRes.pipe(outgoing)
           } else {
-            const done = () => clearTimeout(deadline)
-            upstreamRes.once('end', done)
-            upstreamRes.once('close', done)
             const webHeaders = new Headers()
             for (let i = 0; i < headers.length; i += 2)
               webHeaders.append(headers[i] as string, headers[i + 1] as string)
@@ -165,6 +238,41 @@ export function nodeTransport({
       httpsAgent.destroy()
     },
   }
+}
+
+/** Whether the request went out whole and its response came back whole. */
+function exchangeComplete(
+  upstreamReq: http.ClientRequest,
+  upstreamRes: IncomingMessage | undefined,
+): boolean {
+  return upstreamReq.writableFinished && upstreamRes?.complete === true
+}
+
+/**
+ * Adds the framing header for the body the gateway will send to `call.headers` (which carry no
+ * `Content-Length` or `Transfer-Encoding` of the client's) and returns them; returns undefined
+ * when there is no body and the method is one node:http would frame as chunked anyway.
+ */
+function frame(call: LegacyCall): string[] | undefined {
+  const { body, headers } = call
+  if (body instanceof Uint8Array) headers.push('content-length', String(body.byteLength))
+  else if (body === 'stream') {
+    if (call.bodyLength !== undefined) headers.push('content-length', String(call.bodyLength))
+    else headers.push('transfer-encoding', 'chunked')
+  } else if (CHUNKED_BY_DEFAULT(call.method)) return undefined
+  return headers
+}
+
+/** A flat header list as node:http's object form, repeated names kept as arrays. */
+function headersObject(list: readonly string[]): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {}
+  for (let i = 0; i < list.length; i += 2) {
+    const name = list[i] as string
+    const value = list[i + 1] as string
+    const seen = out[name]
+    out[name] = seen === undefined ? value : Array.isArray(seen) ? [...seen, value] : [seen, value]
+  }
+  return out
 }
 
 interface UpstreamTarget {
@@ -261,6 +369,11 @@ function hasName(list: readonly string[], name: string): boolean {
   return false
 }
 
+/**
+ * Sends the body the gateway framed in `frame`. A streamed body is checked against the length
+ * it was framed with: a client that stops short (gone mid-upload) or a source that errors
+ * destroys the upstream request instead of ending it, so a half-sent request never completes.
+ */
 function sendBody(
   request: Request,
   incoming: IncomingMessage | undefined,
@@ -282,18 +395,34 @@ function sendBody(
       ? Readable.fromWeb(request.body as import('node:stream/web').ReadableStream<Uint8Array>)
       : null
   if (!source) {
-    upstreamReq.end()
+    // Framed with a length or chunked: an empty body is complete only when the length is 0.
+    if (call.bodyLength === undefined || call.bodyLength === 0) upstreamReq.end()
+    else upstreamReq.destroy()
     return
   }
   let received = 0
+  let ended = false
   const limit = call.bodyLimitBytes
+  const expected = call.bodyLength
   source.on('data', (chunk: Buffer) => {
     received += chunk.length
     if (received > limit) {
       source.unpipe(upstreamReq)
       fail(payloadTooLarge(limit))
+      upstreamReq.destroy()
+    } else if (expected !== undefined && received > expected) {
+      source.unpipe(upstreamReq)
+      upstreamReq.destroy()
     }
   })
+  source.once('end', () => {
+    ended = true
+    if (expected === undefined || received === expected) upstreamReq.end()
+    else upstreamReq.destroy()
+  })
   source.once('error', () => upstreamReq.destroy())
-  source.pipe(upstreamReq)
+  source.once('close', () => {
+    if (!ended) upstreamReq.destroy()
+  })
+  source.pipe(upstreamReq, { end: false })
 }

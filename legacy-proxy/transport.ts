@@ -1,16 +1,36 @@
+import { GatewayError } from '../src/errors.js'
 import type { AppContext } from '../src/types.js'
+
+/** Nobody reads this answer; the status (nginx's 499) is for the access log and metrics. */
+export const clientClosed = () =>
+  new GatewayError({
+    status: 499,
+    code: 'client-closed',
+    title: 'Client closed the request',
+    detail: 'The client went away before the legacy function answered',
+  })
 
 /** One request to a legacy function, prepared by the gateway. */
 export interface LegacyCall {
   target: string
+  /** The legacy function called (the bulkhead counts calls per function). */
+  functionName: string
   method: string
-  /** Upstream request headers as a flat `[name, value, ...]` list (see `upstreamRequestHeaders`). */
+  /**
+   * Upstream request headers as a flat `[name, value, ...]` list (see `upstreamRequestHeaders`),
+   * without any framing header: the transport frames the body it actually sends.
+   */
   headers: string[]
   /**
    * The body to send: bytes already buffered (a replay after a native failure), or `stream` to
    * stream the client's body as it arrives, or null for none.
    */
   body: Uint8Array | 'stream' | null
+  /**
+   * For a streamed body, the length the client declared: the upstream gets this
+   * `Content-Length` and exactly that many bytes. Undefined: the body is sent chunked.
+   */
+  bodyLength?: number
   /** Headers the gateway adds to the response (x-bff-backend, x-request-id, CORS, ...). */
   responseHeaders: Record<string, string>
   /** performance.now() when the gateway started handling the request (for server-timing). */

@@ -5,7 +5,7 @@ import { z } from 'zod'
  * stops start-up with one line naming the variable and what is expected (`ConfigError`).
  */
 
-const SECRET_VARS = new Set([
+export const SECRET_VARS = new Set([
   'SUPABASE_SERVICE_ROLE_KEY',
   'SUPABASE_JWT_SECRET',
   'UPSTASH_REDIS_REST_TOKEN',
@@ -15,6 +15,9 @@ const SECRET_VARS = new Set([
   'BFF_CANARY_SECRET',
   'DATABASE_URL',
   'REDIS_URL',
+  'PORTONE_API_SECRET',
+  'IDENTITY_CI_KEYS',
+  'IDENTITY_CI_HASH_KEY',
 ])
 
 const httpUrl = z
@@ -102,6 +105,11 @@ const EnvSchema = z.object({
   BFF_CANARY_SECRET: optionalSecret(32),
   LEGACY_HEADERS_TIMEOUT_MS: int(100, 600_000).default(15_000),
   LEGACY_TOTAL_TIMEOUT_MS: int(100, 3_600_000).default(120_000),
+  // Legacy pool bounds (issue 10): idle and whole life of an upstream socket, calls in flight
+  // per function (default: a quarter of the 256 sockets).
+  LEGACY_SOCKET_IDLE_MS: int(100, 600_000).default(4_000),
+  LEGACY_SOCKET_MAX_AGE_MS: int(1_000, 3_600_000).default(60_000),
+  LEGACY_MAX_PER_FUNCTION: int(1, 256).default(64),
   REPLAY_BUFFER_BYTES: int(0, 64 * 1024 * 1024).default(1024 * 1024),
   PROXY_BODY_LIMIT_BYTES: int(0, 4 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
   SHUTDOWN_GRACE_MS: int(0, 60_000).default(9_000),
@@ -111,6 +119,36 @@ const EnvSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9:_-]{1,128}$/, 'a Redis key such as bff:flags')
     .default('bff:flags'),
+  // Scheduled jobs (routes/jobs): Cloud Scheduler's OIDC token.
+  SCHEDULER_AUTH: z.enum(['oidc', 'iam']).default('oidc'),
+  SCHEDULER_AUDIENCE: z
+    .string()
+    .trim()
+    .refine((v) => /^https:\/\/[^\s]+$/.test(v) && URL.canParse(v), 'an https URL')
+    .optional(),
+  SCHEDULER_SERVICE_ACCOUNT: z
+    .string()
+    .trim()
+    .regex(/^[^\s@]+@[^\s@]+\.[a-z]{2,}$/i, 'a service-account email')
+    .optional(),
+  GOOGLE_OIDC_JWKS_URL: httpUrl.default('https://www.googleapis.com/oauth2/v3/certs'),
+  // Identity verification (routes/identity): PortOne V2 and the CI keys.
+  PORTONE_API_SECRET: z.string().min(1).optional(),
+  PORTONE_STORE_ID: z
+    .string()
+    .regex(/^store-[A-Za-z0-9-]{1,64}$/, 'a PortOne store id (store-…)')
+    .optional(),
+  PORTONE_API_URL: httpUrl.default('https://api.portone.io'),
+  /** `keyId:base64 32 bytes` entries, comma-separated; the first encrypts, all decrypt. */
+  IDENTITY_CI_KEYS: z
+    .string()
+    .regex(
+      /^[a-z0-9-]{1,16}:[A-Za-z0-9+/]{43}=(,[a-z0-9-]{1,16}:[A-Za-z0-9+/]{43}=)*$/,
+      'keyId:base64-of-32-bytes entries, comma-separated (current key first)',
+    )
+    .optional(),
+  IDENTITY_CI_HASH_KEY: optionalSecret(32),
+  IDENTITY_MAX_AGE_SECONDS: int(60, 86_400).default(1800),
 })
 
 export type Env = z.input<typeof EnvSchema>

@@ -1,7 +1,7 @@
 import { upstreamRequestHeaders } from '../legacy-proxy/headers.js'
 import { legacyTarget } from '../legacy-proxy/target.js'
 import type { LegacyTransport } from '../legacy-proxy/transport.js'
-import { DependencyUnavailableError, GatewayError } from './errors.js'
+import { GatewayError } from './errors.js'
 import { errorFields, type Logger } from './observability/log.js'
 import type { GatewayMetrics } from './observability/metrics.js'
 import { bufferBody } from './platform/body.js'
@@ -24,6 +24,24 @@ export interface DispatchOptions {
 }
 
 const BODYLESS = new Set(['GET', 'HEAD'])
+
+/**
+ * The length the client framed its body with; undefined when it is chunked. The HTTP parser
+ * has already refused a request framed both ways or with a malformed length.
+ */
+function declaredLength(c: AppContext): number | undefined {
+  if (readHeader(c, 'transfer-encoding') !== undefined) return undefined
+  const declared = readHeader(c, 'content-length')
+  return declared === undefined ? undefined : Number(declared)
+}
+
+/** `stream` when the client framed a body (a length or chunked), null when it sent none. */
+function streamedBody(c: AppContext): 'stream' | null {
+  return readHeader(c, 'transfer-encoding') !== undefined ||
+    readHeader(c, 'content-length') !== undefined
+    ? 'stream'
+    : null
+}
 
 /**
  * The scheme the client used. Behind the platform's proxy (Cloud Run terminates TLS; a trusted
@@ -70,9 +88,11 @@ export function createDispatcher(opts: DispatchOptions) {
       c,
       {
         target,
+        functionName: route.name,
         method: c.req.method,
         headers,
         body,
+        bodyLength: body === 'stream' ? declaredLength(c) : undefined,
         responseHeaders,
         startedAt: c.get('startedAt'),
         bodyLimitBytes: route.def.policy.bodyLimitBytes,
@@ -116,11 +136,8 @@ export function createDispatcher(opts: DispatchOptions) {
 
     opts.breakers.failure(def.id)
     const verdict = fallbackVerdict({
-      method,
-      idempotencyKey: readHeader(c, 'idempotency-key') !== undefined,
-      routeReplaySafe: def.policy.replaySafe,
+      replay: def.policy.replay,
       sideEffect: c.get('sideEffect'),
-      dependencyUnavailable: failure instanceof DependencyUnavailableError,
       bodyReplayable,
       status,
     })
@@ -151,7 +168,7 @@ export function createDispatcher(opts: DispatchOptions) {
       return runNative(c, handler)
     }
     const method = c.req.method
-    const body = BODYLESS.has(method) ? null : (c.get('bufferedBody') ?? 'stream')
+    const body = BODYLESS.has(method) ? null : (c.get('bufferedBody') ?? streamedBody(c))
     return forwardLegacy(c, 'legacy', body)
   }
 }

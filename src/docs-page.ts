@@ -12,7 +12,7 @@ export function docsPage(routes: readonly RouteDef[]) {
       <td>${r.policy.auth}</td>
       <td>${r.policy.rateLimit ? `${r.policy.rateLimit.limit}/${r.policy.rateLimit.windowSeconds}s, fails ${r.policy.rateLimit.failMode}` : 'none'}</td>
       <td>${Math.round(r.policy.bodyLimitBytes / 1024)} KiB</td>
-      <td>${r.policy.replaySafe ? 'yes' : 'no'}</td>
+      <td>${r.policy.replay}</td>
       <td>${r.summary}</td>
     </tr>`,
   )
@@ -33,7 +33,7 @@ export function docsPage(routes: readonly RouteDef[]) {
     <p>Any other <code>/functions/v1/&lt;name&gt;</code> is proxied to the legacy function unchanged.
       Machine-readable: <a href="/openapi.json">/openapi.json</a>.</p>
     <table>
-      <thead><tr><th>route</th><th>phase</th><th>methods</th><th>paths</th><th>auth</th><th>rate limit</th><th>body limit</th><th>replay-safe</th><th>what</th></tr></thead>
+      <thead><tr><th>route</th><th>phase</th><th>methods</th><th>paths</th><th>auth</th><th>rate limit</th><th>body limit</th><th>replay to legacy</th><th>what</th></tr></thead>
       <tbody>${rows}</tbody>
     </table>
   </body>

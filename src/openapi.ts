@@ -21,7 +21,7 @@ export function openApiDocument(routes: readonly RouteDef[]) {
               auth: r.policy.auth,
               rateLimit: r.policy.rateLimit,
               bodyLimitBytes: r.policy.bodyLimitBytes,
-              replaySafe: r.policy.replaySafe,
+              replay: r.policy.replay,
               strictOrigin: r.policy.strictOrigin,
             },
             responses: {

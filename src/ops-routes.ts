@@ -2,7 +2,7 @@ import { Hono } from 'hono'
 import type { Config } from './config.js'
 import { GatewayError } from './errors.js'
 import type { Metrics } from './observability/metrics.js'
-import { timingSafeEqual } from './platform/timing-safe.js'
+import { bearerToken, timingSafeEqual } from './platform/credentials.js'
 import type { AppEnv, ReadinessCheck, ReadinessProbe } from './types.js'
 
 export interface OpsRoutesOptions {
@@ -64,7 +64,7 @@ export function opsRoutes({ config, metricsRegistry, readiness, legacyKind }: Op
   ops.get('/metrics', (c) => {
     const token = config.BFF_ADMIN_TOKEN
     if (token) {
-      const given = c.req.header('authorization')?.replace(/^Bearer\s+/i, '') ?? ''
+      const given = bearerToken(c.req.header('authorization')) ?? ''
       if (!timingSafeEqual(given, token)) {
         throw new GatewayError({
           status: 401,

@@ -19,6 +19,7 @@ export type {
   AuthPolicy,
   Phase,
   RateLimitPolicy,
+  ReplayPolicy,
   RouteDef,
   RoutePolicy,
   SubjectKeyInput,
@@ -43,7 +44,8 @@ export const basePolicy: RoutePolicy = {
   auth: 'required',
   rateLimit: open(120),
   bodyLimitBytes: 256 * KiB,
-  replaySafe: false,
+  // The safe default; every route states its own (`RouteSpec.policy.replay` is required).
+  replay: 'never',
   strictOrigin: false,
 }
 
@@ -92,8 +94,11 @@ export interface RouteSpec<D> {
   aliases?: readonly string[]
   /** Allowed methods; `['POST']` by default. */
   methods?: readonly string[] | '*'
-  /** The slots that differ from `basePolicy`. */
-  policy?: Partial<RoutePolicy>
+  /**
+   * The slots that differ from `basePolicy`. `replay` is required: every route states whether
+   * a failed native attempt may be replayed to legacy (`always`, `before-effect`, `never`).
+   */
+  policy: Partial<RoutePolicy> & Pick<RoutePolicy, 'replay'>
   /**
    * The native implementation, built once per app from the feature's dependencies. Without it
    * the route is always proxied to its legacy function.

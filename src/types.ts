@@ -4,7 +4,10 @@ import type { Context } from 'hono'
 
 export type Phase = 1 | 2 | 3 | 'stay-legacy' | 'unknown'
 
-/** Who may call: `service` means a service-role JWT only, `none` is for webhooks (own authenticity). */
+/**
+ * Who may call: `service` means a service-role JWT only; `none` leaves authentication to the
+ * handler (webhook signatures, Cloud Scheduler's Google OIDC token).
+ */
 export type AuthPolicy = 'required' | 'optional' | 'none' | 'service'
 
 export interface RateLimitPolicy {
@@ -30,8 +33,12 @@ export interface RoutePolicy {
   rateLimit: RateLimitPolicy | null
   /** Largest request body accepted, in bytes (413 beyond it). */
   bodyLimitBytes: number
-  /** Effects are idempotent in the database, so a native failure may be replayed to legacy. */
-  replaySafe: boolean
+  /**
+   * Whether a failed native attempt may be replayed to legacy (`src/rollout/fallback.ts`):
+   * `always`, `before-effect` (only while the handler has not called `markEffect`) or `never`.
+   * Every route in the table declares it; a request's `Idempotency-Key` never widens it.
+   */
+  replay: ReplayPolicy
   /** Checks `Origin` against the allow-list and rejects a disallowed one with 403. */
   strictOrigin: boolean
   /** Route-specific sticky key when there is no JWT subject and no `x-client-id`. */
@@ -117,6 +124,13 @@ export interface DecisionInfo {
   subjectSource: 'jwt' | 'client-id' | 'route-key' | 'random' | 'none'
   percent: number
 }
+
+/**
+ * Whether a failed native attempt may be replayed to legacy (`src/rollout/fallback.ts`):
+ * `always` (idempotent end to end and shared with legacy), `before-effect` (only while the
+ * handler has not called `markEffect`), `never`.
+ */
+export type ReplayPolicy = 'always' | 'before-effect' | 'never'
 
 export type Variables = {
   requestId: string

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import pg from 'pg'
-import { createTempDatabase, ensureRoles } from '../../test/integration/db-harness.js'
 import { applyMigrations, pgMigrationTarget } from '../../src/platform/db/migrate.js'
+import { createTempDatabase, ensureRoles } from '../../test/integration/db-harness.js'
 
 /** A temporary database with the migrations applied (dropped by `drop`). */
 export async function settlementDatabase() {
@@ -27,7 +27,12 @@ export async function settlementDatabase() {
  */
 export async function seedCreatorSales(
   pool: pg.Pool,
-  { payments, refunds, priceKrw = 12_000, month = '2026-01' }: {
+  {
+    payments,
+    refunds,
+    priceKrw = 12_000,
+    month = '2026-01',
+  }: {
     payments: number
     refunds: number
     priceKrw?: number

@@ -25,7 +25,7 @@ export const ai = defineFeature<AiDeps>({
       phase: 1,
       summary: 'Reply suggestions for a creator answering a fan',
       aliases: ['/api/v1/ai/reply-suggest'],
-      policy: { rateLimit: closed(20), bodyLimitBytes: 32 * KiB },
+      policy: { replay: 'before-effect', rateLimit: closed(20), bodyLimitBytes: 32 * KiB },
       native: createAiReplySuggest,
     },
     {
@@ -33,14 +33,14 @@ export const ai = defineFeature<AiDeps>({
       phase: 3,
       summary: 'Poll questions and options for a creator',
       aliases: ['/api/v1/ai/poll-suggest'],
-      policy: { rateLimit: closed(20), bodyLimitBytes: 32 * KiB },
+      policy: { replay: 'before-effect', rateLimit: closed(20), bodyLimitBytes: 32 * KiB },
       native: createAiPollSuggest,
     },
     {
       id: 'refresh-fallback-quotas',
       phase: 'stay-legacy',
       summary: 'AI quota refill job (stays on Edge Functions)',
-      policy: { auth: 'service' },
+      policy: { replay: 'never', auth: 'service' },
     },
   ],
 })

@@ -1,10 +1,10 @@
 import { z } from 'zod'
+import { validJson } from '../../src/kit/request.js'
 import type { NativeHandler } from '../../src/types.js'
 import type { AiDeps } from './deps.js'
 import { buildPrompt, validateSuggestions } from './guard/index.js'
 import { pollInstructions } from './instructions.js'
 import { aiOutcomeRecorder } from './outcome.js'
-import { readJsonBody } from './request.js'
 import { minimumOf, runSuggestion } from './run.js'
 import { POLL_TEMPLATES, type Poll, templatePolls } from './templates.js'
 
@@ -58,7 +58,7 @@ export function createAiPollSuggest(deps: AiDeps): NativeHandler {
   const record = aiOutcomeRecorder(deps.metrics, deps.onOutcome)
   const templates = deps.templates?.poll ?? POLL_TEMPLATES
   return async function aiPollSuggest(c) {
-    const body = await readJsonBody(c, PollSuggestBody)
+    const body = await validJson(c, PollSuggestBody)
     const prompt = buildPrompt({
       instructions: pollInstructions(body),
       data: [

@@ -27,7 +27,7 @@ export async function consumeQuota(
     )
   } catch (error) {
     if (error instanceof DbFunctionError && error.code === 'quota-exhausted') {
-      throw quotaExhausted(feature, error.detail, now)
+      throw quotaExhausted(feature, error.detail, now, error)
     }
     if (error instanceof DbUnavailableError)
       throw new DependencyUnavailableError('database', { cause: error })
@@ -36,12 +36,18 @@ export async function consumeQuota(
 }
 
 /** `detail` is `<feature>; resets_at=<ISO time | unknown>` (see the SQL function). */
-function quotaExhausted(feature: AiFeature, detail: string, now: number): GatewayError {
+function quotaExhausted(
+  feature: AiFeature,
+  detail: string,
+  now: number,
+  cause: unknown,
+): GatewayError {
   const resetsAt = /resets_at=(\S+)/.exec(detail)?.[1]
   const at = resetsAt ? Date.parse(resetsAt) : Number.NaN
   const seconds = Number.isFinite(at) ? Math.ceil((at - now) / 1000) : undefined
   const known = seconds !== undefined && seconds > 0
   return new GatewayError({
+    cause,
     status: 429,
     code: 'ai-quota-exhausted',
     title: 'AI suggestion quota used up',

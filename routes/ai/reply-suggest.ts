@@ -1,10 +1,10 @@
 import { z } from 'zod'
+import { validJson } from '../../src/kit/request.js'
 import type { NativeHandler } from '../../src/types.js'
 import type { AiDeps } from './deps.js'
 import { buildPrompt, validateSuggestions } from './guard/index.js'
 import { replyInstructions } from './instructions.js'
 import { aiOutcomeRecorder } from './outcome.js'
-import { readJsonBody } from './request.js'
 import { minimumOf, runSuggestion } from './run.js'
 import { REPLY_TEMPLATES, templateReplies } from './templates.js'
 
@@ -48,7 +48,7 @@ export function createAiReplySuggest(deps: AiDeps): NativeHandler {
   const record = aiOutcomeRecorder(deps.metrics, deps.onOutcome)
   const templates = deps.templates?.reply ?? REPLY_TEMPLATES
   return async function aiReplySuggest(c) {
-    const body = await readJsonBody(c, ReplySuggestBody)
+    const body = await validJson(c, ReplySuggestBody)
     const style = body.style ?? { tone: 'friendly' as const, language: 'ko' as const, emoji: false }
     const prompt = buildPrompt({
       instructions: replyInstructions({ ...style, count: body.count }),

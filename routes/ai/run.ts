@@ -1,11 +1,12 @@
+import { requireUserId } from '../../src/kit/caller.js'
 import { errorFields } from '../../src/observability/log.js'
+import { withEffect } from '../../src/platform/effect.js'
 import type { AppContext } from '../../src/types.js'
 import type { AiResult, FallbackReason } from './anthropic.js'
 import type { AiDeps } from './deps.js'
 import type { BuiltPrompt, DroppedItem } from './guard/index.js'
 import type { AiOutcomeEvent } from './outcome.js'
 import { type AiFeature, consumeQuota } from './quota.js'
-import { requireUserId } from './request.js'
 
 /** Fewer valid items than this, after repair, counts as a failed answer (half, rounded up). */
 export const minimumOf = (count: number) => Math.ceil(count / 2)
@@ -44,7 +45,10 @@ export async function runSuggestion<T>(
   record: (event: AiOutcomeEvent) => void,
   job: SuggestionJob<T>,
 ): Promise<Response> {
-  const userId = requireUserId(c)
+  const userId = requireUserId(
+    c,
+    'AI suggestions are counted against a user quota; sign in as a user to use them.',
+  )
   const now = deps.clock ?? Date.now
   let dropped = 0
   let remaining: number | undefined
@@ -59,14 +63,15 @@ export async function runSuggestion<T>(
       attempts: [],
     }
   } else {
-    remaining = await consumeQuota(deps.db, {
-      userId,
-      feature: job.feature,
-      cost: deps.quotaCost ?? 1,
-      now: now(),
-    })
-    // Quota is spent and the model is about to be called: replaying to legacy would charge twice.
-    c.set('sideEffect', true)
+    // Quota is about to be spent and the model called: replaying to legacy would charge twice.
+    remaining = await withEffect(c, 'ai-quota', () =>
+      consumeQuota(deps.db, {
+        userId,
+        feature: job.feature,
+        cost: deps.quotaCost ?? 1,
+        now: now(),
+      }),
+    )
     result = await deps.anthropic.complete({
       system: job.prompt.system,
       messages: job.prompt.messages,

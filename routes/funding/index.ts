@@ -16,7 +16,12 @@ export const funding = defineFeature({
       phase: 2,
       summary: 'Pledge to a funding campaign',
       aliases: ['/api/v1/funding/pledge'],
-      policy: { rateLimit: closed(10), bodyLimitBytes: 16 * KiB, strictOrigin: true },
+      policy: {
+        replay: 'never',
+        rateLimit: closed(10),
+        bodyLimitBytes: 16 * KiB,
+        strictOrigin: true,
+      },
     },
     {
       id: 'funding-payment-webhook',
@@ -30,12 +35,13 @@ export const funding = defineFeature({
       phase: 3,
       summary: 'Close a funding campaign',
       aliases: ['/api/v1/funding/campaign-complete'],
-      policy: { auth: 'service' },
+      policy: { replay: 'never', auth: 'service' },
     },
     {
       id: 'funding-admin-review',
       phase: 3,
       summary: 'Admin review of a funding submission',
+      policy: { replay: 'never' },
       aliases: ['/api/v1/funding/admin-review'],
     },
     {
@@ -43,7 +49,7 @@ export const funding = defineFeature({
       phase: 3,
       summary: 'Creator studio submission of a funding campaign',
       aliases: ['/api/v1/funding/studio-submit'],
-      policy: { bodyLimitBytes: 1 * MiB },
+      policy: { replay: 'never', bodyLimitBytes: 1 * MiB },
     },
   ],
 })

@@ -14,7 +14,7 @@ export const identity = defineFeature({
       phase: 3,
       summary: 'Identity verification through a third party',
       aliases: ['/api/v1/identity/verify'],
-      policy: { rateLimit: closed(10) },
+      policy: { replay: 'never', rateLimit: closed(10) },
     },
   ],
 })

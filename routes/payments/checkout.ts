@@ -1,7 +1,9 @@
+import { requireUserId } from '../../src/kit/caller.js'
+import { readIdempotencyKey, validJson } from '../../src/kit/request.js'
+import { withEffect } from '../../src/platform/effect.js'
 import type { NativeHandler } from '../../src/types.js'
 import { dbCall } from './db-problems.js'
 import type { PaymentDeps } from './deps.js'
-import { parseBody, readIdempotencyKey, readJsonBody, requireUserId } from './http.js'
 import { CheckoutBody } from './schemas.js'
 
 /** What `checkout_create_order` returns. */
@@ -24,15 +26,17 @@ export function createPaymentCheckout({ db, logger }: PaymentDeps): NativeHandle
   return async function paymentCheckout(c) {
     const userId = requireUserId(c)
     const idempotencyKey = readIdempotencyKey(c)
-    const { items } = parseBody(CheckoutBody, await readJsonBody(c))
+    const { items } = await validJson(c, CheckoutBody)
+    // The order may commit even if its answer is lost: from here a failure is never replayed.
     const order = await dbCall(
-      db.call<CheckoutOrder>('checkout_create_order', {
-        p_user_id: userId,
-        p_items: items,
-        p_idempotency_key: idempotencyKey ?? null,
-      }),
+      withEffect(c, 'order-create', () =>
+        db.call<CheckoutOrder>('checkout_create_order', {
+          p_user_id: userId,
+          p_items: items,
+          p_idempotency_key: idempotencyKey ?? null,
+        }),
+      ),
     )
-    c.set('sideEffect', true)
     logger.info('checkout order', {
       requestId: c.var.requestId,
       orderId: order.orderId,

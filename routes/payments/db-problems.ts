@@ -48,6 +48,7 @@ const SPECS: Record<string, Spec> = {
     title: 'The amount is more than what is left to refund',
     fieldFromDetail: true,
   },
+  'invalid-event': { status: 422, title: 'The webhook event is not valid', fieldFromDetail: true },
   'refund-account-required': {
     status: 422,
     title: 'A refund account is required for virtual-account payments',
@@ -64,6 +65,8 @@ export function dbProblem(error: unknown): unknown {
   if (error instanceof DbUnavailableError) {
     return new DependencyUnavailableError('database', { cause: error })
   }
+  const constraint = constraintProblem(error)
+  if (constraint) return constraint
   if (!(error instanceof DbFunctionError)) return error
   const spec = SPECS[error.code]
   if (!spec) return error
@@ -86,4 +89,33 @@ export async function dbCall<T>(promise: Promise<T>): Promise<T> {
   } catch (error) {
     throw dbProblem(error)
   }
+}
+
+/**
+ * A constraint the request broke that no SQL function turned into a stable code (SQLSTATE class
+ * 23, integrity; 22, data out of range or malformed): the client's request conflicts with what
+ * is stored or carries a value the database refuses. Never a 500, and nothing of the SQL error
+ * text reaches the client.
+ */
+function constraintProblem(error: unknown): GatewayError | undefined {
+  const raw = (error as { code?: unknown } | undefined)?.code
+  const code = typeof raw === 'string' && /^[0-9A-Z]{5}$/.test(raw) ? raw : undefined
+  if (!code) return undefined
+  if (code.startsWith('23')) {
+    return new GatewayError({
+      status: 409,
+      code: 'conflict',
+      title: 'The request conflicts with the current state; fetch it and try again',
+      cause: error,
+    })
+  }
+  if (code.startsWith('22')) {
+    return new GatewayError({
+      status: 422,
+      code: 'invalid-value',
+      title: 'A value in the request is out of range or malformed',
+      cause: error,
+    })
+  }
+  return undefined
 }

@@ -9,4 +9,6 @@ export interface PaymentDeps {
   logger: Logger
   /** Milliseconds since the epoch; the refund window is checked against it. */
   clock?: () => number
+  /** How long one sender holds a refund (`refund_claim`); 120 s by default. */
+  refundLeaseSeconds?: number
 }

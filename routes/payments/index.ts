@@ -6,8 +6,7 @@ import { TossClient } from './toss/client.js'
 import { createPaymentWebhook } from './webhook.js'
 import { tossWebhookPolicy } from './webhook-policy.js'
 
-// The ops rule and request helpers other features reuse (settlement).
-export { isOps, optionalUserId, readJsonBody } from './http.js'
+export { runRefundRetryJob } from './jobs.js'
 export { TossClient } from './toss/client.js'
 export { tossWebhookPolicy } from './webhook-policy.js'
 
@@ -32,7 +31,12 @@ export const payments = defineFeature<PaymentDeps>({
       phase: 1,
       summary: 'Create an order priced from the catalog for the Toss payment widget',
       aliases: ['/api/v1/checkout'],
-      policy: { rateLimit: closed(10), bodyLimitBytes: 16 * KiB, strictOrigin: true },
+      policy: {
+        replay: 'before-effect',
+        rateLimit: closed(10),
+        bodyLimitBytes: 16 * KiB,
+        strictOrigin: true,
+      },
       native: createPaymentCheckout,
     },
     {
@@ -48,7 +52,7 @@ export const payments = defineFeature<PaymentDeps>({
       phase: 1,
       summary: 'Full or partial refund of a payment through Toss cancel',
       aliases: ['/api/v1/refunds'],
-      policy: { rateLimit: closed(5), bodyLimitBytes: 16 * KiB },
+      policy: { replay: 'before-effect', rateLimit: closed(5), bodyLimitBytes: 16 * KiB },
       native: createRefundProcess,
     },
     {
@@ -56,14 +60,14 @@ export const payments = defineFeature<PaymentDeps>({
       phase: 'stay-legacy',
       summary: 'Toss payment confirmation (stays on Edge Functions)',
       aliases: ['/api/v1/payments/confirm'],
-      policy: { rateLimit: closed(10), strictOrigin: true },
+      policy: { replay: 'never', rateLimit: closed(10), strictOrigin: true },
     },
     {
       id: 'payment-reconcile',
       phase: 'stay-legacy',
       summary: 'Payment reconciliation job (stays on Edge Functions)',
       aliases: ['/api/v1/payments/reconcile'],
-      policy: { auth: 'service' },
+      policy: { replay: 'never', auth: 'service' },
     },
   ],
 })

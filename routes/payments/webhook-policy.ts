@@ -8,14 +8,16 @@ const tossOrderId: RoutePolicy['subjectKey'] = async ({ json }) => {
 }
 
 /**
- * TossPayments webhooks prove themselves (no JWT), are deduplicated in the database (so a
- * replay to legacy is safe), and stay sticky per order.
+ * TossPayments webhooks prove themselves (no JWT), are deduplicated in the database, and stay
+ * sticky per order. Replayed to legacy only before the handler marks its first effect (the
+ * delivery's claim): Toss redelivers anything that is not a 200, so a failure after that is
+ * left to the redelivery.
  */
-export const tossWebhookPolicy: Partial<RoutePolicy> = {
+export const tossWebhookPolicy: Partial<RoutePolicy> & Pick<RoutePolicy, 'replay'> = {
   auth: 'none',
   // Toss retries only 7 times over days; a limiter outage must not drop deliveries.
   rateLimit: open(600),
   bodyLimitBytes: 64 * KiB,
-  replaySafe: true,
+  replay: 'before-effect',
   subjectKey: tossOrderId,
 }

@@ -1,11 +1,15 @@
 import { GatewayError, validationFailed } from '../../src/errors.js'
+import { parseInput, readJson } from '../../src/kit/request.js'
+import { withEffect } from '../../src/platform/effect.js'
 import type { AppContext, NativeHandler } from '../../src/types.js'
 import { dbCall } from './db-problems.js'
 import type { PaymentDeps } from './deps.js'
-import { parseBody, readJsonBody } from './http.js'
 import { DepositCallbackEvent, PaymentStatusChangedEvent } from './schemas.js'
 import { type TossPayment, tossProblem } from './toss/client.js'
 import { tossTimestamp, webhookEventId } from './webhook-event.js'
+
+/** How long a delivery's claim lasts: longer than the Toss re-fetch can take with its retries. */
+const CLAIM_SECONDS = 60
 
 /** What the SQL functions answer; `secret-mismatch` only for DEPOSIT_CALLBACK. */
 export type WebhookOutcome =
@@ -30,7 +34,7 @@ export type WebhookOutcome =
  */
 export function createPaymentWebhook({ db, toss, logger }: PaymentDeps): NativeHandler {
   return async function paymentWebhook(c) {
-    const body = await readJsonBody(c)
+    const body = await readJson(c)
     if (!body || typeof body !== 'object' || Array.isArray(body)) {
       throw validationFailed([{ field: '(body)', message: 'a JSON object' }])
     }
@@ -39,7 +43,7 @@ export function createPaymentWebhook({ db, toss, logger }: PaymentDeps): NativeH
     const eventType = (body as { eventType?: unknown }).eventType
 
     if (eventType === undefined) {
-      const event = parseBody(DepositCallbackEvent, body)
+      const event = parseInput(DepositCallbackEvent, body)
       const createdAt = tossTimestamp(event.createdAt)
       if (!createdAt) throw validationFailed([{ field: 'createdAt', message: 'a timestamp' }])
       const eventId = await webhookEventId(transmissionId, [
@@ -50,14 +54,16 @@ export function createPaymentWebhook({ db, toss, logger }: PaymentDeps): NativeH
         event.createdAt,
       ])
       const outcome = await dbCall(
-        db.call<WebhookOutcome>('webhook_apply_deposit_callback', {
-          p_event_id: eventId,
-          p_order_id: event.orderId,
-          p_secret: event.secret,
-          p_status: event.status,
-          p_transaction_key: event.transactionKey ?? null,
-          p_created_at: createdAt,
-        }),
+        withEffect(c, 'webhook-apply', () =>
+          db.call<WebhookOutcome>('webhook_apply_deposit_callback', {
+            p_event_id: eventId,
+            p_order_id: event.orderId,
+            p_secret: event.secret,
+            p_status: event.status,
+            p_transaction_key: event.transactionKey ?? null,
+            p_created_at: createdAt,
+          }),
+        ),
       )
       if (outcome === 'secret-mismatch') {
         log.warn('deposit callback with a wrong secret', { orderId: event.orderId })
@@ -79,7 +85,44 @@ export function createPaymentWebhook({ db, toss, logger }: PaymentDeps): NativeH
       return c.json({ ok: true, outcome: 'ignored' }, 200)
     }
 
-    const event = parseBody(PaymentStatusChangedEvent, body)
+    const event = parseInput(PaymentStatusChangedEvent, body)
+    const eventId = await webhookEventId(transmissionId, [
+      eventType,
+      event.data.paymentKey,
+      event.data.status,
+      event.createdAt,
+      typeof event.data.lastTransactionKey === 'string' ? event.data.lastTransactionKey : undefined,
+    ])
+    // Claim the delivery before Toss is asked: a duplicate costs one database call, not a
+    // Toss call, and only one request at a time processes a delivery.
+    const claim = await dbCall(
+      withEffect(c, 'webhook-claim', () =>
+        db.call<'claimed' | 'duplicate' | 'in-flight'>('webhook_claim_event', {
+          p_event_id: eventId,
+          p_event_type: eventType,
+          p_payment_key: event.data.paymentKey,
+          p_order_id: event.data.orderId,
+          p_lease_seconds: CLAIM_SECONDS,
+        }),
+      ),
+    )
+    if (claim === 'duplicate') {
+      return answer(c, log, 'duplicate', { eventType, paymentKey: event.data.paymentKey })
+    }
+    if (claim === 'in-flight') {
+      // Not a 200: if the request holding the claim fails, Toss's redelivery must still come.
+      throw new GatewayError({
+        status: 409,
+        code: 'webhook-in-progress',
+        title: 'This delivery is being processed; deliver it again later',
+        headers: { 'retry-after': String(CLAIM_SECONDS) },
+      })
+    }
+    const release = () =>
+      db.call('webhook_release_event', { p_event_id: eventId }).catch((error: unknown) => {
+        // The claim expires by itself after CLAIM_SECONDS.
+        log.warn('webhook claim not released', { error: String(error) })
+      })
     let payment: TossPayment
     try {
       payment = await toss.getPayment(event.data.paymentKey)
@@ -88,21 +131,16 @@ export function createPaymentWebhook({ db, toss, logger }: PaymentDeps): NativeH
         paymentKey: event.data.paymentKey,
         error: String(error),
       })
+      await release()
       throw tossProblem(error)
     }
     if (payment.orderId !== event.data.orderId || payment.paymentKey !== event.data.paymentKey) {
       log.warn('webhook body disagrees with Toss', { paymentKey: event.data.paymentKey })
+      await release()
       throw validationFailed([
         { field: 'data.orderId', message: 'does not match the payment at Toss' },
       ])
     }
-    const eventId = await webhookEventId(transmissionId, [
-      eventType,
-      event.data.paymentKey,
-      event.data.status,
-      event.createdAt,
-      typeof event.data.lastTransactionKey === 'string' ? event.data.lastTransactionKey : undefined,
-    ])
     const outcome = await dbCall(
       db.call<WebhookOutcome>('webhook_apply_payment_event', {
         p_event_id: eventId,
@@ -125,7 +163,6 @@ function answer(
   outcome: WebhookOutcome,
   fields: Record<string, unknown>,
 ): Response {
-  c.set('sideEffect', true)
   if (outcome === 'amount-mismatch' || outcome === 'order-mismatch') {
     // Toss says something our order table contradicts: a human must look, a retry cannot help.
     log.error('webhook contradicts our order', { outcome, ...fields })

@@ -1,6 +1,6 @@
 import { GatewayError } from '../../src/errors.js'
+import { isOps, optionalUserId } from '../../src/kit/caller.js'
 import type { AppContext } from '../../src/types.js'
-import { isOps, optionalUserId } from '../payments/index.js'
 
 /** Who is calling, as the settlement routes see it (ops: the same rule as refunds). */
 export interface Caller {

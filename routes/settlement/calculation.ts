@@ -64,24 +64,35 @@ const SAVE_ATTEMPTS = 3
 export async function calculateAndSave(
   deps: SettlementDeps,
   request: PeriodRequest,
-  { confirm, actor }: { confirm: boolean; actor: string },
+  {
+    confirm,
+    actor,
+    asEffect = (save) => save(),
+  }: {
+    confirm: boolean
+    actor: string
+    /** Wraps the saving call, the only write (the route marks its effect there). */
+    asEffect?: (save: () => Promise<SavedSettlement>) => Promise<SavedSettlement>
+  },
 ): Promise<SavedSettlement> {
   const period = monthPeriod(request.period)
   const clock = deps.clock ?? Date.now
   for (let attempt = 1; ; attempt++) {
     const { inputs, result } = await calculate(deps, request)
     try {
-      return await deps.db.call<SavedSettlement>('settlement_save', {
-        p_creator: request.creatorId,
-        p_period_start: period.start,
-        p_period_end: period.end,
-        p_payout_date: inputs.payoutDate,
-        p_inputs: inputs,
-        p_result: result,
-        p_confirm: confirm,
-        p_actor: actor,
-        p_now: new Date(clock()).toISOString(),
-      })
+      return await asEffect(() =>
+        deps.db.call<SavedSettlement>('settlement_save', {
+          p_creator: request.creatorId,
+          p_period_start: period.start,
+          p_period_end: period.end,
+          p_payout_date: inputs.payoutDate,
+          p_inputs: inputs,
+          p_result: result,
+          p_confirm: confirm,
+          p_actor: actor,
+          p_now: new Date(clock()).toISOString(),
+        }),
+      )
     } catch (error) {
       const retry =
         error instanceof DbFunctionError &&

@@ -25,9 +25,10 @@ export const settlement = defineFeature<SettlementDeps>({
       phase: 2,
       summary: 'Creator payout with withholding tax',
       aliases: ['/api/v1/settlement/payout-calculate'],
-      // `preview` and `list` only read, but `calculate`, `confirm`, `mark-paid` and
-      // `calculate-all` write: the route as a whole is not replayed to legacy.
-      policy: { rateLimit: closed(30), bodyLimitBytes: 16 * KiB, replaySafe: false },
+      // `preview` and `list` only read and may be replayed; `calculate`, `confirm`,
+      // `mark-paid` and `calculate-all` mark their effect just before the saving call
+      // (a failure the database proves uncommitted is still replayable).
+      policy: { replay: 'before-effect', rateLimit: closed(30), bodyLimitBytes: 16 * KiB },
       native: createPayoutCalculate,
     },
     {
@@ -37,7 +38,7 @@ export const settlement = defineFeature<SettlementDeps>({
       aliases: ['/api/v1/settlement/statement'],
       methods: ['GET', 'POST'],
       // Reads only: a failed native attempt may be replayed to legacy.
-      policy: { bodyLimitBytes: 4 * KiB, replaySafe: true },
+      policy: { replay: 'always', bodyLimitBytes: 4 * KiB },
       native: createPayoutStatement,
     },
     {
@@ -46,8 +47,8 @@ export const settlement = defineFeature<SettlementDeps>({
       summary: 'Settlement export as CSV or Excel',
       aliases: ['/api/v1/settlement/export'],
       methods: ['GET', 'POST'],
-      // Reads only; once the stream has started nothing is replayed.
-      policy: { bodyLimitBytes: 4 * KiB, replaySafe: true },
+      // Reads only (a stream already started is never replayed: its status is sent).
+      policy: { replay: 'always', bodyLimitBytes: 4 * KiB },
       native: createSettlementExport,
     },
   ],

@@ -1,6 +1,7 @@
 import { validationFailed } from '../../src/errors.js'
+import { readJson } from '../../src/kit/request.js'
+import { markEffect, withEffect } from '../../src/platform/effect.js'
 import type { NativeHandler } from '../../src/types.js'
-import { readJsonBody } from '../payments/index.js'
 import { callerOf, requireOps, requireOwnerOrOps } from './access.js'
 import { calculate, calculateAndSave, type SavedSettlement, totalsOf } from './calculation.js'
 import type { SettlementDeps } from './deps.js'
@@ -20,7 +21,7 @@ export function createPayoutCalculate(deps: SettlementDeps): NativeHandler {
   const { db } = deps
   return async function payoutCalculate(c) {
     const caller = callerOf(c)
-    const body = parseInput(CalculateBody, await readJsonBody(c))
+    const body = parseInput(CalculateBody, await readJson(c))
     switch (body.action) {
       case 'preview': {
         requireOwnerOrOps(caller, body.creatorId)
@@ -40,22 +41,23 @@ export function createPayoutCalculate(deps: SettlementDeps): NativeHandler {
       case 'calculate':
       case 'confirm': {
         requireOps(caller, `${body.action} a settlement`)
-        c.set('sideEffect', true)
         const saved = await calculateAndSave(deps, body, {
           confirm: body.action === 'confirm',
           actor: caller.actor,
+          asEffect: (save) => withEffect(c, `settlement-${body.action}`, save),
         })
         return c.json(view(saved), saved.replayed ? 200 : body.action === 'confirm' ? 200 : 201)
       }
       case 'mark-paid': {
         requireOps(caller, 'mark a settlement paid')
-        c.set('sideEffect', true)
         const saved = await sqlCall(
-          db.call<SavedSettlement>('settlement_mark_paid', {
-            p_id: body.settlementId,
-            p_actor: caller.actor,
-            p_now: new Date((deps.clock ?? Date.now)()).toISOString(),
-          }),
+          withEffect(c, 'settlement-mark-paid', () =>
+            db.call<SavedSettlement>('settlement_mark_paid', {
+              p_id: body.settlementId,
+              p_actor: caller.actor,
+              p_now: new Date((deps.clock ?? Date.now)()).toISOString(),
+            }),
+          ),
         )
         return c.json(view(saved))
       }
@@ -74,7 +76,8 @@ export function createPayoutCalculate(deps: SettlementDeps): NativeHandler {
       }
       case 'calculate-all': {
         requireOps(caller, 'calculate all creators of a period')
-        c.set('sideEffect', true)
+        // The run writes from its first call on (the run row, then drafts).
+        markEffect(c, 'settlement-run')
         const progress = await runAll(deps, { ...body, actor: caller.actor })
         return c.json(progress, progress.status === 'done' ? 200 : 202)
       }

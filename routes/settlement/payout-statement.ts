@@ -1,6 +1,6 @@
 import { DependencyUnavailableError } from '../../src/errors.js'
+import { readJson } from '../../src/kit/request.js'
 import type { AppContext, NativeHandler } from '../../src/types.js'
-import { readJsonBody } from '../payments/index.js'
 import { callerOf, requireOwnerOrOps } from './access.js'
 import { attachment } from './content-disposition.js'
 import type { SettlementDeps } from './deps.js'
@@ -20,7 +20,7 @@ export function createPayoutStatement(deps: SettlementDeps): NativeHandler {
     const caller = callerOf(c)
     const input = parseInput(
       StatementQuery,
-      c.req.method === 'GET' ? c.req.query() : await readJsonBody(c),
+      c.req.method === 'GET' ? c.req.query() : await readJson(c),
     )
     const data = await sqlCall(
       db.call<StatementData & { creatorId: string }>('settlement_get', {

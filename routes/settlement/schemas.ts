@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { fieldProblemsFromZod, validationFailed } from '../../src/errors.js'
+import { invalidInput } from '../../src/kit/request.js'
 import { PERIOD_PATTERN } from './period.js'
 
 const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, {
@@ -61,5 +61,5 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.ou
       ? issue.keys.map((key) => ({ path: [...issue.path, key], message: 'unknown member' }))
       : [issue],
   )
-  throw validationFailed(fieldProblemsFromZod(issues))
+  throw invalidInput(issues)
 }

@@ -1,6 +1,6 @@
 import { GatewayError } from '../../src/errors.js'
+import { readJson } from '../../src/kit/request.js'
 import type { NativeHandler } from '../../src/types.js'
-import { readJsonBody } from '../payments/index.js'
 import { callerOf, requireOps } from './access.js'
 import { attachment } from './content-disposition.js'
 import type { SettlementDeps } from './deps.js'
@@ -28,7 +28,7 @@ export function createSettlementExport(deps: SettlementDeps): NativeHandler {
     const caller = callerOf(c)
     const query = parseInput(
       ExportQuerySchema,
-      c.req.method === 'GET' ? c.req.query() : await readJsonBody(c),
+      c.req.method === 'GET' ? c.req.query() : await readJson(c),
     )
     requireOps(caller, 'export settlements')
     if (query.format === 'xlsx' && !deps.xlsx) {

@@ -1,6 +1,6 @@
 import { type Context, Hono } from 'hono'
 import { z } from 'zod'
-import { fieldProblemsFromZod, validationFailed } from '../errors.js'
+import { validator, validJson } from '../kit/request.js'
 import type { AppEnv } from '../types.js'
 import type { AdminAuth, AdminPrincipal } from './auth.js'
 import type { AdminOperations, ChangeRequest } from './operations.js'
@@ -34,19 +34,30 @@ const SetBody = z.object({
 const StepBody = z.object({ reason, version })
 const KillBody = z.object({ reason, version: version.optional() })
 
-async function body<T>(req: Request, schema: z.ZodType<T>): Promise<T> {
-  let raw: unknown
-  try {
-    raw = await req.json()
-  } catch {
-    throw validationFailed([{ field: '(body)', message: 'must be a JSON object' }])
-  }
-  const parsed = schema.safeParse(raw)
-  if (!parsed.success) throw validationFailed(fieldProblemsFromZod(parsed.error.issues))
-  return parsed.data
-}
+const limitMessage = { error: 'an integer from 1 to 500' }
+const beforeMessage = { error: 'a positive integer' }
+const optionalText = z
+  .string()
+  .optional()
+  .transform((v) => v || undefined)
 
-const QueryInt = z.coerce.number().int().min(1)
+const AuditQuery = z.object({
+  route: optionalText,
+  limit: z.coerce
+    .number(limitMessage)
+    .int(limitMessage)
+    .min(1, limitMessage)
+    .max(500, limitMessage)
+    .optional(),
+  before: z.coerce.number(beforeMessage).int(beforeMessage).min(1, beforeMessage).optional(),
+})
+
+const ExplainQuery = z.object({
+  route: z.string({ error: 'required' }).min(1, { error: 'required' }),
+  subject: optionalText,
+  clientId: optionalText,
+  key: optionalText,
+})
 
 export function adminApi(ops: AdminOperations, auth: AdminAuth) {
   const api = new Hono<AdminEnv>()
@@ -75,50 +86,29 @@ export function adminApi(ops: AdminOperations, auth: AdminAuth) {
   api.get('/routes', (c) => c.json({ routes: ops.status() }))
 
   api.put('/flags/:route', async (c) => {
-    const b = await body(c.req.raw, SetBody)
+    const b = await validJson(c, SetBody)
     return c.json(await ops.set(changeRequest(c, b.reason, b.version), b.native))
   })
 
   api.post('/flags/:route/step', async (c) => {
-    const b = await body(c.req.raw, StepBody)
+    const b = await validJson(c, StepBody)
     return c.json(await ops.step(changeRequest(c, b.reason, b.version)))
   })
 
   api.post('/flags/:route/kill', async (c) => {
-    const b = await body(c.req.raw, KillBody)
+    const b = await validJson(c, KillBody)
     return c.json(await ops.kill(changeRequest(c, b.reason, b.version)))
   })
 
-  api.get('/audit', async (c) => {
-    const problems = []
-    const limit = c.req.query('limit')
-    const before = c.req.query('before')
-    const parsedLimit = limit === undefined ? undefined : QueryInt.max(500).safeParse(limit)
-    const parsedBefore = before === undefined ? undefined : QueryInt.safeParse(before)
-    if (parsedLimit && !parsedLimit.success)
-      problems.push({ field: 'query:limit', message: 'an integer from 1 to 500' })
-    if (parsedBefore && !parsedBefore.success)
-      problems.push({ field: 'query:before', message: 'a positive integer' })
-    if (problems.length) throw validationFailed(problems)
-    const entries = await ops.history({
-      routeId: c.req.query('route') || undefined,
-      limit: parsedLimit?.data,
-      before: parsedBefore?.data,
-    })
+  api.get('/audit', validator('query', AuditQuery), async (c) => {
+    const { route, limit, before } = c.req.valid('query')
+    const entries = await ops.history({ routeId: route, limit, before })
     return c.json({ entries })
   })
 
-  api.get('/explain', (c) => {
-    const route = c.req.query('route')
-    if (!route) throw validationFailed([{ field: 'query:route', message: 'required' }])
-    return c.json(
-      ops.explain({
-        routeId: route,
-        subject: c.req.query('subject') || undefined,
-        clientId: c.req.query('clientId') || undefined,
-        key: c.req.query('key') || undefined,
-      }),
-    )
+  api.get('/explain', validator('query', ExplainQuery), (c) => {
+    const { route, subject, clientId, key } = c.req.valid('query')
+    return c.json(ops.explain({ routeId: route, subject, clientId, key }))
   })
 
   return api

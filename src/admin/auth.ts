@@ -1,7 +1,8 @@
 import type { Context } from 'hono'
 import { getCookie } from 'hono/cookie'
 import { GatewayError } from '../errors.js'
-import { timingSafeEqual } from '../platform/timing-safe.js'
+import { hasOpsRole } from '../kit/caller.js'
+import { base64url, bearerToken, hmacSign, timingSafeEqual } from '../platform/credentials.js'
 import { authenticationRequired, forbiddenRole } from '../security/auth-errors.js'
 import type { IdentityVerifier } from '../types.js'
 
@@ -31,25 +32,6 @@ export const SESSION_COOKIE = 'bff_admin_session'
 /** Names an operator may give with `x-bff-actor` or at login (they end up in the trail). */
 const ACTOR_NAME = /^[A-Za-z0-9._@-]{1,64}$/
 
-const encoder = new TextEncoder()
-
-const base64url = (bytes: Uint8Array) =>
-  btoa(String.fromCharCode(...bytes))
-    .replace(/\+/g, '-')
-    .replace(/\//g, '_')
-    .replace(/=+$/, '')
-
-const fromBase64url = (text: string) =>
-  Uint8Array.from(atob(text.replace(/-/g, '+').replace(/_/g, '/')), (ch) => ch.charCodeAt(0))
-
-/** `app_metadata.role === 'ops'` or `app_metadata.roles` containing `ops`. */
-export function hasOpsRole(claims: Record<string, unknown>): boolean {
-  const meta = claims.app_metadata
-  if (!meta || typeof meta !== 'object') return false
-  const { role, roles } = meta as { role?: unknown; roles?: unknown }
-  return role === 'ops' || (Array.isArray(roles) && roles.includes('ops'))
-}
-
 /** The actor name an operator gave, when it is acceptable. */
 export function actorName(name: string | undefined): string | undefined {
   const trimmed = name?.trim()
@@ -62,22 +44,9 @@ export function adminAuth({
   sessionSeconds = 8 * 3600,
   clock = Date.now,
 }: AdminAuthOptions) {
-  let key: Promise<CryptoKey> | undefined
   // The session key derives from the admin token: rotating the token ends every session.
-  const hmacKey = () =>
-    (key ??= crypto.subtle.importKey(
-      'raw',
-      encoder.encode(`bff-admin-session:${token ?? ''}`),
-      { name: 'HMAC', hash: 'SHA-256' },
-      false,
-      ['sign'],
-    ))
-  const sign = async (purpose: string, value: string) =>
-    base64url(
-      new Uint8Array(
-        await crypto.subtle.sign('HMAC', await hmacKey(), encoder.encode(`${purpose}:${value}`)),
-      ),
-    )
+  const sign = (purpose: string, value: string) =>
+    hmacSign(`bff-admin-session:${token ?? ''}`, `${purpose}:${value}`)
 
   const disabled = () =>
     new GatewayError({
@@ -99,13 +68,11 @@ export function adminAuth({
      */
     async fromBearer(c: Context): Promise<AdminPrincipal> {
       if (!token && !verifier) throw disabled()
-      const header = c.req.header('authorization') ?? ''
-      const match = /^Bearer\s+(\S+)$/i.exec(header)
-      if (!match)
+      const given = bearerToken(c.req.header('authorization'))
+      if (!given)
         throw authenticationRequired(
           'The admin API needs a bearer token (BFF_ADMIN_TOKEN or an ops JWT)',
         )
-      const given = match[1] as string
       if (token && timingSafeEqual(given, token)) {
         const name = actorName(c.req.header('x-bff-actor'))
         return { actor: name ? `token:${name}` : 'token', via: 'token' }
@@ -127,8 +94,8 @@ export function adminAuth({
 
     /** A signed session cookie value for `actor`. */
     async issueSession(actor: string): Promise<string> {
-      const payload = base64url(
-        encoder.encode(JSON.stringify({ a: actor, e: clock() + sessionSeconds * 1000 })),
+      const payload = base64url.encode(
+        JSON.stringify({ a: actor, e: clock() + sessionSeconds * 1000 }),
       )
       return `${payload}.${await sign('session', payload)}`
     },
@@ -143,7 +110,7 @@ export function adminAuth({
       if (!value || !payload || !mac || !timingSafeEqual(mac, await sign('session', payload)))
         return undefined
       try {
-        const { a, e } = JSON.parse(new TextDecoder().decode(fromBase64url(payload))) as {
+        const { a, e } = JSON.parse(new TextDecoder().decode(base64url.decode(payload))) as {
           a: unknown
           e: unknown
         }

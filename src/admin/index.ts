@@ -17,7 +17,6 @@ export {
   dbAuditTrail,
   type NewAuditEntry,
 } from '../rollout/audit.js'
-export { hasOpsRole } from './auth.js'
 export { nextStage, STAGES } from './operations.js'
 
 export interface MountAdminOptions {

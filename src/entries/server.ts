@@ -84,6 +84,9 @@ export async function startNodeServer(
   const legacy = nodeTransport({
     headersTimeoutMs: config.LEGACY_HEADERS_TIMEOUT_MS,
     totalTimeoutMs: config.LEGACY_TOTAL_TIMEOUT_MS,
+    idleSocketMs: config.LEGACY_SOCKET_IDLE_MS,
+    maxSocketAgeMs: config.LEGACY_SOCKET_MAX_AGE_MS,
+    maxPerFunction: config.LEGACY_MAX_PER_FUNCTION,
   })
   let draining = false
   // Live flag store over flags.json, auto-rollback, and the admin API and dashboard.

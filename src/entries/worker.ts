@@ -2,6 +2,7 @@ import type { ExecutionContext } from 'hono'
 import flagsDocument from '../../flags.json'
 import { fetchTransport } from '../../legacy-proxy/fetch-transport.js'
 import { nativeHandlers, ROUTE_IDS, ROUTES } from '../../routes/index.js'
+import { jobDispatcher, runCron } from '../../routes/jobs/index.js'
 import { createApp, type GatewayApp } from '../app.js'
 import { type ConfigError, loadConfig } from '../config.js'
 import { GatewayError, problemResponse } from '../errors.js'
@@ -20,10 +21,18 @@ import { workerRollout } from './worker-rollout.js'
 
 type WorkerEnv = Record<string, unknown>
 
+/** The part of workerd's `ScheduledController` the entry reads. */
+interface ScheduledController {
+  cron: string
+  scheduledTime: number
+}
+
 interface Built {
   app: GatewayApp
   /** Refresh the live flag table when it is due (nothing runs between requests on Workers). */
   refreshIfDue: () => Promise<void> | undefined
+  /** A cron trigger: the jobs of `cron`, natively or through legacy as the flag says. */
+  cron: (cron: string) => Promise<unknown>
 }
 
 let built: Built | undefined
@@ -77,19 +86,36 @@ function build(env: WorkerEnv): Built {
     identity,
     rateLimiter: rateLimiterFromConfig(config),
   })
-  return { app, refreshIfDue: rollout.refreshIfDue }
+  const jobs = db ? jobDispatcher({ config, logger, db }, 'worker') : undefined
+  const cron = async (expression: string) => {
+    await rollout.refreshIfDue()
+    return runCron({
+      dispatcher: jobs,
+      cron: expression,
+      nativeBasisPoints:
+        rollout.flags.current().routes.get('scheduled-dispatcher')?.basisPoints ?? 0,
+      config,
+      logger,
+    })
+  }
+  return { app, refreshIfDue: rollout.refreshIfDue, cron }
+}
+
+function ensureBuilt(env: WorkerEnv): Built | undefined {
+  if (!built && !startupError) {
+    try {
+      built = build(env)
+    } catch (error) {
+      startupError = error as Error
+      console.error(error instanceof Error ? error.message : String(error))
+    }
+  }
+  return built
 }
 
 export default {
   fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Response | Promise<Response> {
-    if (!built && !startupError) {
-      try {
-        built = build(env)
-      } catch (error) {
-        startupError = error as Error
-        console.error(error instanceof Error ? error.message : String(error))
-      }
-    }
+    const built = ensureBuilt(env)
     if (!built) {
       return problemResponse(
         new GatewayError({
@@ -104,5 +130,16 @@ export default {
     const refreshing = built.refreshIfDue()
     if (refreshing) ctx.waitUntil(refreshing)
     return built.app.fetch(request, env, ctx)
+  },
+
+  /** Workers cron triggers (`[triggers] crons` in wrangler.toml, UTC). */
+  scheduled(controller: ScheduledController, env: WorkerEnv, ctx: ExecutionContext): void {
+    const built = ensureBuilt(env)
+    if (!built) return
+    ctx.waitUntil(
+      built.cron(controller.cron).catch((error: unknown) => {
+        console.error(`cron ${controller.cron} failed: ${(error as Error)?.name ?? 'error'}`)
+      }),
+    )
   },
 }

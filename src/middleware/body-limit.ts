@@ -1,10 +1,29 @@
 import type { Context, MiddlewareHandler, Next } from 'hono'
+import { GatewayError } from '../errors.js'
 import { enforceStreamLimit, payloadTooLarge } from '../platform/body-limit.js'
 import { readHeader } from '../platform/request-headers.js'
 import type { AppEnv } from '../types.js'
 
 /**
- * Enforce the route's `bodyLimitBytes`.
+ * Methods whose requests carry no content (RFC 9110 sections 9.3.1, 9.3.2, 9.3.8). A body on
+ * them is refused rather than dropped: dropped, its framing would still have to be consumed
+ * on the client connection and kept off the upstream one, and no client of ours sends one.
+ */
+const NO_CONTENT = new Set(['GET', 'HEAD', 'TRACE'])
+
+function bodyNotAllowed(method: string, field: 'content-length' | 'transfer-encoding') {
+  return new GatewayError({
+    status: 400,
+    code: 'body-not-allowed',
+    title: 'Request body not allowed',
+    detail: `A ${method} request carries no body`,
+    errors: [{ field: `header:${field}`, message: `not allowed on ${method}` }],
+  })
+}
+
+/**
+ * Enforce the route's `bodyLimitBytes`, and refuse a body on GET, HEAD and TRACE (400
+ * `body-not-allowed`).
  *
  * A declared `Content-Length` over the limit is refused before the body is read. A body without
  * one (chunked) is wrapped with `enforceStreamLimit`, so it fails with 413 while streaming.
@@ -14,10 +33,25 @@ import type { AppEnv } from '../types.js'
  */
 export function bodyLimit(): MiddlewareHandler<AppEnv> {
   return function bodyLimit(c: Context<AppEnv>, next: Next) {
-    const limit = c.get('route')?.def.policy.bodyLimitBytes
-    if (limit === undefined) return next()
     const declared = readHeader(c, 'content-length')
     const chunked = readHeader(c, 'transfer-encoding') !== undefined
+    // Node's parser refuses this itself; workerd lets it through (RFC 9112 section 6.3 allows
+    // either), and a request framed two ways is how smuggling starts.
+    if (chunked && declared !== undefined)
+      throw new GatewayError({
+        status: 400,
+        code: 'ambiguous-framing',
+        title: 'Ambiguous request framing',
+        detail: 'The request has both Transfer-Encoding and Content-Length',
+        errors: [{ field: 'header:content-length', message: 'not allowed with Transfer-Encoding' }],
+      })
+    if (NO_CONTENT.has(c.req.method)) {
+      if (chunked) throw bodyNotAllowed(c.req.method, 'transfer-encoding')
+      if (declared !== undefined && Number(declared) !== 0)
+        throw bodyNotAllowed(c.req.method, 'content-length')
+    }
+    const limit = c.get('route')?.def.policy.bodyLimitBytes
+    if (limit === undefined) return next()
     if (declared !== undefined && !chunked) {
       // The HTTP parser guarantees the body is no longer than a valid Content-Length.
       if (Number(declared) > limit) reject(c, limit, Number(declared))

@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler, Next } from 'hono'
 import { decodeJwt } from 'jose'
 import type { Logger } from '../observability/log.js'
+import { bearerToken, timingSafeEqual } from '../platform/credentials.js'
 import { readHeader } from '../platform/request-headers.js'
 import { authenticationRequired, forbiddenRole, invalidToken } from '../security/auth-errors.js'
 import type { AppEnv, Identity, IdentityVerifier } from '../types.js'
@@ -46,7 +47,7 @@ export function identify({
 
   async function identityOf(token: string): Promise<Identity | undefined> {
     if (!JWT_SHAPE.test(token)) {
-      return serviceRoleKey && constantTimeEqual(token, serviceRoleKey)
+      return serviceRoleKey && timingSafeEqual(token, serviceRoleKey)
         ? { subject: undefined, role: 'service_role', claims: {}, verified: true }
         : undefined
     }
@@ -115,18 +116,4 @@ function enforce(auth: PolicyAuth, identity: Identity | undefined) {
   if (identity.subject) return
   if (identity.role === 'service_role') throw forbiddenRole('This route needs a user access token')
   throw authenticationRequired('This route needs a signed-in user')
-}
-
-/** RFC 6750 section 2.1: the scheme is case-insensitive, the token follows one or more spaces. */
-function bearerToken(header: string | undefined): string | undefined {
-  if (!header) return undefined
-  const match = /^Bearer +([^\s]+)\s*$/i.exec(header)
-  return match?.[1]
-}
-
-/** Compares without an early exit, so timing does not reveal a shared prefix. */
-function constantTimeEqual(a: string, b: string): boolean {
-  let diff = a.length ^ b.length
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i % (b.length || 1))
-  return diff === 0
 }

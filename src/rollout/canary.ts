@@ -4,38 +4,9 @@
  * backend with `x-bff-backend` (or the `bff_backend` cookie). WebCrypto only, so the same
  * code verifies on Node and Workers.
  */
+import { hmacSign, hmacVerify } from '../platform/credentials.js'
 
-const encoder = new TextEncoder()
-const keys = new Map<string, Promise<CryptoKey>>()
-
-function hmacKey(secret: string): Promise<CryptoKey> {
-  let key = keys.get(secret)
-  if (!key) {
-    key = crypto.subtle.importKey(
-      'raw',
-      encoder.encode(secret),
-      { name: 'HMAC', hash: 'SHA-256' },
-      false,
-      ['sign', 'verify'],
-    )
-    keys.set(secret, key)
-  }
-  return key
-}
-
-const base64url = (bytes: Uint8Array) =>
-  btoa(String.fromCharCode(...bytes))
-    .replace(/\+/g, '-')
-    .replace(/\//g, '_')
-    .replace(/=+$/, '')
-
-function fromBase64url(text: string): Uint8Array<ArrayBuffer> | undefined {
-  if (!/^[A-Za-z0-9_-]+$/.test(text)) return undefined
-  const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'))
-  return Uint8Array.from(binary, (ch) => ch.charCodeAt(0))
-}
-
-const payload = (expiry: number) => encoder.encode(`bff-canary:v1:${expiry}`)
+const payload = (expiry: number) => `bff-canary:v1:${expiry}`
 
 /** Mint a token valid for `ttlSeconds` from `nowMs`. */
 export async function mintCanaryToken(
@@ -44,8 +15,7 @@ export async function mintCanaryToken(
   nowMs = Date.now(),
 ): Promise<string> {
   const expiry = Math.floor(nowMs / 1000) + Math.max(1, Math.floor(ttlSeconds))
-  const signature = await crypto.subtle.sign('HMAC', await hmacKey(secret), payload(expiry))
-  return `v1.${expiry}.${base64url(new Uint8Array(signature))}`
+  return `v1.${expiry}.${await hmacSign(secret, payload(expiry))}`
 }
 
 export type CanaryVerdict =
@@ -61,9 +31,7 @@ export async function verifyCanaryToken(
   const match = /^v1\.(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(token)
   if (!match) return { valid: false, reason: 'malformed' }
   const expiry = Number(match[1])
-  const signature = fromBase64url(match[2] as string)
-  if (!signature) return { valid: false, reason: 'malformed' }
-  const ok = await crypto.subtle.verify('HMAC', await hmacKey(secret), signature, payload(expiry))
+  const ok = await hmacVerify(secret, payload(expiry), match[2] as string)
   if (!ok) return { valid: false, reason: 'bad-signature' }
   if (expiry * 1000 <= nowMs) return { valid: false, reason: 'expired' }
   return { valid: true, expiresAt: expiry * 1000 }

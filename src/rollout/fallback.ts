@@ -1,16 +1,27 @@
 /**
  * When a failed native attempt may be replayed to legacy (DESIGN.md section 5).
+ *
+ * The route table declares a replay policy per route; nothing about the request (method,
+ * `Idempotency-Key`) widens it:
+ * - `always`: the operation is idempotent end to end and shared with legacy, so replaying it
+ *   after any native 5xx cannot do anything twice.
+ * - `before-effect`: replay only while the handler has not marked an effect (`markEffect`, set
+ *   before the first committing write or vendor call): the native attempt provably did nothing
+ *   outside the process.
+ * - `never`: a native failure is the answer.
  */
 
+import type { ReplayPolicy } from '../types.js'
+
+export type { ReplayPolicy } from '../types.js'
+
+export const REPLAY_POLICIES: readonly ReplayPolicy[] = ['always', 'before-effect', 'never']
+
 export interface FallbackInput {
-  method: string
-  /** The request carried an `Idempotency-Key` header. */
-  idempotencyKey: boolean
-  routeReplaySafe: boolean
-  /** The handler recorded an effect that must not happen twice. */
+  /** The route's declared policy; anything else counts as `never`. */
+  replay: ReplayPolicy
+  /** The handler marked an effect (`markEffect`) before failing. */
   sideEffect: boolean
-  /** The handler failed because a dependency was unreachable, before doing anything. */
-  dependencyUnavailable: boolean
   /** The body was buffered whole (it fits the replay buffer), or there is none. */
   bodyReplayable: boolean
   /** Status the native attempt produced (thrown errors count as 500). */
@@ -18,14 +29,14 @@ export interface FallbackInput {
 }
 
 export type FallbackVerdict =
-  | { replay: true; reason: 'dependency-unavailable' | 'replay-safe' }
+  | { replay: true; reason: 'replay-always' | 'before-effect' }
   | {
       replay: false
       reason:
         | 'client-error'
         | 'not-a-failure'
         | 'side-effect'
-        | 'not-replay-safe'
+        | 'policy-never'
         | 'body-not-buffered'
     }
 
@@ -34,13 +45,11 @@ export function fallbackVerdict(input: FallbackInput): FallbackVerdict {
     return { replay: false, reason: input.status >= 400 ? 'client-error' : 'not-a-failure' }
   }
   if (!input.bodyReplayable) return { replay: false, reason: 'body-not-buffered' }
-  const replaySafe =
-    input.method === 'GET' ||
-    input.method === 'HEAD' ||
-    input.idempotencyKey ||
-    input.routeReplaySafe
-  if (replaySafe) return { replay: true, reason: 'replay-safe' }
-  if (input.sideEffect) return { replay: false, reason: 'side-effect' }
-  if (input.dependencyUnavailable) return { replay: true, reason: 'dependency-unavailable' }
-  return { replay: false, reason: 'not-replay-safe' }
+  if (input.replay === 'always') return { replay: true, reason: 'replay-always' }
+  if (input.replay === 'before-effect') {
+    return input.sideEffect
+      ? { replay: false, reason: 'side-effect' }
+      : { replay: true, reason: 'before-effect' }
+  }
+  return { replay: false, reason: 'policy-never' }
 }

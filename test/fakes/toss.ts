@@ -21,6 +21,20 @@ export type TossFakeMode =
       code?: 'FAILED_REFUND_PROCESS' | 'COMMON_ERROR' | 'FAILED_INTERNAL_SYSTEM_PROCESSING'
     }
 
+/**
+ * One scripted answer to the next cancel of a payment (consumed in order, before the
+ * Idempotency-Key is looked up, as an outage in front of Toss's processing would be):
+ * `slow` processes normally and answers late; `error` answers `{code, message}` without
+ * processing or remembering anything; `applied-then-error` processes the cancel (and remembers
+ * its answer for the Idempotency-Key) but the caller sees an error; `applied-then-reset`
+ * processes it and drops the connection without answering.
+ */
+export type TossScriptStep =
+  | { kind: 'slow'; delayMs: number }
+  | { kind: 'error'; status: number; code: string; message?: string }
+  | { kind: 'applied-then-error'; status: number; code: string }
+  | { kind: 'applied-then-reset' }
+
 export interface TossFakeRequest {
   method: string
   path: string
@@ -38,6 +52,12 @@ export interface TossFake {
   seed(payment: SeedPayment): TossPayment
   payment(paymentKey: string): TossPayment | undefined
   setMode(mode: TossFakeMode): void
+  /** Script the next cancels of a payment (see `TossScriptStep`). */
+  script(paymentKey: string, steps: TossScriptStep[]): void
+  /** The transaction key of the cancel a given Idempotency-Key applied (the stand-in's truth). */
+  transactionFor(idempotencyKey: string): string | undefined
+  /** `GET /v1/payments/{paymentKey}` calls received for a payment. */
+  getCount(paymentKey?: string): number
   /** Force the next cancel of a payment to fail with a given Toss error. */
   failNextCancel(paymentKey: string, status: number, code: string, message?: string): void
   /** Stop listening and drop open connections: calls fail with ECONNREFUSED. */
@@ -68,10 +88,19 @@ class HttpError {
 export async function startTossFake({
   secretKey = 'test_sk_fake0000000000000000',
   port = 0,
+  timestamps = 'increasing',
 }: {
   secretKey?: string
   port?: number
+  /**
+   * `increasing`: every transaction a second after the last (ordering never depends on the
+   * wall clock). `wall`: Toss's own behaviour, the current time to the second, so cancels in
+   * the same second carry the same `canceledAt`.
+   */
+  timestamps?: 'increasing' | 'wall'
 } = {}): Promise<TossFake> {
+  const scripts = new Map<string, TossScriptStep[]>()
+  const appliedBy = new Map<string, string>()
   const payments = new Map<string, TossPayment>()
   const idempotent = new Map<string, { status: number; body: unknown }>()
   const forcedFailures = new Map<string, HttpError>()
@@ -142,7 +171,7 @@ export async function startTossFake({
       transactionKey,
       cancelReason: reason,
       cancelAmount: amount,
-      canceledAt: tick(),
+      canceledAt: timestamps === 'wall' ? kstIso(Date.now()) : tick(),
       refundableAmount: balance,
       cancelStatus: 'DONE',
     }
@@ -202,6 +231,11 @@ export async function startTossFake({
     if (req.method !== 'POST' || !match[2])
       return fail(new HttpError(405, 'INVALID_REQUEST', 'Method not allowed'))
 
+    const paymentKey = decodeURIComponent(match[1] as string)
+    const step = scripts.get(paymentKey)?.shift()
+    if (step?.kind === 'error') {
+      return fail(new HttpError(step.status, step.code, step.message ?? step.code))
+    }
     const key = req.headers['idempotency-key']
     if (typeof key === 'string') {
       if (key.length > 300)
@@ -222,7 +256,20 @@ export async function startTossFake({
       outcome = { status: error.status, body: { code: error.code, message: error.message } }
     }
     // Stored before any delay: a repeat arriving while the first is still "in flight" gets it too.
-    if (typeof key === 'string') idempotent.set(key, outcome)
+    if (typeof key === 'string') {
+      idempotent.set(key, outcome)
+      if (outcome.status === 200) {
+        appliedBy.set(key, (outcome.body as TossPayment).lastTransactionKey as string)
+      }
+    }
+    if (step?.kind === 'slow') {
+      await new Promise((r) => setTimeout(r, step.delayMs))
+    } else if (step?.kind === 'applied-then-error') {
+      return fail(new HttpError(step.status, step.code, step.code))
+    } else if (step?.kind === 'applied-then-reset') {
+      req.socket.destroy()
+      return
+    }
     return send(outcome.status, outcome.body)
   }
 
@@ -280,6 +327,16 @@ export async function startTossFake({
     setMode(next) {
       mode = next
     },
+    script(paymentKey, steps) {
+      scripts.set(paymentKey, [...(scripts.get(paymentKey) ?? []), ...steps])
+    },
+    transactionFor: (idempotencyKey) => appliedBy.get(idempotencyKey),
+    getCount: (paymentKey) =>
+      requests.filter(
+        (r) =>
+          r.method === 'GET' &&
+          (paymentKey === undefined || r.path === `/v1/payments/${encodeURIComponent(paymentKey)}`),
+      ).length,
     failNextCancel(paymentKey, status, code, message = code) {
       forcedFailures.set(paymentKey, new HttpError(status, code, message))
     },

@@ -43,6 +43,9 @@ export function buildTestApp(
   const transportOptions = {
     headersTimeoutMs: config.LEGACY_HEADERS_TIMEOUT_MS,
     totalTimeoutMs: config.LEGACY_TOTAL_TIMEOUT_MS,
+    idleSocketMs: config.LEGACY_SOCKET_IDLE_MS,
+    maxSocketAgeMs: config.LEGACY_SOCKET_MAX_AGE_MS,
+    maxPerFunction: config.LEGACY_MAX_PER_FUNCTION,
   }
   const logs = options.logs
   return createApp({

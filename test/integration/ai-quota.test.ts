@@ -144,7 +144,10 @@ describe('AI quota on PostgreSQL', () => {
     const down = {
       kind: 'postgres',
       call: async () => {
-        throw new DbUnavailableError('connect ECONNREFUSED')
+        // As node-postgres reports a refused connection: nothing was sent.
+        throw new DbUnavailableError('database unavailable (ECONNREFUSED)', {
+          cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+        })
       },
       ping: async () => false,
       close: async () => undefined,
@@ -163,6 +166,6 @@ describe('AI quota on PostgreSQL', () => {
   it('a caller without a user id is refused before the quota', async () => {
     const res = await post(harness.app, 'ai-reply-suggest', 'service-worker', BODY)
     expect(res.status).toBe(403)
-    expect(await res.json()).toMatchObject({ code: 'ai-user-required' })
+    expect(await res.json()).toMatchObject({ code: 'user-required' })
   })
 })

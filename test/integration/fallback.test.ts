@@ -1,13 +1,16 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { ROUTES } from '../../routes/index.js'
 import { DependencyUnavailableError, GatewayError } from '../../src/errors.js'
+import { markEffect } from '../../src/platform/effect.js'
 import type { AppContext, NativeHandler } from '../../src/types.js'
 import { type LegacyStandIn, startLegacyStandIn } from '../fakes/legacy-functions.js'
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js'
 import { userToken } from '../helpers/tokens.js'
 
 /**
- * A test native handler for `ops-manage` (routes: GET/POST/PATCH/DELETE, not replay-safe) and
- * `payment-webhook` (replay-safe), steered by the `mode` query parameter.
+ * A test native handler, steered by the `mode` query parameter, on three routes that show the
+ * three replay policies: `ops-manage` (`never`), `payment-webhook` (`before-effect`) and
+ * `payout-statement` (declared `always` here).
  */
 const effects: string[] = []
 const steerable: NativeHandler = async (c: AppContext) => {
@@ -17,8 +20,8 @@ const steerable: NativeHandler = async (c: AppContext) => {
     case 'dependency-down':
       throw new DependencyUnavailableError('database')
     case 'effect-then-crash':
+      markEffect(c, 'charge')
       effects.push(`charged:${body}`)
-      c.set('sideEffect', true)
       throw new Error('crashed after the effect')
     case 'crash':
       throw new Error('plain crash')
@@ -46,14 +49,25 @@ const logs: Record<string, unknown>[] = []
 beforeAll(async () => {
   legacy = await startLegacyStandIn()
   gateway = await startTestGateway(legacy.functionsUrl, {
-    native: { 'ops-manage': steerable, 'payment-webhook': steerable, 'refund-process': steerable },
+    native: {
+      'ops-manage': steerable,
+      'payment-webhook': steerable,
+      'refund-process': steerable,
+      'payout-statement': steerable,
+    },
     flags: {
       'ops-manage': { native: 100 },
       'payment-webhook': { native: 100 },
       'refund-process': { native: 100 },
+      'payout-statement': { native: 100 },
     },
     env: { REPLAY_BUFFER_BYTES: '1024' },
     logs,
+    extra: {
+      routes: ROUTES.map((r) =>
+        r.id === 'payout-statement' ? { ...r, policy: { ...r.policy, replay: 'always' } } : r,
+      ),
+    },
   })
 })
 
@@ -90,22 +104,39 @@ describe('fallback to legacy (DESIGN.md section 5)', () => {
     expect(JSON.parse(res.body)).toEqual({ native: true, body: 'x' })
   })
 
-  it('replays to legacy when a dependency was unreachable before any side effect', async () => {
+  it('the route table declares a replay policy for every route, never by default', () => {
+    const policies = new Map(ROUTES.map((r) => [r.id, r.policy.replay]))
+    expect(policies.get('ops-manage')).toBe('never')
+    expect(policies.get('payment-webhook')).toBe('before-effect')
+    expect(policies.get('refund-process')).toBe('before-effect')
+    expect(policies.get('payment-checkout')).toBe('before-effect')
+    expect(
+      ROUTES.every((r) => ['always', 'before-effect', 'never'].includes(r.policy.replay)),
+    ).toBe(true)
+  })
+
+  it('before-effect: replays a failure that happened before the effect mark', async () => {
     const before = legacy.received.length
-    const res = await call('/functions/v1/ops-manage?mode=dependency-down', {
+    const res = await call('/functions/v1/payment-webhook?mode=dependency-down', {
       method: 'POST',
       body: 'payload-1',
     })
     expect(res).toMatchObject({ status: 200, backend: 'legacy-fallback' })
     expect(legacy.received.length).toBe(before + 1)
     expect(legacy.received.at(-1)?.body.toString()).toBe('payload-1')
+    const crash = await call('/functions/v1/payment-webhook?mode=crash', {
+      method: 'POST',
+      body: 'x',
+    })
+    expect(crash).toMatchObject({ status: 200, backend: 'legacy-fallback' })
   })
 
-  it('never replays after a side effect on a request that is not replay-safe', async () => {
+  it('before-effect: never replays after the effect mark, even with an Idempotency-Key', async () => {
     const before = legacy.received.length
-    const res = await call('/functions/v1/ops-manage?mode=effect-then-crash', {
+    const res = await call('/functions/v1/payment-webhook?mode=effect-then-crash', {
       method: 'POST',
       body: 'once',
+      headers: { 'idempotency-key': 'k-0' },
     })
     expect(res.status).toBe(500)
     expect(res.backend).toBe('native')
@@ -115,30 +146,29 @@ describe('fallback to legacy (DESIGN.md section 5)', () => {
     expect(legacy.received.length).toBe(before)
   })
 
-  it('does not replay a plain crash of a request that is not replay-safe', async () => {
+  it('never: no replay, whatever the failure, the method or an Idempotency-Key', async () => {
     const before = legacy.received.length
-    const res = await call('/functions/v1/ops-manage?mode=crash', { method: 'POST', body: 'x' })
-    expect(res.status).toBe(500)
-    expect(legacy.received.length).toBe(before)
-  })
-
-  it('replays a GET even after a side effect (GET is replay-safe)', async () => {
-    const res = await call('/functions/v1/ops-manage?mode=effect-then-crash')
-    expect(res).toMatchObject({ status: 200, backend: 'legacy-fallback' })
-  })
-
-  it('replays a request with an Idempotency-Key', async () => {
-    const res = await call('/functions/v1/ops-manage?mode=503', {
+    const down = await call('/functions/v1/ops-manage?mode=dependency-down', {
+      method: 'POST',
+      body: 'x',
+    })
+    expect(down.status).toBeGreaterThanOrEqual(500)
+    expect(down.backend).toBe('native')
+    const crash = await call('/functions/v1/ops-manage?mode=crash', { method: 'POST', body: 'x' })
+    expect(crash.status).toBe(500)
+    const get = await call('/functions/v1/ops-manage?mode=effect-then-crash')
+    expect(get.status).toBe(500)
+    const keyed = await call('/functions/v1/ops-manage?mode=503', {
       method: 'POST',
       body: 'idem',
       headers: { 'idempotency-key': 'k-1' },
     })
-    expect(res).toMatchObject({ status: 200, backend: 'legacy-fallback' })
-    expect(legacy.received.at(-1)?.body.toString()).toBe('idem')
+    expect(keyed).toMatchObject({ status: 503, backend: 'native' })
+    expect(legacy.received.length).toBe(before)
   })
 
-  it('replays on a route declared replay-safe (the payment webhook)', async () => {
-    const res = await call('/functions/v1/payment-webhook?mode=effect-then-crash', {
+  it('always: replays any native 5xx, even after an effect', async () => {
+    const res = await call('/functions/v1/payout-statement?mode=effect-then-crash', {
       method: 'POST',
       body: '{"orderId":"o-1"}',
     })
@@ -166,28 +196,32 @@ describe('fallback to legacy (DESIGN.md section 5)', () => {
   it('does not replay a body larger than the replay buffer', async () => {
     const before = legacy.received.length
     const big = 'x'.repeat(4096)
-    const res = await call('/functions/v1/ops-manage?mode=dependency-down', {
+    const res = await call('/functions/v1/payout-statement?mode=dependency-down', {
       method: 'POST',
       body: big,
-      headers: { 'idempotency-key': 'k-3' },
     })
-    expect(res.status).toBe(500)
+    expect(res.status).toBeGreaterThanOrEqual(500)
     expect(legacy.received.length).toBe(before)
   })
 
   it('logs and counts every fallback and refusal per route', async () => {
     const metrics = await (await fetch(`${gateway.url}/metrics`)).text()
     expect(metrics).toMatch(
-      /bff_fallbacks_total\{route="ops-manage",reason="dependency-unavailable"\} \d+/,
+      /bff_fallbacks_total\{route="payment-webhook",reason="before-effect"\} \d+/,
     )
     expect(metrics).toMatch(
-      /bff_fallbacks_total\{route="payment-webhook",reason="replay-safe"\} \d+/,
+      /bff_fallbacks_total\{route="payout-statement",reason="replay-always"\} \d+/,
     )
     expect(metrics).toMatch(
-      /bff_fallback_refused_total\{route="ops-manage",reason="side-effect"\} \d+/,
+      /bff_fallback_refused_total\{route="payment-webhook",reason="side-effect"\} \d+/,
+    )
+    expect(metrics).toMatch(
+      /bff_fallback_refused_total\{route="ops-manage",reason="policy-never"\} \d+/,
     )
     expect(
-      logs.some((l) => l.msg === 'native failed, replaying to legacy' && l.route === 'ops-manage'),
+      logs.some(
+        (l) => l.msg === 'native failed, replaying to legacy' && l.route === 'payment-webhook',
+      ),
     ).toBe(true)
   })
 

@@ -426,14 +426,12 @@ describe('payment routes with the Toss stand-in and PostgreSQL', () => {
       )
     })
 
-    it('maps every Toss error class to a problem the client can act on', async () => {
+    it('maps every definitive Toss refusal to a problem the client can act on, failing the refund', async () => {
       const cases: Array<[number, string, number, string]> = [
         [403, 'NOT_CANCELABLE_PAYMENT', 409, 'not-cancelable-payment'],
         [403, 'NOT_CANCELABLE_AMOUNT', 422, 'not-cancelable-amount'],
         [400, 'ALREADY_REFUND_PAYMENT', 409, 'already-refunded'],
         [400, 'INVALID_REFUND_ACCOUNT_INFO', 422, 'invalid-refund-account'],
-        [403, 'FORBIDDEN_CONSECUTIVE_REQUEST', 429, 'too-many-requests'],
-        [400, 'PROVIDER_ERROR', 503, 'toss-provider-error'],
         [400, 'INVALID_REQUEST', 502, 'payment-provider-rejected'],
       ]
       const order = await paidOrder({ quantity: 5 })
@@ -446,14 +444,44 @@ describe('payment routes with the Toss stand-in and PostgreSQL', () => {
           asUser(),
         )
         expect([code, res.status]).toEqual([code, expected])
-        expect((await problem(res)).code).toBe(problemCode)
+        const body = (await problem(res)) as { code: string; refundStatus?: string }
+        expect([code, body.code, body.refundStatus]).toEqual([code, problemCode, 'failed'])
       }
       const rows = await h.sql<{ status: string }>(
         'select status from public.refunds where payment_key = $1',
         [order.paymentKey],
       )
-      expect(rows.every((r) => r.status === 'failed')).toBe(true)
+      expect(rows.map((r) => r.status)).toEqual(cases.map(() => 'failed'))
       expect(toss.payment(order.paymentKey)?.balanceAmount).toBe(order.amount)
+    })
+
+    it('keeps a refund pending on a temporary Toss refusal, with an honest Retry-After', async () => {
+      const cases: Array<[number, string, number, string, string]> = [
+        [403, 'FORBIDDEN_CONSECUTIVE_REQUEST', 429, 'too-many-requests', '2'],
+        [400, 'PROVIDER_ERROR', 503, 'toss-provider-error', '10'],
+      ]
+      for (const [status, code, expected, problemCode, retryAfter] of cases) {
+        const order = await paidOrder()
+        toss.failNextCancel(order.paymentKey, status, code)
+        const res = await post(
+          app,
+          '/refund',
+          { paymentKey: order.paymentKey, cancelReason: 'r', cancelAmount: 100 },
+          asUser(),
+        )
+        expect([code, res.status, res.headers.get('retry-after')]).toEqual([
+          code,
+          expected,
+          retryAfter,
+        ])
+        const body = (await problem(res)) as { code: string; refundStatus?: string }
+        expect([body.code, body.refundStatus]).toEqual([problemCode, 'pending'])
+        const [row] = await h.sql<{ status: string; last_error: string }>(
+          'select status, last_error from public.refunds where payment_key = $1',
+          [order.paymentKey],
+        )
+        expect(row).toEqual({ status: 'pending', last_error: code })
+      }
     })
 
     it('refuses when Toss balance moved underneath us (NOT_MATCHES_REFUNDABLE_AMOUNT)', async () => {
@@ -489,7 +517,7 @@ describe('payment routes with the Toss stand-in and PostgreSQL', () => {
       expect(JSON.stringify(body)).not.toMatch(/UNAUTHORIZED|secret|key/i)
     })
 
-    it('frees the Idempotency-Key after a Toss 500 so the same request can succeed later', async () => {
+    it('keeps a refund pending after a Toss 500 and finishes it with the same key', async () => {
       const order = await paidOrder()
       const headers = asUser(USER_A, { 'idempotency-key': randomUUID() })
       toss.setMode({ kind: 'failing' })
@@ -499,7 +527,8 @@ describe('payment routes with the Toss stand-in and PostgreSQL', () => {
         { paymentKey: order.paymentKey, cancelReason: 'r', cancelAmount: 700 },
         headers,
       )
-      expect(failed.status).toBe(503)
+      expect(failed.status).toBe(202)
+      expect(((await failed.json()) as { status: string }).status).toBe('pending')
       expect(failed.headers.get('retry-after')).toBeTruthy()
       toss.setMode({ kind: 'normal' })
       const retried = await post(
@@ -516,6 +545,7 @@ describe('payment routes with the Toss stand-in and PostgreSQL', () => {
         headers,
       )
       expect([replay.status, replay.headers.get('idempotent-replayed')]).toEqual([200, 'true'])
+      expect(toss.payment(order.paymentKey)?.balanceAmount).toBe(order.amount - 700)
     })
 
     it('finishes a refund whose Toss answer timed out, without a second cancel', async () => {
@@ -631,8 +661,9 @@ describe('payment routes with the Toss stand-in and PostgreSQL', () => {
           { paymentKey: order.paymentKey, cancelReason: 'r', cancelAmount: 100 },
           asUser(),
         )
-        expect(first.status).toBe(503)
-        expect((await problem(first)).code).toBe('toss-unavailable')
+        // Toss could not be reached: the refund is kept and finished later, never failed.
+        expect(first.status).toBe(202)
+        expect(((await first.json()) as { status: string }).status).toBe('pending')
         const webhook = await sendWebhook(
           breakerApp,
           '/webhook',
@@ -652,11 +683,11 @@ describe('payment routes with the Toss stand-in and PostgreSQL', () => {
         expect((await problem(open)).code).toBe('toss-unavailable')
         expect(await count('refunds')).toBe(reservedSoFar)
         expect(reservedSoFar - before).toBe(1)
-        const [failed] = await h.sql<{ status: string }>(
+        const [kept] = await h.sql<{ status: string }>(
           'select status from public.refunds where payment_key = $1',
           [order.paymentKey],
         )
-        expect(failed?.status).toBe('failed')
+        expect(kept?.status).toBe('pending')
       } finally {
         await toss.up()
       }

@@ -17,6 +17,8 @@ function services(env: Record<string, string> = {}): NativeServices {
   }
 }
 
+const NEVER = { replay: 'never' } as const
+
 describe('route table assembled from the features', () => {
   it('lists every route once, each owned by the feature that declares it', () => {
     expect(ROUTE_IDS.size).toBe(ROUTES.length)
@@ -58,9 +60,9 @@ describe('route table assembled from the features', () => {
         return { tag: 'x' }
       },
       routes: [
-        { id: 'sample-a', phase: 2, summary: 'a', native: () => handler },
-        { id: 'sample-b', phase: 2, summary: 'b', native: () => handler },
-        { id: 'sample-c', phase: 3, summary: 'c' },
+        { id: 'sample-a', phase: 2, summary: 'a', policy: NEVER, native: () => handler },
+        { id: 'sample-b', phase: 2, summary: 'b', policy: NEVER, native: () => handler },
+        { id: 'sample-c', phase: 3, summary: 'c', policy: NEVER },
       ],
     })
     const handlers = assembleRouteTable([feature]).nativeHandlers(services())
@@ -71,19 +73,24 @@ describe('route table assembled from the features', () => {
   it('refuses a route id or an alias declared twice, and a native stay-legacy route', () => {
     const a = defineFeature({
       name: 'a',
-      routes: [{ id: 'same', phase: 2, summary: 'a', aliases: ['/api/v1/x'] }],
+      routes: [{ id: 'same', phase: 2, summary: 'a', policy: NEVER, aliases: ['/api/v1/x'] }],
     })
-    const b = defineFeature({ name: 'b', routes: [{ id: 'same', phase: 2, summary: 'b' }] })
+    const b = defineFeature({
+      name: 'b',
+      routes: [{ id: 'same', phase: 2, summary: 'b', policy: NEVER }],
+    })
     const c = defineFeature({
       name: 'c',
-      routes: [{ id: 'other', phase: 2, summary: 'c', aliases: ['/api/v1/x'] }],
+      routes: [{ id: 'other', phase: 2, summary: 'c', policy: NEVER, aliases: ['/api/v1/x'] }],
     })
     expect(() => assembleRouteTable([a, b])).toThrow(/same declared twice/)
     expect(() => assembleRouteTable([a, c])).toThrow(/alias \/api\/v1\/x/)
     expect(() =>
       defineFeature({
         name: 'd',
-        routes: [{ id: 'd', phase: 'stay-legacy', summary: 'd', native: () => handler }],
+        routes: [
+          { id: 'd', phase: 'stay-legacy', summary: 'd', policy: NEVER, native: () => handler },
+        ],
       }),
     ).toThrow(/stays on legacy/)
   })

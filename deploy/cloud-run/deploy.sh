@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Cloud Build step: deploy IMAGE to the Cloud Run service of TARGET as a new revision with no
+# traffic and the revision tag TAG, then check the tagged URL answers /health and /ready.
+# The service is created on its first deploy (Cloud Run gives a new service's first revision
+# all traffic; --no-traffic applies from the second deploy on).
+set -euo pipefail
+: "${TARGET:?staging or production}" "${IMAGE:?}" "${TAG:?}" "${REGION:?}" "${PROJECT_ID:?}"
+cd "$(dirname "$0")"
+service="bff-gateway-$TARGET"
+runtime_sa="bff-gateway-$TARGET@$PROJECT_ID.iam.gserviceaccount.com"
+
+secrets=""
+while read -r name; do
+  case "$name" in '' | '#'*) continue ;; esac
+  secrets+="${secrets:+,}$name=$TARGET-$name:latest"
+done <secrets.txt
+
+traffic=()
+if gcloud run services describe "$service" --region "$REGION" --format 'value(metadata.name)' >/dev/null 2>&1; then
+  traffic=(--no-traffic)
+else
+  echo "first deploy of $service: its first revision takes all traffic"
+fi
+
+# Memorystore and other private addresses through Direct VPC egress, when a network is given.
+network=()
+if [ -n "${NETWORK:-}" ]; then
+  network=(--network "$NETWORK" --subnet "${SUBNET:-$NETWORK}" --vpc-egress private-ranges-only)
+fi
+
+case "$TARGET" in
+  production) scale=(--min-instances 1 --max-instances 50) ;;
+  *) scale=(--min-instances 0 --max-instances 5) ;;
+esac
+
+# --timeout exceeds LEGACY_TOTAL_TIMEOUT_MS (120 s); SIGTERM drains within SHUTDOWN_GRACE_MS.
+gcloud run deploy "$service" \
+  --image "$IMAGE" \
+  --region "$REGION" \
+  --service-account "$runtime_sa" \
+  --env-vars-file "$TARGET.env.yaml" \
+  --set-secrets "$secrets" \
+  --tag "$TAG" \
+  "${traffic[@]}" \
+  --port 8080 --cpu 1 --memory 512Mi --concurrency 80 --timeout 130s \
+  --execution-environment gen2 --cpu-boost \
+  "${scale[@]}" \
+  "${network[@]}" \
+  --labels "app=bff-gateway,env=$TARGET" \
+  --quiet
+
+url=$(bash ./tag-url.sh "$service" "$TAG")
+for path in /health /ready; do
+  ok=""
+  for _ in $(seq 1 10); do
+    if curl -fsS --max-time 10 -o /dev/null "$url$path"; then ok=1; break; fi
+    sleep 3
+  done
+  [ -n "$ok" ] || { echo "revision tag $TAG: $url$path does not answer 200" >&2; exit 1; }
+done
+echo "revision tag $TAG serves at $url"

@@ -1,0 +1,32 @@
+import { runRefundRetryJob, TossClient } from '../payments/index.js'
+import type { JobFactory } from './types.js'
+
+/** Refunds handled per run; the rest wait for the next run (every 10 minutes). */
+const BATCH = 50
+
+/**
+ * `refund-retry`: the payments feature's job (`runRefundRetryJob`), which resends refunds left
+ * `pending` through the same sender lease and Idempotency-Key as a client's request, so Toss
+ * never cancels twice. Virtual-account refunds are counted as `needsAccount` for ops.
+ */
+export const refundRetryJob: JobFactory = ({ config, logger, vendorFetch }) => {
+  if (!config.TOSS_SECRET_KEY) return undefined
+  const toss = new TossClient({
+    secretKey: config.TOSS_SECRET_KEY,
+    baseUrl: config.TOSS_API_URL,
+    ...(vendorFetch?.toss ? { fetch: vendorFetch.toss } : {}),
+  })
+  return {
+    name: 'refund-retry',
+    budgetMs: 120_000,
+    cron: '*/10 * * * *',
+    summary: 'Resend refunds Toss left pending',
+    async run(ctx) {
+      const sweep = await runRefundRetryJob(
+        { db: ctx.db, toss, logger },
+        { olderThanSeconds: 60, limit: BATCH },
+      )
+      return { ...sweep }
+    },
+  }
+}
