@@ -115,6 +115,20 @@ const EnvSchema = z.object({
   SHUTDOWN_GRACE_MS: int(0, 60_000).default(9_000),
   RATE_LIMIT_TIMEOUT_MS: int(10, 10_000).default(300),
   FLAGS_REFRESH_MS: int(100, 600_000).default(5_000),
+  // Funding completion (routes/funding): retry schedule of declined charges and the work pace.
+  FUNDING_RETRY_DAYS: int(0, 30).default(4),
+  FUNDING_RETRY_AT_KST: z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a KST time HH:MM')
+    .default('17:00'),
+  FUNDING_HOLIDAYS: z
+    .string()
+    .regex(/^(\d{4}-\d{2}-\d{2}(,\s*\d{4}-\d{2}-\d{2})*)?$/, 'comma-separated YYYY-MM-DD dates')
+    .default(''),
+  FUNDING_CHARGE_CONCURRENCY: int(1, 1000).default(16),
+  FUNDING_BATCH_SIZE: int(1, 1000).default(100),
+  FUNDING_LEASE_SECONDS: int(10, 3600).default(120),
+  FUNDING_RUN_BUDGET_MS: int(100, 600_000).default(20_000),
   FLAGS_STORE_KEY: z
     .string()
     .regex(/^[A-Za-z0-9:_-]{1,128}$/, 'a Redis key such as bff:flags')

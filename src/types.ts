@@ -1,4 +1,5 @@
 import type { Context } from 'hono'
+import type { Bindings } from './platform/runtime.js'
 
 // The route vocabulary (the rows are declared by the features, see `src/route-table.ts`).
 
@@ -159,7 +160,7 @@ export type Variables = {
 }
 
 export interface AppEnv {
-  Bindings: Record<string, unknown>
+  Bindings: Bindings
   Variables: Variables
 }
 

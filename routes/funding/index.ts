@@ -1,15 +1,56 @@
 import { closed, defineFeature, KiB, MiB } from '../../src/route-table.js'
-import { tossWebhookPolicy } from '../payments/index.js'
+import { TossClient, tossWebhookPolicy } from '../payments/index.js'
+import { createFundingAdminReview } from './admin-review.js'
+import { createCampaignComplete } from './campaign-complete.js'
+import type { FundingDeps } from './deps.js'
+import { tossBilling } from './payment-method.js'
+import { createFundingPledge } from './pledge.js'
+import { retryScheduleFrom } from './schedule.js'
+import { createFundingStudioSubmit } from './studio-submit.js'
+import { createFundingPaymentWebhook } from './webhook.js'
+import { DEFAULT_WORK_OPTIONS } from './work.js'
+
+export type { FundingDeps } from './deps.js'
+export { type ClockResult, fundingChargeWork, fundingClock } from './jobs.js'
+export type { ChargeOutcome, PaymentMethod, RegisteredCard } from './payment-method.js'
+export { tossBilling } from './payment-method.js'
+export { DEFAULT_RETRY_SCHEDULE, nextRetryAt, type RetrySchedule } from './schedule.js'
+export { DEFAULT_WORK_OPTIONS, runFundingWork, type WorkOptions, type WorkStats } from './work.js'
 
 /**
- * Funding campaigns: pledges (paid through TossPayments), the funding payment webhook, the
- * studio submission, the admin review and closing a campaign.
- * Not native yet: every route is proxied to its Edge Function. Handlers, schemas, SQL calls and
- * problem mapping go in this folder; a route turns native by naming its factory in `native`
- * (see docs/ARCHITECTURE.md, "How to add a native function").
+ * Funding campaigns: the studio submission, the admin review, pledges with a card registered
+ * now and charged when the campaign succeeds (Toss billing behind `PaymentMethod`), closing a
+ * campaign (charges shared by any number of instances through leased work in PostgreSQL) and the
+ * funding payment webhook. State machine and money movements: supabase/migrations/0006_funding.sql.
  */
-export const funding = defineFeature({
+export const funding = defineFeature<FundingDeps>({
   name: 'funding',
+  setup: ({ config, db, logger, vendorFetch }) => {
+    if (!db || !config.TOSS_SECRET_KEY) return undefined
+    const toss = new TossClient({
+      secretKey: config.TOSS_SECRET_KEY,
+      baseUrl: config.TOSS_API_URL,
+      ...(vendorFetch?.toss ? { fetch: vendorFetch.toss } : {}),
+    })
+    return {
+      db,
+      method: tossBilling(toss),
+      getPayment: (paymentKey) => toss.getPayment(paymentKey),
+      logger: logger.child({ component: 'funding' }),
+      retry: retryScheduleFrom({
+        retries: config.FUNDING_RETRY_DAYS,
+        atKst: config.FUNDING_RETRY_AT_KST,
+        holidays: config.FUNDING_HOLIDAYS,
+      }),
+      work: {
+        ...DEFAULT_WORK_OPTIONS,
+        concurrency: config.FUNDING_CHARGE_CONCURRENCY,
+        batchSize: config.FUNDING_BATCH_SIZE,
+        leaseSeconds: config.FUNDING_LEASE_SECONDS,
+        budgetMs: config.FUNDING_RUN_BUDGET_MS,
+      },
+    }
+  },
   routes: [
     {
       id: 'funding-pledge',
@@ -22,6 +63,7 @@ export const funding = defineFeature({
         bodyLimitBytes: 16 * KiB,
         strictOrigin: true,
       },
+      native: createFundingPledge,
     },
     {
       id: 'funding-payment-webhook',
@@ -29,6 +71,7 @@ export const funding = defineFeature({
       summary: 'TossPayments webhook for funding payments',
       aliases: ['/api/v1/webhooks/funding-payment'],
       policy: tossWebhookPolicy,
+      native: createFundingPaymentWebhook,
     },
     {
       id: 'campaign-complete',
@@ -36,6 +79,7 @@ export const funding = defineFeature({
       summary: 'Close a funding campaign',
       aliases: ['/api/v1/funding/campaign-complete'],
       policy: { replay: 'never', auth: 'service' },
+      native: createCampaignComplete,
     },
     {
       id: 'funding-admin-review',
@@ -43,6 +87,7 @@ export const funding = defineFeature({
       summary: 'Admin review of a funding submission',
       policy: { replay: 'never' },
       aliases: ['/api/v1/funding/admin-review'],
+      native: createFundingAdminReview,
     },
     {
       id: 'funding-studio-submit',
@@ -50,6 +95,7 @@ export const funding = defineFeature({
       summary: 'Creator studio submission of a funding campaign',
       aliases: ['/api/v1/funding/studio-submit'],
       policy: { replay: 'never', bodyLimitBytes: 1 * MiB },
+      native: createFundingStudioSubmit,
     },
   ],
 })

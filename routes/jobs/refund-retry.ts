@@ -24,7 +24,7 @@ export const refundRetryJob: JobFactory = ({ config, logger, vendorFetch }) => {
     async run(ctx) {
       const sweep = await runRefundRetryJob(
         { db: ctx.db, toss, logger },
-        { olderThanSeconds: 60, limit: BATCH },
+        { olderThanSeconds: 60, limit: BATCH, shouldStop: () => ctx.shouldStop() },
       )
       return { ...sweep }
     },

@@ -6,8 +6,18 @@ import { TossClient } from './toss/client.js'
 import { createPaymentWebhook } from './webhook.js'
 import { tossWebhookPolicy } from './webhook-policy.js'
 
+export { dbProblem } from './db-problems.js'
 export { runRefundRetryJob } from './jobs.js'
-export { TossClient } from './toss/client.js'
+export { PaymentStatusChangedEvent } from './schemas.js'
+export {
+  TossClient,
+  TossError,
+  type TossPayment,
+  TossTimeoutError,
+  TossUnavailableError,
+  tossProblem,
+} from './toss/client.js'
+export { webhookEventId } from './webhook-event.js'
 export { tossWebhookPolicy } from './webhook-policy.js'
 
 /**

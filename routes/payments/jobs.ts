@@ -6,6 +6,8 @@ export interface RefundRetryOptions {
   olderThanSeconds?: number
   /** At most this many refunds per run (default 50). */
   limit?: number
+  /** Checked between two refunds: true once the run's time budget is spent. */
+  shouldStop?: () => boolean
 }
 
 /**
@@ -15,7 +17,8 @@ export interface RefundRetryOptions {
  * overlaps another run sends nothing twice. Virtual-account refunds are counted in
  * `needsAccount` and left to ops (the account is never stored).
  *
- * Run it with `npm run refunds:retry` (scripts/refunds-retry.ts); the scheduled dispatcher runs it (routes/jobs/refund-retry.ts).
+ * The scheduled dispatcher runs it (`routes/jobs/refund-retry.ts`); ops run it by hand with
+ * `npm run jobs -- run refund-retry`.
  */
 export async function runRefundRetryJob(
   deps: Pick<PaymentDeps, 'db' | 'toss' | 'logger' | 'refundLeaseSeconds' | 'clock'>,

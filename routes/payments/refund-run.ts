@@ -302,14 +302,22 @@ export interface PendingRefundSweep {
  */
 export async function retryPendingRefunds(
   deps: RunDeps,
-  { olderThanSeconds = 60, limit = 50 }: { olderThanSeconds?: number; limit?: number } = {},
+  {
+    olderThanSeconds = 60,
+    limit = 50,
+    shouldStop = () => false,
+  }: { olderThanSeconds?: number; limit?: number; shouldStop?: () => boolean } = {},
 ): Promise<PendingRefundSweep> {
   const pending = await deps.db.call<RefundRow[]>('refund_pending_list', {
     p_older_than_seconds: olderThanSeconds,
     p_limit: limit,
   })
   const sweep: PendingRefundSweep = { done: 0, failed: 0, stillPending: 0, needsAccount: 0 }
-  for (const refund of pending) {
+  for (const [index, refund] of pending.entries()) {
+    if (shouldStop()) {
+      sweep.stillPending += pending.length - index
+      break
+    }
     if (refund.method === '가상계좌') {
       sweep.needsAccount++
       continue

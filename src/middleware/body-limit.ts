@@ -2,6 +2,7 @@ import type { Context, MiddlewareHandler, Next } from 'hono'
 import { GatewayError } from '../errors.js'
 import { enforceStreamLimit, payloadTooLarge } from '../platform/body-limit.js'
 import { readHeader } from '../platform/request-headers.js'
+import { nodeRequest } from '../platform/runtime.js'
 import type { AppEnv } from '../types.js'
 
 /**
@@ -58,7 +59,7 @@ export function bodyLimit(): MiddlewareHandler<AppEnv> {
       return next()
     }
     if (!chunked && (c.req.method === 'GET' || c.req.method === 'HEAD')) return next()
-    if ((c.env as { incoming?: unknown } | undefined)?.incoming) return next()
+    if (nodeRequest(c)) return next()
     const body = c.req.raw.body
     if (body) {
       c.req.raw = new Request(c.req.raw, {

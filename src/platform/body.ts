@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import type { AppContext } from '../types.js'
-import { payloadTooLarge } from './body-limit.js'
+import { BodyCounter } from './body-limit.js'
+import { nodeRequest } from './runtime.js'
 
 const EMPTY = new Uint8Array(0)
 
@@ -13,7 +14,7 @@ export async function bufferBody(c: AppContext): Promise<Uint8Array> {
   const cached = c.get('bufferedBody')
   if (cached) return cached
   if (c.req.method === 'GET' || c.req.method === 'HEAD') return EMPTY
-  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming
+  const incoming = nodeRequest(c)
   let bytes: Uint8Array<ArrayBuffer>
   if (incoming && incoming.headers['content-length'] === undefined) {
     bytes = await readLimited(
@@ -36,13 +37,12 @@ export async function bufferBody(c: AppContext): Promise<Uint8Array> {
 function readLimited(incoming: IncomingMessage, limit: number): Promise<Uint8Array<ArrayBuffer>> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
-    let size = 0
+    const count = new BodyCounter(limit)
     incoming.on('data', (chunk: Buffer) => {
-      size += chunk.length
-      if (size > limit) {
+      if (count.add(chunk.length)) {
         incoming.removeAllListeners('data')
         incoming.resume()
-        reject(payloadTooLarge(limit))
+        reject(count.problem())
         return
       }
       chunks.push(chunk)

@@ -5,8 +5,10 @@ import type { TossCancel, TossPayment } from '../../routes/payments/toss/client.
 
 /**
  * A TossPayments API v1 stand-in (docs.tosspayments.com/reference), for what the gateway
- * calls: `GET /v1/payments/{paymentKey}` and `POST /v1/payments/{paymentKey}/cancel`.
- * Payments are seeded by the test. Behaviour follows the documented one: Basic auth with
+ * calls: `GET /v1/payments/{paymentKey}`, `POST /v1/payments/{paymentKey}/cancel`,
+ * `GET /v1/payments/orders/{orderId}` and billing (docs.tosspayments.com/guides/billing):
+ * `POST /v1/billing/authorizations/issue`, `POST /v1/billing/{billingKey}`,
+ * `DELETE /v1/billing/{billingKey}`. Payments are seeded by the test or made by billing charges. Behaviour follows the documented one: Basic auth with
  * `secretKey + ':'`, `{code, message}` errors, Idempotency-Key replays the first response, and
  * the cancel rules (refundableAmount, over-cancel, virtual-account refund account).
  */
@@ -52,6 +54,25 @@ export interface TossFake {
   seed(payment: SeedPayment): TossPayment
   payment(paymentKey: string): TossPayment | undefined
   setMode(mode: TossFakeMode): void
+  /** Billing charges actually applied (idempotent replays are not counted). */
+  readonly chargeCount: number
+  /** Applied charges per orderId: any value above 1 is a duplicate charge. */
+  readonly chargesByOrder: ReadonlyMap<string, number>
+  /** Every billing key issued, deleted or not (to prove none leaks anywhere). */
+  readonly issuedBillingKeys: readonly string[]
+  /** Billing keys deleted through the API. */
+  readonly deletedBillingKeys: ReadonlySet<string>
+  /**
+   * What the SDK's `requestBillingAuth` gives the client: an authKey bound to `customerKey`.
+   * `method` other than the contracted card makes the issue fail with NOT_SUPPORTED_METHOD.
+   */
+  billingAuth(customerKey: string, options?: { method?: string }): string
+  /** The next charges on cards of `customerKey` fail, one code each (HTTP 400 unless 5xx-coded). */
+  failCharges(customerKey: string, codes: string[]): void
+  /** The next `count` charges are applied, then the connection is dropped before the answer. */
+  dropChargeAnswers(count: number): void
+  /** Delay before every answer (a slow provider), in milliseconds. */
+  setLatency(ms: number): void
   /** Script the next cancels of a payment (see `TossScriptStep`). */
   script(paymentKey: string, steps: TossScriptStep[]): void
   /** The transaction key of the cancel a given Idempotency-Key applied (the stand-in's truth). */
@@ -85,13 +106,29 @@ class HttpError {
   ) {}
 }
 
+/** Card errors of the billing charge API (docs.tosspayments.com/reference/error-codes). */
+export const BILLING_CARD_ERRORS = [
+  'INVALID_CARD_EXPIRATION',
+  'INVALID_STOPPED_CARD',
+  'INVALID_REJECT_CARD',
+  'PROVIDER_ERROR',
+] as const
+
+interface BillingCard {
+  customerKey: string
+  billingKey: string
+  deleted: boolean
+}
+
 export async function startTossFake({
   secretKey = 'test_sk_fake0000000000000000',
   port = 0,
+  latencyMs = 0,
   timestamps = 'increasing',
 }: {
   secretKey?: string
   port?: number
+  latencyMs?: number
   /**
    * `increasing`: every transaction a second after the last (ordering never depends on the
    * wall clock). `wall`: Toss's own behaviour, the current time to the second, so cancels in
@@ -101,6 +138,17 @@ export async function startTossFake({
 } = {}): Promise<TossFake> {
   const scripts = new Map<string, TossScriptStep[]>()
   const appliedBy = new Map<string, string>()
+  const authKeys = new Map<string, { customerKey: string; method: string; billingKey?: string }>()
+  const cards = new Map<string, BillingCard>()
+  const issuedBillingKeys: string[] = []
+  const deletedBillingKeys = new Set<string>()
+  const chargeFailures = new Map<string, string[]>()
+  const chargesByOrder = new Map<string, number>()
+  const orders = new Map<string, string>()
+  const inFlight = new Set<string>()
+  let chargeCount = 0
+  let dropAnswers = 0
+  let latency = latencyMs
   const payments = new Map<string, TossPayment>()
   const idempotent = new Map<string, { status: number; body: unknown }>()
   const forcedFailures = new Map<string, HttpError>()
@@ -183,6 +231,185 @@ export async function startTossFake({
     return payment
   }
 
+  function issue(body: Record<string, unknown>): Record<string, unknown> {
+    const { authKey, customerKey } = body
+    if (
+      typeof authKey !== 'string' ||
+      typeof customerKey !== 'string' ||
+      customerKey.length > 300
+    ) {
+      throw new HttpError(400, 'INVALID_REQUEST', 'authKey and customerKey are required.')
+    }
+    const auth = authKeys.get(authKey)
+    // An authKey Toss never issued: the stand-in answers the generic INVALID_REQUEST.
+    if (!auth) throw new HttpError(400, 'INVALID_REQUEST', '유효하지 않은 authKey 입니다.')
+    if (auth.customerKey !== customerKey) {
+      throw new HttpError(400, 'NOT_MATCHES_CUSTOMER_KEY', '인증키와 고객키가 일치하지 않습니다.')
+    }
+    if (auth.method !== 'CARD') {
+      throw new HttpError(400, 'NOT_SUPPORTED_METHOD', '지원되지 않는 결제 수단입니다.')
+    }
+    if (!auth.billingKey) {
+      auth.billingKey = `bk_${randomUUID().replaceAll('-', '')}`
+      cards.set(auth.billingKey, { customerKey, billingKey: auth.billingKey, deleted: false })
+      issuedBillingKeys.push(auth.billingKey)
+    }
+    return {
+      mId: 'tvivarepublica',
+      customerKey,
+      authenticatedAt: kstIso(Date.now()),
+      method: '카드',
+      billingKey: auth.billingKey,
+      card: {
+        issuerCode: '71',
+        acquirerCode: '71',
+        number: '43301234****123*',
+        cardType: '신용',
+        ownerType: '개인',
+      },
+    }
+  }
+
+  function charge(billingKey: string, body: Record<string, unknown>): TossPayment {
+    const card = cards.get(billingKey)
+    if (!card || card.deleted) {
+      // Unknown or deleted key: the stand-in answers the generic INVALID_REQUEST.
+      throw new HttpError(400, 'INVALID_REQUEST', '유효하지 않은 빌링키 입니다.')
+    }
+    const { customerKey, amount, orderId, orderName } = body
+    if (typeof customerKey !== 'string' || customerKey !== card.customerKey) {
+      throw new HttpError(400, 'NOT_MATCHES_CUSTOMER_KEY', '빌링키와 고객키가 일치하지 않습니다.')
+    }
+    if (typeof orderId !== 'string' || !/^[A-Za-z0-9_-]{6,64}$/.test(orderId)) {
+      throw new HttpError(400, 'INVALID_REQUEST', 'orderId must be 6-64 characters.')
+    }
+    if (typeof orderName !== 'string' || orderName.length === 0 || orderName.length > 100) {
+      throw new HttpError(400, 'INVALID_REQUEST', 'orderName must be 1-100 characters.')
+    }
+    if (typeof amount !== 'number' || !Number.isInteger(amount) || amount <= 0) {
+      throw new HttpError(400, 'INVALID_REQUEST', 'amount must be a positive integer.')
+    }
+    if (amount < 100) {
+      throw new HttpError(
+        400,
+        'BELOW_MINIMUM_AMOUNT',
+        '신용카드는 결제금액이 100원 이상이어야 합니다.',
+      )
+    }
+    if (orders.has(orderId)) {
+      throw new HttpError(
+        400,
+        'DUPLICATED_ORDER_ID',
+        '이미 승인 및 취소가 진행된 중복된 주문번호 입니다.',
+      )
+    }
+    const queued = chargeFailures.get(card.customerKey)
+    const code = queued?.shift()
+    if (code) {
+      throw new HttpError(code.startsWith('FAILED_') ? 500 : 400, code, `card error ${code}`)
+    }
+    const approvedAt = tick()
+    const payment: TossPayment = {
+      paymentKey: `pk_${randomUUID().replaceAll('-', '')}`,
+      orderId,
+      orderName,
+      type: 'BILLING',
+      status: 'DONE',
+      method: '카드',
+      totalAmount: amount,
+      balanceAmount: amount,
+      currency: 'KRW',
+      requestedAt: approvedAt,
+      approvedAt,
+      lastTransactionKey: randomUUID().replaceAll('-', ''),
+      secret: null,
+      cancels: null,
+    }
+    payments.set(payment.paymentKey, payment)
+    orders.set(orderId, payment.paymentKey)
+    chargesByOrder.set(orderId, (chargesByOrder.get(orderId) ?? 0) + 1)
+    chargeCount++
+    return payment
+  }
+
+  /**
+   * POST with an Idempotency-Key: the operation is applied at once, the answer comes after
+   * `delayMs`; a repeat meanwhile gets 409 IDEMPOTENT_REQUEST_PROCESSING, a repeat afterwards the
+   * first response.
+   */
+  async function idempotentPost(
+    key: string | string[] | undefined,
+    scope: string,
+    delayMs: number,
+    run: () => unknown,
+  ): Promise<{ status: number; body: unknown } | HttpError> {
+    const slot = typeof key === 'string' ? `${scope} ${key}` : undefined
+    if (slot) {
+      if ((key as string).length > 300) {
+        return new HttpError(400, 'INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key is too long.')
+      }
+      const first = idempotent.get(slot)
+      if (first) return first
+      if (inFlight.has(slot)) {
+        return new HttpError(409, 'IDEMPOTENT_REQUEST_PROCESSING', '요청을 처리중 입니다.')
+      }
+      inFlight.add(slot)
+    }
+    let outcome: { status: number; body: unknown }
+    try {
+      outcome = { status: 200, body: structuredClone(run()) }
+    } catch (error) {
+      if (!(error instanceof HttpError)) throw error
+      outcome = { status: error.status, body: { code: error.code, message: error.message } }
+    }
+    if (delayMs) await new Promise((r) => setTimeout(r, delayMs))
+    if (slot) {
+      idempotent.set(slot, outcome)
+      inFlight.delete(slot)
+    }
+    return outcome
+  }
+
+  async function handleBilling(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    body: unknown,
+    send: (status: number, payload: unknown) => Promise<void>,
+    fail: (error: HttpError) => Promise<void>,
+  ): Promise<void> {
+    const input = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>
+    const key = req.headers['idempotency-key']
+    if (req.method === 'POST' && path === '/v1/billing/authorizations/issue') {
+      const outcome = await idempotentPost(key, path, latency, () => issue(input))
+      return outcome instanceof HttpError ? fail(outcome) : send(outcome.status, outcome.body)
+    }
+    const billingKey = decodeURIComponent(path.slice('/v1/billing/'.length))
+    if (req.method === 'DELETE') {
+      const card = cards.get(billingKey)
+      if (!card || card.deleted) {
+        return fail(new HttpError(400, 'INVALID_REQUEST', '유효하지 않은 빌링키 입니다.'))
+      }
+      card.deleted = true
+      deletedBillingKeys.add(billingKey)
+      if (latency) await new Promise((r) => setTimeout(r, latency))
+      res.writeHead(200)
+      res.end()
+      return
+    }
+    if (req.method !== 'POST')
+      return fail(new HttpError(405, 'INVALID_REQUEST', 'Method not allowed'))
+    const outcome = await idempotentPost(key, `charge ${billingKey}`, latency, () =>
+      charge(billingKey, input),
+    )
+    if (!(outcome instanceof HttpError) && outcome.status === 200 && dropAnswers > 0) {
+      dropAnswers--
+      res.destroy()
+      return
+    }
+    return outcome instanceof HttpError ? fail(outcome) : send(outcome.status, outcome.body)
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = []
     for await (const chunk of req) chunks.push(chunk as Buffer)
@@ -199,6 +426,9 @@ export async function startTossFake({
     const send = async (status: number, payload: unknown) => {
       const current = mode
       if (current.kind === 'slow') await new Promise((r) => setTimeout(r, current.delayMs))
+      else if (latency && !path.startsWith('/v1/billing/')) {
+        await new Promise((r) => setTimeout(r, latency))
+      }
       if (res.destroyed) return
       res.writeHead(status, { 'content-type': 'application/json' })
       res.end(JSON.stringify(payload))
@@ -218,6 +448,18 @@ export async function startTossFake({
     if (mode.kind === 'failing') {
       const code = mode.code ?? (req.method === 'POST' ? 'FAILED_REFUND_PROCESS' : 'COMMON_ERROR')
       return fail(new HttpError(500, code, '일시적인 오류가 발생했습니다.'))
+    }
+    if (path.startsWith('/v1/billing/')) {
+      return handleBilling(req, res, path, body, send, fail)
+    }
+    const byOrder = /^\/v1\/payments\/orders\/([^/]+)$/.exec(path)
+    if (byOrder && req.method === 'GET') {
+      const paymentKey = orders.get(decodeURIComponent(byOrder[1] as string))
+      const found = paymentKey ? payments.get(paymentKey) : undefined
+      if (!found) {
+        return fail(new HttpError(404, 'NOT_FOUND_PAYMENT', '존재하지 않는 결제 정보 입니다.'))
+      }
+      return send(200, structuredClone(found))
     }
     const match = /^\/v1\/payments\/([^/]+)(\/cancel)?$/.exec(path)
     if (!match) return fail(new HttpError(404, 'NOT_FOUND', 'Not found'))
@@ -301,6 +543,26 @@ export async function startTossFake({
     requests,
     get cancelCount() {
       return cancelCount
+    },
+    get chargeCount() {
+      return chargeCount
+    },
+    chargesByOrder,
+    issuedBillingKeys,
+    deletedBillingKeys,
+    billingAuth(customerKey, { method = 'CARD' } = {}) {
+      const authKey = `bln_${randomUUID().replaceAll('-', '')}`
+      authKeys.set(authKey, { customerKey, method })
+      return authKey
+    },
+    failCharges(customerKey, codes) {
+      chargeFailures.set(customerKey, [...(chargeFailures.get(customerKey) ?? []), ...codes])
+    },
+    dropChargeAnswers(count) {
+      dropAnswers = count
+    },
+    setLatency(ms) {
+      latency = ms
     },
     seed(input) {
       const requestedAt = tick()

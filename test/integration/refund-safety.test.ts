@@ -117,8 +117,9 @@ describe('refunds: money never moves twice', () => {
       amount: number
       last_error: string | null
     }>(
-      `select id, status, idempotency_key, toss_transaction_key, amount, last_error
-         from public.refunds where payment_key = $1 order by created_at`,
+      `select id, status, idempotency_key, toss_transaction_key, amount,
+              to_jsonb(r) ->> 'last_error' as last_error
+         from public.refunds r where payment_key = $1 order by created_at`,
       [paymentKey],
     )
 
@@ -274,7 +275,7 @@ describe('refunds: money never moves twice', () => {
     }
   }, 60_000)
 
-  it('a pending refund nobody retries is finished by `npm run refunds:retry`, asking Toss first (defect 5)', async () => {
+  it('a pending refund nobody retries is finished by the refund-retry job (`npm run jobs -- run refund-retry`), asking Toss first (defect 5)', async () => {
     const app = appWith({ timeoutMs: 300, retries: 0 })
     const payment = await paid()
     const cancelsBefore = toss.cancelCount
@@ -293,22 +294,22 @@ describe('refunds: money never moves twice', () => {
     })
     expect(blocked.status).toBe(409)
     await sleep(900)
-    const getsBefore = toss.getCount(payment.paymentKey)
-    const { stdout } = await run(
-      'npx',
-      ['tsx', 'scripts/refunds-retry.ts', '--older-than', '0', '--limit', '1000'],
-      {
-        env: {
-          ...process.env,
-          DATABASE_URL: h.url,
-          TOSS_SECRET_KEY: toss.secretKey,
-          TOSS_API_URL: toss.url,
-        },
-        timeout: 60_000,
-      },
+    // The client never comes back; the job takes refunds pending for more than a minute.
+    await h.sql(
+      `update public.refunds set created_at = now() - interval '2 minutes' where payment_key = $1`,
+      [payment.paymentKey],
     )
-    const sweep = JSON.parse(stdout.trim().split('\n').at(-1) as string) as { done: number }
-    expect(sweep.done).toBeGreaterThanOrEqual(1)
+    const getsBefore = toss.getCount(payment.paymentKey)
+    await run('npx', ['tsx', 'scripts/jobs-cli.ts', 'run', 'refund-retry', '--json'], {
+      env: {
+        ...process.env,
+        DATABASE_URL: h.url,
+        TOSS_SECRET_KEY: toss.secretKey,
+        TOSS_API_URL: toss.url,
+        LEGACY_FUNCTIONS_URL: 'http://127.0.0.1:9/functions/v1',
+      },
+      timeout: 60_000,
+    })
     const [row] = await rows(payment.paymentKey)
     expect(row?.status).toBe('done')
     expect(row?.toss_transaction_key).toBe(toss.transactionFor(row?.idempotency_key as string))

@@ -1,7 +1,13 @@
 import type { CircuitBreakerPolicy, IPolicy, IRetryContext } from 'cockatiel'
 import { loadCockatiel } from '../../../src/platform/resilience.js'
 import { TossError, TossTimeoutError, TossUnavailableError } from './errors.js'
-import type { TossCancelRequest, TossPayment } from './types.js'
+import type {
+  TossBilling,
+  TossBillingChargeRequest,
+  TossBillingIssueRequest,
+  TossCancelRequest,
+  TossPayment,
+} from './types.js'
 
 export { TossError, TossTimeoutError, TossUnavailableError } from './errors.js'
 export { tossCodeProblem, tossProblem } from './problems.js'
@@ -9,7 +15,13 @@ export type * from './types.js'
 
 /** One call to Toss, reported for metrics and logs. */
 export interface TossCallEvent {
-  operation: 'getPayment' | 'cancelPayment'
+  operation:
+    | 'getPayment'
+    | 'cancelPayment'
+    | 'getPaymentByOrderId'
+    | 'issueBillingKey'
+    | 'chargeBilling'
+    | 'deleteBillingKey'
   outcome: 'ok' | 'error' | 'timeout' | 'unreachable' | 'circuit-open'
   status?: number
   code?: string
@@ -180,15 +192,69 @@ export class TossClient {
     )
   }
 
+  /** `GET /v1/payments/orders/{orderId}`: what Toss knows of an order (a lost charge answer). */
+  getPaymentByOrderId(orderId: string, signal?: AbortSignal): Promise<TossPayment> {
+    return this.#send(
+      'getPaymentByOrderId',
+      'GET',
+      `/v1/payments/orders/${encodeURIComponent(orderId)}`,
+      { signal },
+    )
+  }
+
+  /**
+   * `POST /v1/billing/authorizations/issue`: a billing key from the `authKey` the SDK's
+   * `requestBillingAuth` returned for `customerKey`. The key is a card-on-file credential: keep
+   * it server-side, never in a response or a log line.
+   */
+  issueBillingKey(
+    body: TossBillingIssueRequest,
+    idempotencyKey: string,
+    signal?: AbortSignal,
+  ): Promise<TossBilling> {
+    return this.#send('issueBillingKey', 'POST', '/v1/billing/authorizations/issue', {
+      body,
+      idempotencyKey: requireIdempotencyKey('issueBillingKey', idempotencyKey),
+      signal,
+    })
+  }
+
+  /** `POST /v1/billing/{billingKey}`: charge a registered card; retried only under its Idempotency-Key. */
+  chargeBilling(
+    billingKey: string,
+    body: TossBillingChargeRequest,
+    idempotencyKey: string,
+    signal?: AbortSignal,
+  ): Promise<TossPayment> {
+    return this.#send('chargeBilling', 'POST', `/v1/billing/${encodeURIComponent(billingKey)}`, {
+      body,
+      idempotencyKey: requireIdempotencyKey('chargeBilling', idempotencyKey),
+      signal,
+    })
+  }
+
+  /** `DELETE /v1/billing/{billingKey}` (Toss answers 200 with an empty body). */
+  async deleteBillingKey(billingKey: string, signal?: AbortSignal): Promise<void> {
+    await this.#send(
+      'deleteBillingKey',
+      'DELETE',
+      `/v1/billing/${encodeURIComponent(billingKey)}`,
+      {
+        signal,
+        emptyOk: true,
+      },
+    )
+  }
+
   async #send<T>(
     operation: TossCallEvent['operation'],
     method: string,
     path: string,
-    options: { body?: unknown; idempotencyKey?: string; signal?: AbortSignal | undefined },
+    options: SendOptions,
   ): Promise<T> {
     const policy = await this.#policyReady()
     try {
-      // Both operations are idempotent (a read; a cancel with Idempotency-Key), so both retry.
+      // Every operation is idempotent (reads, DELETE, POSTs with an Idempotency-Key), so all retry.
       return await policy.execute(({ attempt }) =>
         this.#attempt<T>(operation, method, path, options, attempt + 1),
       )
@@ -207,11 +273,7 @@ export class TossClient {
     operation: TossCallEvent['operation'],
     method: string,
     path: string,
-    {
-      body,
-      idempotencyKey,
-      signal,
-    }: { body?: unknown; idempotencyKey?: string; signal?: AbortSignal | undefined },
+    { body, idempotencyKey, signal, emptyOk }: SendOptions,
     attempt: number,
   ): Promise<T> {
     const deadline = AbortSignal.timeout(this.#timeoutMs)
@@ -248,6 +310,10 @@ export class TossClient {
       this.#onCall({ operation, outcome: 'error', status: response.status, code, attempt })
       throw new TossError(code, response.status, message)
     }
+    if (!json && emptyOk && text.trim() === '') {
+      this.#onCall({ operation, outcome: 'ok', status: response.status, attempt })
+      return undefined as T
+    }
     if (!json) {
       this.#onCall({
         operation,
@@ -265,6 +331,21 @@ export class TossClient {
     this.#onCall({ operation, outcome: 'ok', status: response.status, attempt })
     return json as T
   }
+}
+
+interface SendOptions {
+  body?: unknown
+  idempotencyKey?: string
+  signal?: AbortSignal | undefined
+  /** A 2xx with an empty body is a success (DELETE). */
+  emptyOk?: boolean
+}
+
+function requireIdempotencyKey(operation: string, key: string): string {
+  if (!key || key.length > 300) {
+    throw new TypeError(`${operation} needs an Idempotency-Key of 1-300 characters`)
+  }
+  return key
 }
 
 function parseJson(text: string): Record<string, unknown> | undefined {

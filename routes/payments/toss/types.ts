@@ -68,3 +68,41 @@ export interface TossCancelRequest {
   refundableAmount?: number
   taxFreeAmount?: number
 }
+
+/** Body of `POST /v1/billing/authorizations/issue`. */
+export interface TossBillingIssueRequest {
+  authKey: string
+  /** The fan's random customerKey (at most 50 characters is the safe bound). */
+  customerKey: string
+}
+
+/** The Billing object (docs.tosspayments.com/reference#billing-객체). */
+export interface TossBilling {
+  mId?: string
+  customerKey: string
+  authenticatedAt?: string
+  method?: string
+  billingKey: string
+  card?: {
+    issuerCode?: string
+    acquirerCode?: string
+    /** Masked by Toss. */
+    number?: string
+    cardType?: string
+    ownerType?: string
+  } | null
+  [field: string]: unknown
+}
+
+/** Body of `POST /v1/billing/{billingKey}`. */
+export interface TossBillingChargeRequest {
+  customerKey: string
+  amount: number
+  /** 6-64 of [A-Za-z0-9_-]. */
+  orderId: string
+  /** At most 100 characters. */
+  orderName: string
+  customerEmail?: string
+  customerName?: string
+  taxFreeAmount?: number
+}

@@ -1,0 +1,3 @@
+import { fundingHooks } from '../funding-contract.js'
+
+export const hooks = fundingHooks
