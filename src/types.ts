@@ -147,6 +147,8 @@ export type Variables = {
   sideEffect: boolean
   /** The request body, once something had to read it whole (native path, route subject key). */
   bufferedBody: Uint8Array | undefined
+  /** When the request body must have arrived whole (performance.now(); set by `bodyLimit`). */
+  bodyDeadline: number | undefined
   /** Status written by a transport that answered the client itself (Node direct path). */
   sentStatus: number | undefined
   /**
