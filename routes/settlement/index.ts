@@ -38,7 +38,7 @@ export const settlement = defineFeature<SettlementDeps>({
       aliases: ['/api/v1/settlement/statement'],
       methods: ['GET', 'POST'],
       // Reads only: a failed native attempt may be replayed to legacy.
-      policy: { replay: 'always', bodyLimitBytes: 4 * KiB },
+      policy: { replay: 'always', readOnly: true, bodyLimitBytes: 4 * KiB },
       native: createPayoutStatement,
     },
     {
@@ -48,7 +48,7 @@ export const settlement = defineFeature<SettlementDeps>({
       aliases: ['/api/v1/settlement/export'],
       methods: ['GET', 'POST'],
       // Reads only (a stream already started is never replayed: its status is sent).
-      policy: { replay: 'always', bodyLimitBytes: 4 * KiB },
+      policy: { replay: 'always', readOnly: true, bodyLimitBytes: 4 * KiB },
       native: createSettlementExport,
     },
   ],
