@@ -1,4 +1,4 @@
-import { closed, defineFeature, KiB, MiB } from '../../src/route-table.js'
+import { closed, defineFeature, KiB, MiB, type NativeServices } from '../../src/route-table.js'
 import { TossClient, tossWebhookPolicy } from '../payments/index.js'
 import { createFundingAdminReview } from './admin-review.js'
 import { createCampaignComplete } from './campaign-complete.js'
@@ -18,6 +18,42 @@ export { DEFAULT_RETRY_SCHEDULE, nextRetryAt, type RetrySchedule } from './sched
 export { DEFAULT_WORK_OPTIONS, runFundingWork, type WorkOptions, type WorkStats } from './work.js'
 
 /**
+ * The funding dependencies from the gateway's configuration (Toss billing as the payment
+ * method), or undefined without a database or a Toss key. Shared by the routes and the jobs.
+ */
+export function fundingDeps({
+  config,
+  db,
+  logger,
+  vendorFetch,
+}: Pick<NativeServices, 'config' | 'db' | 'logger' | 'vendorFetch'>): FundingDeps | undefined {
+  if (!db || !config.TOSS_SECRET_KEY) return undefined
+  const toss = new TossClient({
+    secretKey: config.TOSS_SECRET_KEY,
+    baseUrl: config.TOSS_API_URL,
+    ...(vendorFetch?.toss ? { fetch: vendorFetch.toss } : {}),
+  })
+  return {
+    db,
+    method: tossBilling(toss),
+    getPayment: (paymentKey) => toss.getPayment(paymentKey),
+    logger: logger.child({ component: 'funding' }),
+    retry: retryScheduleFrom({
+      retries: config.FUNDING_RETRY_DAYS,
+      atKst: config.FUNDING_RETRY_AT_KST,
+      holidays: config.FUNDING_HOLIDAYS,
+    }),
+    work: {
+      ...DEFAULT_WORK_OPTIONS,
+      concurrency: config.FUNDING_CHARGE_CONCURRENCY,
+      batchSize: config.FUNDING_BATCH_SIZE,
+      leaseSeconds: config.FUNDING_LEASE_SECONDS,
+      budgetMs: config.FUNDING_RUN_BUDGET_MS,
+    },
+  }
+}
+
+/**
  * Funding campaigns: the studio submission, the admin review, pledges with a card registered
  * now and charged when the campaign succeeds (Toss billing behind `PaymentMethod`), closing a
  * campaign (charges shared by any number of instances through leased work in PostgreSQL) and the
@@ -25,32 +61,7 @@ export { DEFAULT_WORK_OPTIONS, runFundingWork, type WorkOptions, type WorkStats 
  */
 export const funding = defineFeature<FundingDeps>({
   name: 'funding',
-  setup: ({ config, db, logger, vendorFetch }) => {
-    if (!db || !config.TOSS_SECRET_KEY) return undefined
-    const toss = new TossClient({
-      secretKey: config.TOSS_SECRET_KEY,
-      baseUrl: config.TOSS_API_URL,
-      ...(vendorFetch?.toss ? { fetch: vendorFetch.toss } : {}),
-    })
-    return {
-      db,
-      method: tossBilling(toss),
-      getPayment: (paymentKey) => toss.getPayment(paymentKey),
-      logger: logger.child({ component: 'funding' }),
-      retry: retryScheduleFrom({
-        retries: config.FUNDING_RETRY_DAYS,
-        atKst: config.FUNDING_RETRY_AT_KST,
-        holidays: config.FUNDING_HOLIDAYS,
-      }),
-      work: {
-        ...DEFAULT_WORK_OPTIONS,
-        concurrency: config.FUNDING_CHARGE_CONCURRENCY,
-        batchSize: config.FUNDING_BATCH_SIZE,
-        leaseSeconds: config.FUNDING_LEASE_SECONDS,
-        budgetMs: config.FUNDING_RUN_BUDGET_MS,
-      },
-    }
-  },
+  setup: fundingDeps,
   routes: [
     {
       id: 'funding-pledge',
