@@ -1,5 +1,5 @@
 import { GatewayError, upstreamTimeout, upstreamUnavailable } from '../src/errors.js'
-import { mergeVary } from '../src/platform/response-headers.js'
+import { applyGatewayHeaders } from '../src/platform/response-headers.js'
 import { connectionTokens, isForwardableResponseHeader } from './headers.js'
 import { clientClosed, type LegacyTransport, serverTiming } from './transport.js'
 
@@ -76,11 +76,7 @@ export function fetchTransport({
           out.set(name, value)
       })
       for (const cookie of upstream.headers.getSetCookie()) out.append('set-cookie', cookie)
-      const vary = mergeVary(upstream.headers.get('vary'), call.responseHeaders.vary)
-      for (const name in call.responseHeaders) {
-        if (name !== 'vary') out.set(name, call.responseHeaders[name] as string)
-      }
-      if (vary) out.set('vary', vary)
+      applyGatewayHeaders(out, call.responseHeaders)
       out.set('server-timing', serverTiming(headersMs, call.startedAt, performance.now()))
       onOutcome({ status: upstream.status, headersMs })
       return new Response(upstream.body, { status: upstream.status, headers: out })

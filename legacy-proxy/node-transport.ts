@@ -4,8 +4,9 @@ import type { Socket } from 'node:net'
 import { Readable } from 'node:stream'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import { GatewayError, upstreamTimeout, upstreamUnavailable } from '../src/errors.js'
-import { payloadTooLarge } from '../src/platform/body-limit.js'
-import { mergeVary } from '../src/platform/response-headers.js'
+import { BodyCounter, bodyTimeout } from '../src/platform/body-limit.js'
+import { appendGatewayHeaders } from '../src/platform/response-headers.js'
+import { nodeExchange } from '../src/platform/runtime.js'
 import { connectionTokens, isForwardableResponseHeader } from './headers.js'
 import {
   clientClosed,
@@ -31,11 +32,6 @@ export interface NodeTransportOptions {
   idleSocketMs?: number
   /** A socket older than this is closed after its exchange instead of going back to the pool. */
   maxSocketAgeMs?: number
-}
-
-interface NodeBindings {
-  incoming?: IncomingMessage
-  outgoing?: ServerResponse
 }
 
 const legacyBusy = () =>
@@ -112,7 +108,7 @@ export function nodeTransport({
   return {
     kind: 'node-http',
     forward(c, call, onOutcome) {
-      const { incoming, outgoing } = (c.env ?? {}) as NodeBindings
+      const { incoming, outgoing } = nodeExchange(c) ?? {}
       const direct = incoming !== undefined && outgoing !== undefined
       const fn = call.functionName
       const busy = inFlight.get(fn) ?? 0
@@ -336,13 +332,7 @@ function responseHeaders(
       upstreamVary = upstreamVary === undefined ? value : `${upstreamVary}, ${value}`
   }
   const connection = connectionTokens(connectionValue)
-  const gateway: string[] = []
-  let gatewayVary: string | undefined
-  for (const name in call.responseHeaders) {
-    const value = call.responseHeaders[name] as string
-    if (name === 'vary') gatewayVary = value
-    else gateway.push(name, value)
-  }
+  const gateway = call.responseHeaders
   const out: string[] = []
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string
@@ -353,20 +343,12 @@ function responseHeaders(
       lower === 'server-timing'
     )
       continue
-    if (hasName(gateway, lower)) continue
+    if (Object.hasOwn(gateway, lower)) continue
     out.push(name, raw[i + 1] as string)
   }
-  for (const item of gateway) out.push(item)
-  const vary = mergeVary(upstreamVary, gatewayVary)
-  if (vary) out.push('vary', vary)
+  appendGatewayHeaders(out, gateway, upstreamVary)
   out.push('server-timing', serverTiming(headersMs, call.startedAt, performance.now()))
   return out
-}
-
-/** Whether lower-case `name` is among the names of a flat `[name, value, ...]` list. */
-function hasName(list: readonly string[], name: string): boolean {
-  for (let i = 0; i < list.length; i += 2) if (list[i] === name) return true
-  return false
 }
 
 /**
@@ -400,24 +382,40 @@ function sendBody(
     else upstreamReq.destroy()
     return
   }
-  let received = 0
   let ended = false
-  const limit = call.bodyLimitBytes
+  const count = new BodyCounter(call.bodyLimitBytes)
   const expected = call.bodyLength
   source.on('data', (chunk: Buffer) => {
-    received += chunk.length
-    if (received > limit) {
+    if (count.add(chunk.length)) {
       source.unpipe(upstreamReq)
-      fail(payloadTooLarge(limit))
+      fail(count.problem())
       upstreamReq.destroy()
-    } else if (expected !== undefined && received > expected) {
+    } else if (expected !== undefined && count.received > expected) {
       source.unpipe(upstreamReq)
       upstreamReq.destroy()
     }
   })
+  // The body deadline: a body still arriving then is cut as on the native path (408).
+  const deadline = call.bodyDeadline
+  const timer =
+    deadline === undefined
+      ? undefined
+      : setTimeout(
+          () => {
+            if (ended) return
+            source.unpipe(upstreamReq)
+            const error = bodyTimeout(Math.round(deadline - call.startedAt))
+            error.headers.connection = 'close'
+            fail(error)
+            upstreamReq.destroy()
+          },
+          Math.max(0, deadline - performance.now()),
+        )
+  upstreamReq.once('close', () => clearTimeout(timer))
   source.once('end', () => {
     ended = true
-    if (expected === undefined || received === expected) upstreamReq.end()
+    clearTimeout(timer)
+    if (expected === undefined || count.received === expected) upstreamReq.end()
     else upstreamReq.destroy()
   })
   source.once('error', () => upstreamReq.destroy())

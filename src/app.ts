@@ -156,7 +156,13 @@ export function createApp(deps: Deps) {
   )
   app.use('*', responseHeaders())
   app.use('*', secureHeaders({ hsts: !config.isDevelopment }))
-  app.use('*', cors({ allowedOrigins: config.ALLOWED_ORIGINS }))
+  // No CORS for /admin: an allowed app origin's script must not read the dashboard, its form
+  // token or the audit trail with the operator's cookie.
+  const appCors = cors({ allowedOrigins: config.ALLOWED_ORIGINS })
+  app.use('*', function corsOutsideAdmin(c, next) {
+    const path = c.req.path
+    return path === '/admin' || path.startsWith('/admin/') ? next() : appCors(c, next)
+  })
 
   app.route(
     '/',
@@ -174,7 +180,7 @@ export function createApp(deps: Deps) {
   const routed = [
     resolveRoute(resolver),
     strictOrigin({ allowedOrigins: config.ALLOWED_ORIGINS }),
-    bodyLimit(),
+    bodyLimit({ timeoutMs: config.BODY_TIMEOUT_MS }),
     identify({
       verifier: deps.identity,
       logger,
@@ -191,6 +197,7 @@ export function createApp(deps: Deps) {
       flags: deps.flags,
       nativeRoutes,
       canarySecret: config.BFF_CANARY_SECRET,
+      environment: config.APP_ENV,
       development: config.isDevelopment,
       hold: (routeId) =>
         breakers.state(routeId) === 'open' ? 'breaker-open' : deps.rollout?.hold(routeId),

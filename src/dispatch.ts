@@ -96,6 +96,7 @@ export function createDispatcher(opts: DispatchOptions) {
         responseHeaders,
         startedAt: c.get('startedAt'),
         bodyLimitBytes: route.def.policy.bodyLimitBytes,
+        bodyDeadline: c.get('bodyDeadline'),
       },
       (outcome) => {
         c.set('upstreamMs', outcome.headersMs)

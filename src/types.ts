@@ -1,4 +1,5 @@
 import type { Context } from 'hono'
+import type { Bindings } from './platform/runtime.js'
 
 // The route vocabulary (the rows are declared by the features, see `src/route-table.ts`).
 
@@ -146,6 +147,8 @@ export type Variables = {
   sideEffect: boolean
   /** The request body, once something had to read it whole (native path, route subject key). */
   bufferedBody: Uint8Array | undefined
+  /** When the request body must have arrived whole (performance.now(); set by `bodyLimit`). */
+  bodyDeadline: number | undefined
   /** Status written by a transport that answered the client itself (Node direct path). */
   sentStatus: number | undefined
   /**
@@ -159,7 +162,7 @@ export type Variables = {
 }
 
 export interface AppEnv {
-  Bindings: Record<string, unknown>
+  Bindings: Bindings
   Variables: Variables
 }
 

@@ -9,6 +9,7 @@ import type { AppEnv, IdentityVerifier } from '../types.js'
 import { adminApi } from './api.js'
 import { adminAuth } from './auth.js'
 import { adminDashboard } from './dashboard.js'
+import { adminGuard } from './guard.js'
 import { adminOperations } from './operations.js'
 
 export {
@@ -32,6 +33,8 @@ export interface MountAdminOptions {
   logger: Logger
   routes?: readonly RouteDef[]
   clock?: () => number
+  /** The platform's client-IP header, for the admin rate limit and lockout. */
+  trustedIpHeader?: string
 }
 
 /**
@@ -57,6 +60,9 @@ export function mountAdmin(opts: MountAdminOptions) {
     if (!opts.adminToken && !opts.verifier) {
       opts.logger.warn('admin API and dashboard disabled: set BFF_ADMIN_TOKEN')
     }
+    const guard = adminGuard({ trustedIpHeader: opts.trustedIpHeader, clock: opts.clock })
+    app.use('/admin', guard)
+    app.use('/admin/*', guard)
     app.route('/admin/api', adminApi(ops, auth))
     app.route('/admin', adminDashboard(ops, auth, { secureCookies: opts.secureCookies }))
   }

@@ -57,6 +57,7 @@ export function rolloutControl({
       verifier,
       secureCookies: !config.isDevelopment,
       logger,
+      trustedIpHeader: config.TRUSTED_IP_HEADER,
     }),
     readiness: { 'flag-store': { probe: flags.readiness, degradedOnly: true as const } },
   }

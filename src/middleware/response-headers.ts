@@ -1,15 +1,7 @@
 import type { Context, MiddlewareHandler, Next } from 'hono'
 import { gatewayHeaders } from '../platform/request-headers.js'
-import { mergeVary } from '../platform/response-headers.js'
+import { applyGatewayHeaders } from '../platform/response-headers.js'
 import type { AppEnv } from '../types.js'
-
-function apply(target: Headers, headers: Record<string, string>): void {
-  for (const name in headers) {
-    const value = headers[name] as string
-    if (name === 'vary') target.set('vary', mergeVary(target.get('vary'), value) as string)
-    else target.set(name, value)
-  }
-}
 
 /**
  * Puts the gateway's response headers (`c.var.responseHeaders`: request id, `x-bff-backend`,
@@ -23,11 +15,11 @@ export function responseHeaders(): MiddlewareHandler<AppEnv> {
     await next()
     if (c.get('sentStatus') !== undefined) return
     try {
-      apply(c.res.headers, headers)
+      applyGatewayHeaders(c.res.headers, headers)
     } catch {
       // A response straight from `fetch` has immutable headers; nothing was written to it.
       c.res = new Response(c.res.body, c.res)
-      apply(c.res.headers, headers)
+      applyGatewayHeaders(c.res.headers, headers)
     }
   }
 }

@@ -1,5 +1,5 @@
-import type { IncomingMessage } from 'node:http'
 import type { AppContext } from '../types.js'
+import { nodeRequest } from './runtime.js'
 
 /**
  * Header access that stays cheap on Node: @hono/node-server builds a web `Headers` object on
@@ -7,13 +7,9 @@ import type { AppContext } from '../types.js'
  * already-parsed headers instead. On Workers this is plain `Headers`.
  */
 
-function nodeIncoming(c: AppContext): IncomingMessage | undefined {
-  return (c.env as { incoming?: IncomingMessage } | undefined)?.incoming
-}
-
 /** One request header (lower-case name); repeated headers are joined with `, `. */
 export function readHeader(c: AppContext, name: string): string | undefined {
-  const incoming = nodeIncoming(c)
+  const incoming = nodeRequest(c)
   if (incoming) {
     const value = incoming.headers[name]
     return Array.isArray(value) ? value.join(', ') : value
@@ -21,9 +17,27 @@ export function readHeader(c: AppContext, name: string): string | undefined {
   return c.req.raw.headers.get(name) ?? undefined
 }
 
+/**
+ * Whether the client sent header `name` (lower case) more than once. Node keeps the first
+ * `Authorization` and drops the rest from `headers`, so the raw list is counted; a web
+ * `Headers` joins repeats with `, `.
+ */
+export function repeatedHeader(c: AppContext, name: string): boolean {
+  const incoming = nodeRequest(c)
+  if (incoming) {
+    const raw = incoming.rawHeaders
+    let seen = 0
+    for (let i = 0; i < raw.length; i += 2)
+      if ((raw[i] as string).length === name.length && (raw[i] as string).toLowerCase() === name)
+        seen++
+    return seen > 1
+  }
+  return c.req.raw.headers.get(name)?.includes(',') ?? false
+}
+
 /** All request headers as `[name, value]` pairs, repeated ones kept apart on Node. */
 export function* headerEntries(c: AppContext): Generator<[string, string]> {
-  const incoming = nodeIncoming(c)
+  const incoming = nodeRequest(c)
   if (incoming) {
     const raw = incoming.rawHeaders
     for (let i = 0; i < raw.length; i += 2) yield [raw[i] as string, raw[i + 1] as string]

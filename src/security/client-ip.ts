@@ -1,5 +1,6 @@
 import type { Context } from 'hono'
 import { readHeader } from '../platform/request-headers.js'
+import { socketAddress } from '../platform/runtime.js'
 
 export interface ClientIpOptions {
   /**
@@ -40,10 +41,7 @@ export function clientAddress(
   } else if (trustedIpHeader) {
     ip = readHeader(c, trustedIpHeader)?.trim()
   } else {
-    const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined
-    ip = env?.incoming?.socket?.remoteAddress
-    // The `cf` object exists only on requests that came through Cloudflare's edge.
-    if (!ip && (c.req.raw as { cf?: unknown }).cf) ip = readHeader(c, 'cf-connecting-ip')
+    ip = socketAddress(c)
   }
   return ip?.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1') || undefined
 }
