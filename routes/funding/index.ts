@@ -17,10 +17,7 @@ export { tossBilling } from './payment-method.js'
 export { DEFAULT_RETRY_SCHEDULE, nextRetryAt, type RetrySchedule } from './schedule.js'
 export { DEFAULT_WORK_OPTIONS, runFundingWork, type WorkOptions, type WorkStats } from './work.js'
 
-/**
- * The funding dependencies from the gateway's configuration (Toss billing as the payment
- * method), or undefined without a database or a Toss key. Shared by the routes and the jobs.
- */
+/** What the funding handlers and jobs share; undefined without a database and Toss. */
 export function fundingDeps({
   config,
   db,

@@ -2,51 +2,46 @@ import { fundingChargeWork, fundingClock, fundingDeps } from '../funding/index.j
 import type { JobFactory } from './types.js'
 
 /**
- * `funding-clock`: campaigns go live and end at their times; ended ones are decided (success
- * queues every pledge for charging, failure releases them); pledges whose card was never
- * registered lapse. One SQL function (`funding_tick`), idempotent.
+ * `funding-clock`: approved campaigns go live at their start, live ones end and are decided at
+ * their end (success queues the pledges' charges, failure releases them), unregistered pledges
+ * lapse (`funding_tick`, idempotent).
  */
 export const fundingClockJob: JobFactory = (services) => {
   const deps = fundingDeps(services)
   if (!deps) return undefined
   return {
     name: 'funding-clock',
-    budgetMs: 60_000,
-    cron: '*/5 * * * *',
-    summary: 'Move funding campaigns live and ended at their times and decide them',
+    budgetMs: 30_000,
+    cron: '* * * * *',
+    summary: 'Move funding campaigns to live and ended at their times and decide them',
     async run(ctx) {
       const result = await fundingClock({ db: ctx.db, clock: () => ctx.now() })
       return {
         wentLive: result.wentLive,
         ended: result.ended,
         decided: result.decided.length,
-        succeeded: result.decided.filter((d) => d.state === 'succeeded').length,
+        tiersWithLapsedPledges: result.tiersWithLapsedPledges,
       }
     },
   }
 }
 
 /**
- * `funding-charges`: due charges of succeeded campaigns (first attempts, retries at their
- * scheduled time, reconciliation of lost answers) and card deletions, shared with any other
- * instance through leased work; stops at its budget and the next tick goes on.
+ * `funding-charges`: due charges of succeeded campaigns and retries of declined ones when their
+ * day comes, reconciliation of unanswered charges and billing-key deletions, within the funding
+ * work budget (`FUNDING_RUN_BUDGET_MS`); each item is leased in PostgreSQL, so the work resumes
+ * on the next tick.
  */
 export const fundingChargesJob: JobFactory = (services) => {
   const deps = fundingDeps(services)
   if (!deps) return undefined
-  const budgetMs = 240_000
   return {
     name: 'funding-charges',
-    budgetMs,
-    cron: '*/5 * * * *',
-    summary: 'Charge succeeded campaigns, retry declined charges, delete cards no longer needed',
+    budgetMs: Math.min(deps.work.budgetMs + 30_000, 15 * 60_000),
+    cron: '* * * * *',
+    summary: 'Charge pledges of succeeded campaigns and retry declined charges',
     async run(ctx) {
-      const stats = await fundingChargeWork(
-        { ...deps, db: ctx.db, clock: () => ctx.now() },
-        // Stop claiming well before the job's budget so claimed work is finished within it.
-        { owner: `funding-charges:${crypto.randomUUID()}`, budgetMs: budgetMs / 2 },
-      )
-      return { ...stats }
+      return { ...(await fundingChargeWork({ ...deps, db: ctx.db, clock: () => ctx.now() })) }
     },
   }
 }

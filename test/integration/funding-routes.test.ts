@@ -1112,7 +1112,7 @@ describe('funding on PostgreSQL with the Toss stand-in', () => {
         trigger: 'cron',
       }
       const clockCounts = await byName.get('funding-clock')?.run(ctx)
-      expect(clockCounts).toMatchObject({ ended: 1, succeeded: 1 })
+      expect(clockCounts).toMatchObject({ ended: 1 })
       // The job takes every campaign's due work (other tests' leftovers too), this one's included.
       const charges = await byName.get('funding-charges')?.run(ctx)
       expect(charges?.charged).toBe(3)
