@@ -361,6 +361,18 @@ begin
 end
 $$;
 
+-- Settlement confirmation (0005_settlement.sql) asks this hook: a creator counts as verified
+-- only with a verified identity on their own account (a duplicate-CI attempt stores none).
+create or replace function public.settlement_identity_verified(p_creator uuid)
+returns boolean
+language sql
+stable
+security definer
+set search_path = public, pg_temp
+as $$
+  select exists (select 1 from public.identity_verifications where user_id = p_creator)
+$$;
+
 -- Ops back office --------------------------------------------------------------------------------
 
 -- Append-only record of every ops write: who, when, what, before → after, why.
