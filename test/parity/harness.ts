@@ -3,6 +3,8 @@
  * temporary PostgreSQL database: what parity runs against in CI.
  */
 import { nativeHandlers, ROUTES } from '../../routes/index.js'
+import { exceljsXlsxWriter } from '../../routes/settlement/export-xlsx-node.js'
+import { fontFromPackage } from '../../routes/settlement/font-node.js'
 import type { ParityOptions } from '../../scripts/parity/runner.js'
 import {
   mintParityTokens,
@@ -95,6 +97,7 @@ export async function startParityHarness(): Promise<ParityHarness> {
     logger,
     metrics: new Metrics(),
     db: db.db,
+    resources: { 'settlement.font': fontFromPackage(), 'settlement.xlsx': exceljsXlsxWriter },
   })
   // Rollout control as the entries build it (in-process store and trail): parity runs are
   // reported to its progress view.
