@@ -48,6 +48,7 @@ export const ROUTING_CASES: RoutingCase[] = [
     expect: { status: 200, backend: 'native', upstream: null },
   },
   {
+    // ops-manage declares replay `before-effect`: a failure before any effect goes to legacy.
     name: 'native dependency down falls back to legacy',
     auth: true,
     method: 'POST',
