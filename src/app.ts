@@ -1,5 +1,6 @@
 import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
+import { fetchTransport } from '../legacy-proxy/fetch-transport.js'
 import type { LegacyTransport } from '../legacy-proxy/transport.js'
 import type { Config } from './config.js'
 import { createDispatcher } from './dispatch.js'
@@ -22,6 +23,7 @@ import { openApiDocument } from './openapi.js'
 import { opsRoutes } from './ops-routes.js'
 import { NativeBreakers } from './rollout/breaker.js'
 import type { FlagSource } from './rollout/flags.js'
+import { ShadowTraffic } from './rollout/shadow.js'
 import { createRateLimiter } from './security/ratelimit/index.js'
 import type {
   AppEnv,
@@ -41,6 +43,8 @@ export interface AppInternals {
   nativeRoutes: ReadonlySet<string>
   /** The route table the app serves. */
   routes: readonly RouteDef[]
+  /** Shadow traffic of this instance: counts and recent mismatches. */
+  shadow: ShadowTraffic
 }
 
 export interface Deps {
@@ -60,6 +64,10 @@ export interface Deps {
   rollout?: RolloutHooks
   /** Mounts extra routes (the admin API and dashboard) before the routed pipeline. */
   mount?: (app: Hono<AppEnv>, internals: AppInternals) => void
+  /** Shadow traffic with its caps; built with the defaults when absent. */
+  shadow?: ShadowTraffic
+  /** The fetch shadow calls reach legacy with (the platform's by default; tests use a stand-in). */
+  legacyFetch?: typeof fetch
   clock?: () => number
 }
 
@@ -93,6 +101,13 @@ export function createApp(deps: Deps) {
     deps.rateLimiter ??
     createRateLimiter({ store: 'memory', timeoutMs: config.RATE_LIMIT_TIMEOUT_MS, prefix: 'dev' })
   const resolver = createRouteResolver(routes, config.PROXY_BODY_LIMIT_BYTES)
+  const shadow =
+    deps.shadow ??
+    new ShadowTraffic({
+      metrics: metricsRegistry,
+      onError: (route, error) =>
+        logger.warn('shadow call failed', { route, ...errorFields(error) }),
+    })
   const dispatch = createDispatcher({
     legacyFunctionsUrl: config.legacyFunctionsUrl,
     legacy: deps.legacy,
@@ -102,6 +117,21 @@ export function createApp(deps: Deps) {
     trustedIpHeader: config.TRUSTED_IP_HEADER,
     metrics,
     logger,
+    shadow: {
+      traffic: shadow,
+      flags: deps.flags,
+      // The Workers transport answers with a Response already; Node's writes to the socket.
+      observableLegacy:
+        deps.legacy.kind === 'fetch'
+          ? deps.legacy
+          : fetchTransport({
+              headersTimeoutMs: config.LEGACY_HEADERS_TIMEOUT_MS,
+              totalTimeoutMs: config.LEGACY_TOTAL_TIMEOUT_MS,
+              ...(deps.legacyFetch ? { fetch: deps.legacyFetch } : {}),
+            }),
+      timeoutMs: config.LEGACY_TOTAL_TIMEOUT_MS,
+      ...(deps.legacyFetch ? { fetch: deps.legacyFetch } : {}),
+    },
   })
 
   const app = new Hono<AppEnv>()
@@ -175,7 +205,7 @@ export function createApp(deps: Deps) {
   )
   app.get('/openapi.json', (c) => c.json(openApiDocument(routes)))
   app.get('/docs', (c) => c.html(docsPage(routes)))
-  deps.mount?.(app, { breakers, metrics: metricsRegistry, nativeRoutes, routes })
+  deps.mount?.(app, { breakers, metrics: metricsRegistry, nativeRoutes, routes, shadow })
 
   const routed = [
     resolveRoute(resolver),
@@ -208,7 +238,7 @@ export function createApp(deps: Deps) {
   app.all('/functions/v1/*', pipeline)
   app.all('/api/v1/*', pipeline)
 
-  return Object.assign(app, { breakers, metrics: metricsRegistry })
+  return Object.assign(app, { breakers, metrics: metricsRegistry, shadow })
 }
 
 export type GatewayApp = ReturnType<typeof createApp>

@@ -3,6 +3,7 @@ import type { AppInternals } from '../app.js'
 import type { Logger } from '../observability/log.js'
 import type { AuditTrail } from '../rollout/audit.js'
 import type { AutoRollback } from '../rollout/auto-rollback.js'
+import type { FleetStats } from '../rollout/fleet-stats.js'
 import type { LiveFlags } from '../rollout/live-flags.js'
 import type { RouteDef } from '../route-table.js'
 import type { AppEnv, IdentityVerifier } from '../types.js'
@@ -32,6 +33,8 @@ export interface MountAdminOptions {
   secureCookies: boolean
   logger: Logger
   routes?: readonly RouteDef[]
+  /** Fleet-wide counters: the ramp gate, the dashboard figures and the progress view. */
+  fleet?: FleetStats
   clock?: () => number
   /** The platform's client-IP header, for the admin rate limit and lockout. */
   trustedIpHeader?: string
@@ -56,6 +59,9 @@ export function mountAdmin(opts: MountAdminOptions) {
       nativeRoutes: internals.nativeRoutes,
       logger: opts.logger,
       routes: opts.routes ?? internals.routes,
+      fleet: opts.fleet,
+      shadow: internals.shadow,
+      clock: opts.clock,
     })
     if (!opts.adminToken && !opts.verifier) {
       opts.logger.warn('admin API and dashboard disabled: set BFF_ADMIN_TOKEN')
