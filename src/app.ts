@@ -5,7 +5,13 @@ import type { LegacyTransport } from '../legacy-proxy/transport.js'
 import type { Config } from './config.js'
 import { createDispatcher } from './dispatch.js'
 import { docsPage } from './docs-page.js'
-import { GatewayError, notFound, problemResponse } from './errors.js'
+import {
+  DependencyUnavailableError,
+  GatewayError,
+  notFound,
+  problemResponse,
+  serviceUnavailable,
+} from './errors.js'
 import { bodyLimit } from './middleware/body-limit.js'
 import { cors, strictOrigin } from './middleware/cors.js'
 import { decide } from './middleware/decide.js'
@@ -146,6 +152,23 @@ export function createApp(deps: Deps) {
           ...errorFields(error.cause ?? error),
         })
       return problemResponse(error, requestId)
+    }
+    if (error instanceof DependencyUnavailableError) {
+      // A database or vendor the native route needs is down (and the request was not
+      // replayed): the client retries later. Which dependency is only logged.
+      logger.error('dependency unavailable', {
+        requestId,
+        dependency: error.dependency,
+        ...errorFields(error.cause ?? error),
+      })
+      return problemResponse(
+        serviceUnavailable(
+          'A service this route needs is unavailable; retry later',
+          5,
+          'dependency-unavailable',
+        ),
+        requestId,
+      )
     }
     if (error instanceof HTTPException) {
       const status = error.status
