@@ -1,9 +1,9 @@
 import { Hono } from 'hono'
-import { HTTPException } from 'hono/http-exception'
 import type { LegacyTransport } from '../legacy-proxy/transport.js'
 import type { Config } from './config.js'
 import { createDispatcher } from './dispatch.js'
 import { docsPage } from './docs-page.js'
+import { errorHandler, notFoundHandler } from './error-handler.js'
 import { GatewayError, notFound, problemResponse } from './errors.js'
 import { bodyLimit } from './middleware/body-limit.js'
 import { cors, strictOrigin } from './middleware/cors.js'
@@ -106,49 +106,8 @@ export function createApp(deps: Deps) {
 
   const app = new Hono<AppEnv>()
 
-  app.onError((error, c) => {
-    const requestId = c.get('requestId') ?? 'unknown'
-    if (error instanceof GatewayError) {
-      if (error.status >= 500)
-        logger.error('gateway error', {
-          requestId,
-          code: error.code,
-          ...errorFields(error.cause ?? error),
-        })
-      return problemResponse(error, requestId)
-    }
-    if (error instanceof HTTPException) {
-      const status = error.status
-      return problemResponse(
-        new GatewayError({
-          status,
-          code: status === 413 ? 'payload-too-large' : 'http-error',
-          title: error.message || 'Request refused',
-        }),
-        requestId,
-      )
-    }
-    logger.error('unhandled error', {
-      requestId,
-      route: c.get('route')?.def.id,
-      ...errorFields(error),
-    })
-    return problemResponse(
-      new GatewayError({
-        status: 500,
-        code: 'internal',
-        title: 'Internal error',
-        detail: 'The gateway failed to handle the request; quote the request id when reporting it',
-      }),
-      requestId,
-    )
-  })
-  app.notFound((c) =>
-    problemResponse(
-      notFound(`No route at ${c.req.path.slice(0, 200)}`),
-      c.get('requestId') ?? 'unknown',
-    ),
-  )
+  app.onError(errorHandler(logger))
+  app.notFound(notFoundHandler)
 
   app.use(
     '*',
