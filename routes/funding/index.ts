@@ -1,5 +1,5 @@
 import { closed, defineFeature, KiB, MiB } from '../../src/route-table.js'
-import { TossClient, tossWebhookPolicy } from '../payments/index.js'
+import { tossFromServices, tossWebhookPolicy } from '../payments/index.js'
 import { createFundingAdminReview } from './admin-review.js'
 import { createCampaignComplete } from './campaign-complete.js'
 import type { FundingDeps } from './deps.js'
@@ -26,12 +26,8 @@ export { DEFAULT_WORK_OPTIONS, runFundingWork, type WorkOptions, type WorkStats 
 export const funding = defineFeature<FundingDeps>({
   name: 'funding',
   setup: ({ config, db, logger, vendorFetch }) => {
-    if (!db || !config.TOSS_SECRET_KEY) return undefined
-    const toss = new TossClient({
-      secretKey: config.TOSS_SECRET_KEY,
-      baseUrl: config.TOSS_API_URL,
-      ...(vendorFetch?.toss ? { fetch: vendorFetch.toss } : {}),
-    })
+    const toss = tossFromServices({ config, vendorFetch })
+    if (!db || !toss) return undefined
     return {
       db,
       method: tossBilling(toss),
