@@ -4,7 +4,7 @@ import type { Socket } from 'node:net'
 import { Readable } from 'node:stream'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import { GatewayError, upstreamTimeout, upstreamUnavailable } from '../src/errors.js'
-import { BodyCounter } from '../src/platform/body-limit.js'
+import { BodyCounter, bodyTimeout } from '../src/platform/body-limit.js'
 import { appendGatewayHeaders } from '../src/platform/response-headers.js'
 import { nodeExchange } from '../src/platform/runtime.js'
 import { connectionTokens, isForwardableResponseHeader } from './headers.js'
@@ -395,8 +395,26 @@ function sendBody(
       upstreamReq.destroy()
     }
   })
+  // The body deadline: a body still arriving then is cut as on the native path (408).
+  const deadline = call.bodyDeadline
+  const timer =
+    deadline === undefined
+      ? undefined
+      : setTimeout(
+          () => {
+            if (ended) return
+            source.unpipe(upstreamReq)
+            const error = bodyTimeout(Math.round(deadline - call.startedAt))
+            error.headers.connection = 'close'
+            fail(error)
+            upstreamReq.destroy()
+          },
+          Math.max(0, deadline - performance.now()),
+        )
+  upstreamReq.once('close', () => clearTimeout(timer))
   source.once('end', () => {
     ended = true
+    clearTimeout(timer)
     if (expected === undefined || count.received === expected) upstreamReq.end()
     else upstreamReq.destroy()
   })

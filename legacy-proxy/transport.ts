@@ -35,6 +35,8 @@ export interface LegacyCall {
   responseHeaders: Record<string, string>
   /** performance.now() when the gateway started handling the request (for server-timing). */
   startedAt: number
+  /** When a streamed body must have arrived whole (performance.now()); past it, 408. */
+  bodyDeadline?: number
   /** Largest body to stream upstream; beyond it the call fails with 413. */
   bodyLimitBytes: number
 }

@@ -2,7 +2,10 @@
 //
 //   npm run flags -- get [route]
 //   npm run flags -- set <route> <percent> --reason "why" [--version v]
-//   npm run flags -- step <route> --reason "why" [--version v]
+//   npm run flags -- step <route> --reason "why" [--version v] [--force]
+//   npm run flags -- gate <route>
+//   npm run flags -- shadow <route> <percent> --reason "why"
+//   npm run flags -- progress [--days 14]
 //   npm run flags -- kill <route> --reason "why"
 //   npm run flags -- history [route] [--limit 20]
 //   npm run flags -- explain <route> <subject> [--client-id | --key]
@@ -23,10 +26,14 @@ class CliError extends Error {
   }
 }
 
-const USAGE = `usage: npm run flags -- <get|set|step|kill|history|explain> [args] [options]
+const USAGE = `usage: npm run flags -- <get|set|step|kill|gate|shadow|progress|history|explain> [args] [options]
   get [route]                        the effective table (or one route) with stage, breaker, hold
   set <route> <percent> -r <reason>  set a route's native percentage (0-100, steps of 0.01)
-  step <route> -r <reason>           next stage: 0 -> 10 -> 50 -> 100
+  step <route> -r <reason>           next stage: 0 -> 10 -> 50 -> 100, if the ramp gate agrees
+                                     (--force with the reason overrides it; both are audited)
+  gate <route>                       what the ramp gate says about the next step, with figures
+  shadow <route> <percent> -r <why>  shadow share of a read-only route (0 switches it off)
+  progress [--days n]                the strangler progress view (removable after n days, 14)
   kill <route> -r <reason>           back to 0 % at once
   history [route] [--limit n]        the audit trail, newest first
   explain <route> <subject>          why a subject gets native or legacy (--client-id, --key)
@@ -54,6 +61,8 @@ function options(argv: string[]) {
         'client-id': { type: 'boolean' },
         key: { type: 'boolean' },
         json: { type: 'boolean' },
+        force: { type: 'boolean' },
+        days: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     })
@@ -156,6 +165,45 @@ interface AuditAnswer {
   }[]
 }
 
+interface GateAnswer {
+  ok: boolean
+  from: number
+  to?: number
+  windowMinutes: number
+  refusals: { check: string; message: string }[]
+  figures: {
+    native: { requests: number; errorRate: number; p95Ms?: number | null }
+    legacy: { requests: number; errorRate: number; p95Ms?: number | null }
+    fallback: number
+    shadow: { match: number; mismatch: number }
+  }
+}
+
+interface ProgressAnswer {
+  removableDays: number
+  summary: {
+    functions: number
+    nativeCapable: number
+    ramping: number
+    atFull: number
+    removable: number
+  }
+  routes: {
+    id: string
+    phase: string | number
+    state: string
+    percent: number
+    shadowPercent: number
+    share24h: { requests: number; native: number; legacy: number; fallback: number }
+    share7d: { requests: number; native: number; legacy: number; fallback: number }
+    parity: { at: string; passed: number; failed: number } | null
+    shadow24h: { match: number; mismatch: number }
+    lastChange: { at: string } | null
+    removable: boolean
+    removableNote: string
+  }[]
+}
+
 const pct = (rate: number) => `${(rate * 100).toFixed(1)}%`
 
 async function main(argv: string[]): Promise<number> {
@@ -244,13 +292,87 @@ async function main(argv: string[]): Promise<number> {
     case 'step':
     case 'kill': {
       const route = need(args[0], '<route>')
-      const body = { reason: reason(), version: command === 'step' ? await version() : o.version }
-      const result = await call<ChangeAnswer>(
+      const body = {
+        reason: reason(),
+        version: command === 'step' ? await version() : o.version,
+        ...(command === 'step' && o.force ? { force: true } : {}),
+      }
+      const result = await call<ChangeAnswer & { forced?: boolean; gate?: GateAnswer }>(
         'POST',
         `/flags/${encodeURIComponent(route)}/${command}`,
         body,
       )
-      print(result, () => changed(result))
+      print(result, () =>
+        result.forced
+          ? `${changed(result)}
+FORCED past the ramp gate: ${(result.gate?.refusals ?? []).map((r) => r.message).join('; ') || 'figures unavailable'}`
+          : changed(result),
+      )
+      return EXIT.ok
+    }
+    case 'gate': {
+      const route = need(args[0], '<route>')
+      const g = await call<GateAnswer>('GET', `/gate/${encodeURIComponent(route)}`)
+      print(g, () => {
+        const f = g.figures
+        const p95 = (ms: number | null | undefined) => (ms == null ? '-' : `${ms} ms`)
+        const head = `${route}: ${g.from} % -> ${g.to ?? '(last stage)'} %, fleet figures over the last ${g.windowMinutes} min`
+        const rows = [
+          ['native', f.native.requests, pct(f.native.errorRate), p95(f.native.p95Ms)],
+          ['legacy', f.legacy.requests, pct(f.legacy.errorRate), p95(f.legacy.p95Ms)],
+        ]
+        const shadow = `shadow: ${f.shadow.match} match, ${f.shadow.mismatch} mismatch, ${f.fallback} fallbacks`
+        const verdict = g.ok
+          ? 'gate: OK, step allowed'
+          : `gate: REFUSED\n${g.refusals.map((r) => `  - ${r.message}`).join('\n')}`
+        return `${head}\n\n${table(['BACKEND', 'REQUESTS', 'ERRORS', 'P95'], rows)}\n${shadow}\n${verdict}`
+      })
+      return g.ok ? EXIT.ok : EXIT.refused
+    }
+    case 'shadow': {
+      const route = need(args[0], '<route>')
+      const raw = need(args[1], '<percent>')
+      const shadow = Number(raw)
+      if (!/^\d+(\.\d+)?$/.test(raw) || Number.isNaN(shadow))
+        throw new CliError(`shadow: percent must be a number, got ${raw}`, EXIT.usage)
+      const result = await call<ChangeAnswer & { shadow: number }>(
+        'PUT',
+        `/flags/${encodeURIComponent(route)}/shadow`,
+        { shadow, reason: reason() },
+      )
+      print(
+        result,
+        () =>
+          `${route}: shadow ${result.shadow} % (version ${result.version}, audit #${result.audit.id})`,
+      )
+      return EXIT.ok
+    }
+    case 'progress': {
+      const query = o.days ? `?days=${encodeURIComponent(o.days)}` : ''
+      const p = await call<ProgressAnswer>('GET', `/progress${query}`)
+      print(p, () => {
+        const s = p.summary
+        const head = `${s.nativeCapable} of ${s.functions} functions native-capable, ${s.ramping} ramping, ${s.atFull} at 100 %, ${s.removable} removable (after ${p.removableDays} days)`
+        const share = (x: ProgressAnswer['routes'][number]['share24h']) =>
+          x.requests
+            ? `${pct(x.native / x.requests)}/${pct(x.legacy / x.requests)}/${pct(x.fallback / x.requests)}`
+            : '-'
+        const rows = p.routes.map((r) => [
+          r.id,
+          String(r.phase),
+          r.state,
+          `${r.percent}%`,
+          share(r.share24h),
+          share(r.share7d),
+          r.parity ? `${r.parity.failed ? 'FAIL' : 'pass'} ${r.parity.at.slice(0, 10)}` : '-',
+          r.shadowPercent
+            ? `${r.shadowPercent}% ${r.shadow24h.mismatch}/${r.shadow24h.match + r.shadow24h.mismatch}`
+            : '-',
+          r.lastChange ? r.lastChange.at.replace('T', ' ').slice(0, 16) : '-',
+          r.removable ? 'YES' : r.removableNote,
+        ])
+        return `${head}\n\n${table(['ROUTE', 'PHASE', 'STATE', 'NATIVE', 'N/L/F 24h', 'N/L/F 7d', 'PARITY', 'SHADOW', 'LAST CHANGE', 'REMOVABLE'], rows)}`
+      })
       return EXIT.ok
     }
     case 'history': {

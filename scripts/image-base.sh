@@ -18,6 +18,8 @@ command -v debootstrap >/dev/null || { echo "image-base: apt-get install deboots
 
 root=$(mktemp -d /var/tmp/bff-node-base.XXXXXX)
 trap 'rm -rf "$root"' EXIT
+# mktemp makes the directory 0700, and it becomes the image's `/`: only root could use it.
+chmod 0755 "$root"
 echo "image-base: debootstrap bookworm (minbase) from $MIRROR" >&2
 debootstrap --variant=minbase bookworm "$root" "$MIRROR" >"$root.log" 2>&1 ||
   { tail -5 "$root.log" >&2; exit 1; }

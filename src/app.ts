@@ -1,4 +1,5 @@
 import { Hono } from 'hono'
+import { fetchTransport } from '../legacy-proxy/fetch-transport.js'
 import type { LegacyTransport } from '../legacy-proxy/transport.js'
 import type { Config } from './config.js'
 import { createDispatcher } from './dispatch.js'
@@ -14,12 +15,13 @@ import { createRouteResolver, resolveRoute } from './middleware/resolve-route.js
 import { responseHeaders } from './middleware/response-headers.js'
 import { secureHeaders } from './middleware/secure-headers.js'
 import { sequence } from './middleware/sequence.js'
-import type { Logger } from './observability/log.js'
+import { errorFields, type Logger } from './observability/log.js'
 import { gatewayMetrics, Metrics } from './observability/metrics.js'
 import { openApiDocument } from './openapi.js'
 import { opsRoutes } from './ops-routes.js'
 import { NativeBreakers } from './rollout/breaker.js'
 import type { FlagSource } from './rollout/flags.js'
+import { ShadowTraffic } from './rollout/shadow.js'
 import { createRateLimiter } from './security/ratelimit/index.js'
 import type {
   AppEnv,
@@ -39,6 +41,8 @@ export interface AppInternals {
   nativeRoutes: ReadonlySet<string>
   /** The route table the app serves. */
   routes: readonly RouteDef[]
+  /** Shadow traffic of this instance: counts and recent mismatches. */
+  shadow: ShadowTraffic
 }
 
 export interface Deps {
@@ -58,6 +62,10 @@ export interface Deps {
   rollout?: RolloutHooks
   /** Mounts extra routes (the admin API and dashboard) before the routed pipeline. */
   mount?: (app: Hono<AppEnv>, internals: AppInternals) => void
+  /** Shadow traffic with its caps; built with the defaults when absent. */
+  shadow?: ShadowTraffic
+  /** The fetch shadow calls reach legacy with (the platform's by default; tests use a stand-in). */
+  legacyFetch?: typeof fetch
   clock?: () => number
 }
 
@@ -91,6 +99,13 @@ export function createApp(deps: Deps) {
     deps.rateLimiter ??
     createRateLimiter({ store: 'memory', timeoutMs: config.RATE_LIMIT_TIMEOUT_MS, prefix: 'dev' })
   const resolver = createRouteResolver(routes, config.PROXY_BODY_LIMIT_BYTES)
+  const shadow =
+    deps.shadow ??
+    new ShadowTraffic({
+      metrics: metricsRegistry,
+      onError: (route, error) =>
+        logger.warn('shadow call failed', { route, ...errorFields(error) }),
+    })
   const dispatch = createDispatcher({
     legacyFunctionsUrl: config.legacyFunctionsUrl,
     legacy: deps.legacy,
@@ -100,6 +115,21 @@ export function createApp(deps: Deps) {
     trustedIpHeader: config.TRUSTED_IP_HEADER,
     metrics,
     logger,
+    shadow: {
+      traffic: shadow,
+      flags: deps.flags,
+      // The Workers transport answers with a Response already; Node's writes to the socket.
+      observableLegacy:
+        deps.legacy.kind === 'fetch'
+          ? deps.legacy
+          : fetchTransport({
+              headersTimeoutMs: config.LEGACY_HEADERS_TIMEOUT_MS,
+              totalTimeoutMs: config.LEGACY_TOTAL_TIMEOUT_MS,
+              ...(deps.legacyFetch ? { fetch: deps.legacyFetch } : {}),
+            }),
+      timeoutMs: config.LEGACY_TOTAL_TIMEOUT_MS,
+      ...(deps.legacyFetch ? { fetch: deps.legacyFetch } : {}),
+    },
   })
 
   const app = new Hono<AppEnv>()
@@ -113,7 +143,13 @@ export function createApp(deps: Deps) {
   )
   app.use('*', responseHeaders())
   app.use('*', secureHeaders({ hsts: !config.isDevelopment }))
-  app.use('*', cors({ allowedOrigins: config.ALLOWED_ORIGINS }))
+  // No CORS for /admin: an allowed app origin's script must not read the dashboard, its form
+  // token or the audit trail with the operator's cookie.
+  const appCors = cors({ allowedOrigins: config.ALLOWED_ORIGINS })
+  app.use('*', function corsOutsideAdmin(c, next) {
+    const path = c.req.path
+    return path === '/admin' || path.startsWith('/admin/') ? next() : appCors(c, next)
+  })
 
   app.route(
     '/',
@@ -126,12 +162,12 @@ export function createApp(deps: Deps) {
   )
   app.get('/openapi.json', (c) => c.json(openApiDocument(routes)))
   app.get('/docs', (c) => c.html(docsPage(routes)))
-  deps.mount?.(app, { breakers, metrics: metricsRegistry, nativeRoutes, routes })
+  deps.mount?.(app, { breakers, metrics: metricsRegistry, nativeRoutes, routes, shadow })
 
   const routed = [
     resolveRoute(resolver),
     strictOrigin({ allowedOrigins: config.ALLOWED_ORIGINS }),
-    bodyLimit(),
+    bodyLimit({ timeoutMs: config.BODY_TIMEOUT_MS }),
     identify({
       verifier: deps.identity,
       logger,
@@ -148,6 +184,7 @@ export function createApp(deps: Deps) {
       flags: deps.flags,
       nativeRoutes,
       canarySecret: config.BFF_CANARY_SECRET,
+      environment: config.APP_ENV,
       development: config.isDevelopment,
       hold: (routeId) =>
         breakers.state(routeId) === 'open' ? 'breaker-open' : deps.rollout?.hold(routeId),
@@ -158,7 +195,7 @@ export function createApp(deps: Deps) {
   app.all('/functions/v1/*', pipeline)
   app.all('/api/v1/*', pipeline)
 
-  return Object.assign(app, { breakers, metrics: metricsRegistry })
+  return Object.assign(app, { breakers, metrics: metricsRegistry, shadow })
 }
 
 export type GatewayApp = ReturnType<typeof createApp>

@@ -108,6 +108,8 @@ const EnvSchema = z.object({
   LEGACY_SOCKET_IDLE_MS: int(100, 600_000).default(4_000),
   LEGACY_SOCKET_MAX_AGE_MS: int(1_000, 3_600_000).default(60_000),
   LEGACY_MAX_PER_FUNCTION: int(1, 256).default(64),
+  // One deadline for a request body to arrive whole, native or proxied (issue 10).
+  BODY_TIMEOUT_MS: int(100, 3_600_000).default(15_000),
   REPLAY_BUFFER_BYTES: int(0, 64 * 1024 * 1024).default(1024 * 1024),
   PROXY_BODY_LIMIT_BYTES: int(0, 4 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
   SHUTDOWN_GRACE_MS: int(0, 60_000).default(9_000),
@@ -226,6 +228,16 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (e.ALLOWED_ORIGINS.includes('*') && isProduction) {
     throw new ConfigError('ALLOWED_ORIGINS', 'an explicit list in production (no *)')
   }
+  if (e.ALLOWED_ORIGINS.length === 0 && isProduction) {
+    throw new ConfigError('ALLOWED_ORIGINS', 'set in production (the app origins, comma-separated)')
+  }
+  if (e.BFF_ADMIN_TOKEN && !highEntropy(e.BFF_ADMIN_TOKEN)) {
+    throw new ConfigError(
+      'BFF_ADMIN_TOKEN',
+      'a random value, not a repeated pattern (e.g. openssl rand -hex 32)',
+    )
+  }
+  refuseSharedSecrets(e)
   return {
     ...e,
     legacyFunctionsUrl,
@@ -235,6 +247,39 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     jwtIssuer: e.SUPABASE_URL ? `${e.SUPABASE_URL}/auth/v1` : undefined,
     isProduction,
     isDevelopment: e.APP_ENV === 'development',
+  }
+}
+
+/**
+ * Whether `value` looks random: at least 8 distinct characters, an empirical (Shannon) entropy
+ * of 2.5 bits per character and 64 bits in all, and not one shorter unit repeated. `aaaa…` and
+ * `abcabc…` fail; `openssl rand -hex 12` (and longer) and base64 output pass.
+ */
+function highEntropy(value: string): boolean {
+  const counts = new Map<string, number>()
+  for (const ch of value) counts.set(ch, (counts.get(ch) ?? 0) + 1)
+  let bits = 0
+  for (const n of counts.values()) {
+    const p = n / value.length
+    bits -= p * Math.log2(p)
+  }
+  const periodic = (value + value).indexOf(value, 1) < value.length
+  return counts.size >= 8 && bits >= 2.5 && bits * value.length >= 64 && !periodic
+}
+
+/** The canary, JWT and admin secrets guard different things: one leak must not open all. */
+function refuseSharedSecrets(e: ParsedEnv): void {
+  const secrets = [
+    ['BFF_CANARY_SECRET', e.BFF_CANARY_SECRET],
+    ['SUPABASE_JWT_SECRET', e.SUPABASE_JWT_SECRET],
+    ['BFF_ADMIN_TOKEN', e.BFF_ADMIN_TOKEN],
+  ] as const
+  for (let i = 0; i < secrets.length; i++) {
+    for (let j = i + 1; j < secrets.length; j++) {
+      const [name, value] = secrets[j] as (typeof secrets)[number]
+      if (value !== undefined && value === secrets[i]?.[1])
+        throw new ConfigError(name, `different from ${secrets[i]?.[0]} (one value per secret)`)
+    }
   }
 }
 

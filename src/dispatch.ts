@@ -8,7 +8,10 @@ import { bufferBody } from './platform/body.js'
 import { gatewayHeaders, headerEntries, readHeader } from './platform/request-headers.js'
 import type { NativeBreakers } from './rollout/breaker.js'
 import { fallbackVerdict } from './rollout/fallback.js'
+import type { FlagSource } from './rollout/flags.js'
+import type { ShadowTraffic } from './rollout/shadow.js'
 import { clientAddress } from './security/client-ip.js'
+import { legacyShadowCall, nativeShadowRunner, observe, snapshotRequest } from './shadow-call.js'
 import type { AppContext, Backend, NativeHandler } from './types.js'
 
 export interface DispatchOptions {
@@ -21,6 +24,16 @@ export interface DispatchOptions {
   trustedIpHeader: string | undefined
   metrics: GatewayMetrics
   logger: Logger
+  /** Shadow traffic for read-only routes (the flag table's `shadow` percentages). */
+  shadow?: {
+    traffic: ShadowTraffic
+    flags: FlagSource
+    /** A transport that answers with a `Response` (fetch), used for shadowed legacy answers. */
+    observableLegacy: LegacyTransport
+    timeoutMs: number
+    fetch?: typeof fetch
+    random?: () => number
+  }
 }
 
 const BODYLESS = new Set(['GET', 'HEAD'])
@@ -65,6 +78,7 @@ export function createDispatcher(opts: DispatchOptions) {
     c: AppContext,
     backend: Backend,
     body: Uint8Array | 'stream' | null,
+    transport: LegacyTransport = opts.legacy,
   ) {
     const route = c.get('route') as NonNullable<AppContext['var']['route']>
     const url = c.req.url
@@ -84,7 +98,7 @@ export function createDispatcher(opts: DispatchOptions) {
       clientIp: clientAddress(c, { trustedIpHeader: opts.trustedIpHeader }),
       requestId: c.get('requestId'),
     })
-    return opts.legacy.forward(
+    return transport.forward(
       c,
       {
         target,
@@ -96,6 +110,7 @@ export function createDispatcher(opts: DispatchOptions) {
         responseHeaders,
         startedAt: c.get('startedAt'),
         bodyLimitBytes: route.def.policy.bodyLimitBytes,
+        bodyDeadline: c.get('bodyDeadline'),
       },
       (outcome) => {
         c.set('upstreamMs', outcome.headersMs)
@@ -160,13 +175,76 @@ export function createDispatcher(opts: DispatchOptions) {
     throw failure
   }
 
+  const shadow = opts.shadow
+  const nativeShadowCall = shadow && nativeShadowRunner(opts.native)
+
+  /** Whether this request is shadowed: a read-only route with a shadow share, under the caps. */
+  function shadowed(c: AppContext, handler: NativeHandler | undefined): boolean {
+    if (!shadow || !handler) return false
+    const { def } = c.get('route') as NonNullable<AppContext['var']['route']>
+    // Only the flag's own choice is shadowed: an override or a hold is someone's deliberate pick.
+    if (!def.policy.readOnly || c.get('decision')?.reason !== 'flag') return false
+    const percent = shadow.flags.current().routes.get(def.id)?.shadow ?? 0
+    if (percent <= 0 || (shadow.random ?? Math.random)() * 100 >= percent) return false
+    const length = Number(readHeader(c, 'content-length') ?? 0)
+    if (length > opts.replayBufferBytes) return false
+    return shadow.traffic.admit(def.id)
+  }
+
+  /** Serve as usual, then send the copy to the other backend once the answer is on its way. */
+  async function dispatchShadowed(
+    c: AppContext,
+    handler: NativeHandler,
+    native: boolean,
+  ): Promise<Response> {
+    const s = shadow as NonNullable<typeof shadow>
+    const { def } = c.get('route') as NonNullable<AppContext['var']['route']>
+    const body = BODYLESS.has(c.req.method) ? null : await bufferBody(c)
+    const copy = snapshotRequest(c, body, {
+      functionsUrl: opts.legacyFunctionsUrl,
+      clientIp: clientAddress(c, { trustedIpHeader: opts.trustedIpHeader }),
+      proto: forwardedProto(c, c.req.url, opts.trustedIpHeader),
+    })
+    const response = native
+      ? await runNative(c, handler)
+      : await forwardLegacy(c, 'legacy', body, s.observableLegacy)
+    // A native failure replayed to legacy has nothing left to compare.
+    if (native && c.get('backend') !== 'native') return response
+    // Read the client's copy as the client reads it, so a queued comparison holds no stream.
+    const served = observe(response.clone())
+    served.catch(() => {})
+    const done = s.traffic.run(
+      def.id,
+      native ? 'native' : 'legacy',
+      def.policy.compare,
+      async () =>
+        native
+          ? {
+              native: await served,
+              legacy: await legacyShadowCall(copy, { timeoutMs: s.timeoutMs, fetch: s.fetch }),
+            }
+          : {
+              native: await (nativeShadowCall as NonNullable<typeof nativeShadowCall>)(copy),
+              legacy: await served,
+            },
+    )
+    try {
+      c.executionCtx.waitUntil(done)
+    } catch {
+      // Node has no execution context: the shadow queue keeps the call alive.
+    }
+    return response
+  }
+
   return async function dispatch(c: AppContext): Promise<Response> {
     const route = c.get('route') as NonNullable<AppContext['var']['route']>
     const decision = c.get('decision')
     const handler = opts.native[route.def.id]
-    if (decision?.backend === 'native' && handler && opts.breakers.allow(route.def.id)) {
-      return runNative(c, handler)
+    const native = decision?.backend === 'native' && !!handler && opts.breakers.allow(route.def.id)
+    if (shadow && shadowed(c, handler)) {
+      return dispatchShadowed(c, handler as NativeHandler, native)
     }
+    if (native) return runNative(c, handler as NativeHandler)
     const method = c.req.method
     const body = BODYLESS.has(method) ? null : (c.get('bufferedBody') ?? streamedBody(c))
     return forwardLegacy(c, 'legacy', body)

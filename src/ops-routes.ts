@@ -74,7 +74,7 @@ export function opsRoutes({ config, metricsRegistry, readiness, legacyKind }: Op
           headers: { 'www-authenticate': 'Bearer realm="bff-metrics"' },
         })
       }
-    } else if (config.isProduction) {
+    } else if (!config.isDevelopment) {
       throw new GatewayError({
         status: 403,
         code: 'metrics-disabled',

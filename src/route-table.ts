@@ -47,6 +47,7 @@ export const basePolicy: RoutePolicy = {
   // The safe default; every route states its own (`RouteSpec.policy.replay` is required).
   replay: 'never',
   strictOrigin: false,
+  readOnly: false,
 }
 
 /**
@@ -212,5 +213,27 @@ export function assembleRouteTable(features: readonly Feature[]): RouteTable {
     nativeHandlers(services) {
       return Object.assign({}, ...features.map((f) => f.nativeHandlers(services)))
     },
+  }
+}
+
+/**
+ * What `flags.json` is checked against: the known route ids, the routes with a native handler,
+ * and the routes that may be shadowed (read-only and native).
+ */
+export function flagRulesFor(
+  routes: readonly RouteDef[],
+  native: Readonly<Record<string, unknown>>,
+): {
+  knownRoutes: ReadonlySet<string>
+  nativeRoutes: ReadonlySet<string>
+  shadowRoutes: ReadonlySet<string>
+} {
+  const nativeRoutes = new Set(Object.keys(native))
+  return {
+    knownRoutes: new Set(routes.map((r) => r.id)),
+    nativeRoutes,
+    shadowRoutes: new Set(
+      routes.filter((r) => r.policy.readOnly && nativeRoutes.has(r.id)).map((r) => r.id),
+    ),
   }
 }

@@ -44,6 +44,29 @@ export interface RoutePolicy {
   strictOrigin: boolean
   /** Route-specific sticky key when there is no JWT subject and no `x-client-id`. */
   subjectKey?: (input: SubjectKeyInput) => Promise<string | undefined>
+  /**
+   * The call changes nothing anywhere (a read, a preview, an export), so the same request may
+   * also be sent to the other backend and the answers compared (shadow traffic). Money-moving
+   * and quota-spending routes are never read-only.
+   */
+  readOnly: boolean
+  /** How native and legacy answers of this route are compared (shadow traffic and parity). */
+  compare?: CompareRules
+}
+
+/**
+ * Normalisation before native and legacy answers are compared. Paths are a JSONPath subset:
+ * `$`, `.key`, `[n]`, and `*` for any key or index (`$.items[*].id`).
+ */
+export interface CompareRules {
+  /** Volatile values (ids, timestamps): compared by type only. */
+  mask?: readonly string[]
+  /** Left out of the comparison altogether. */
+  ignore?: readonly string[]
+  /** Compared by shape: keys and value types, not values (model-written text, lists). */
+  shape?: readonly string[]
+  /** Response headers compared besides the defaults (lower case). */
+  headers?: readonly string[]
 }
 
 export interface RouteDef {
@@ -147,6 +170,8 @@ export type Variables = {
   sideEffect: boolean
   /** The request body, once something had to read it whole (native path, route subject key). */
   bufferedBody: Uint8Array | undefined
+  /** When the request body must have arrived whole (performance.now(); set by `bodyLimit`). */
+  bodyDeadline: number | undefined
   /** Status written by a transport that answered the client itself (Node direct path). */
   sentStatus: number | undefined
   /**

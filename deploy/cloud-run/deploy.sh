@@ -4,15 +4,31 @@
 # The service is created on its first deploy (Cloud Run gives a new service's first revision
 # all traffic; --no-traffic applies from the second deploy on).
 set -euo pipefail
-: "${TARGET:?staging or production}" "${IMAGE:?}" "${TAG:?}" "${REGION:?}" "${PROJECT_ID:?}"
+: "${TARGET:?staging or production}" "${IMAGE:?}" "${TAG:?}" "${REGION:?}" "${PROJECT_ID:?}" "${PROJECT_NUMBER:?}"
 cd "$(dirname "$0")"
 service="bff-gateway-$TARGET"
 runtime_sa="bff-gateway-$TARGET@$PROJECT_ID.iam.gserviceaccount.com"
 
+# The plain configuration, plus what the scheduled dispatcher verifies Cloud Scheduler's OIDC
+# token against (scheduler.sh creates the jobs with the same audience and account).
+env_file=$(mktemp)
+trap 'rm -f "$env_file"' EXIT
+cat "$TARGET.env.yaml" >"$env_file"
+cat >>"$env_file" <<YAML
+SCHEDULER_AUDIENCE: https://$service-$PROJECT_NUMBER.$REGION.run.app/functions/v1/scheduled-dispatcher
+SCHEDULER_SERVICE_ACCOUNT: bff-scheduler-$TARGET@$PROJECT_ID.iam.gserviceaccount.com
+YAML
+
+# Every secret of secrets.txt that exists for this environment; one not created (an integration
+# not used yet) stays unset, and start-up refuses a configuration that needs it.
 secrets=""
 while read -r name; do
   case "$name" in '' | '#'*) continue ;; esac
-  secrets+="${secrets:+,}$name=$TARGET-$name:latest"
+  if gcloud secrets describe "$TARGET-$name" --format 'value(name)' >/dev/null 2>&1; then
+    secrets+="${secrets:+,}$name=$TARGET-$name:latest"
+  else
+    echo "secret $TARGET-$name does not exist: $name stays unset"
+  fi
 done <secrets.txt
 
 traffic=()
@@ -38,7 +54,7 @@ gcloud run deploy "$service" \
   --image "$IMAGE" \
   --region "$REGION" \
   --service-account "$runtime_sa" \
-  --env-vars-file "$TARGET.env.yaml" \
+  --env-vars-file "$env_file" \
   --set-secrets "$secrets" \
   --tag "$TAG" \
   "${traffic[@]}" \

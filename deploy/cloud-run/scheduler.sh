@@ -1,25 +1,32 @@
 #!/usr/bin/env bash
-# Cloud Build step: create or update the Cloud Scheduler job that calls the scheduled
-# dispatcher of TARGET's service with a Google OIDC token of the scheduler service account
-# (audience: the dispatcher URL), every SCHEDULE (UTC).
+# Cloud Build step: create or update the Cloud Scheduler jobs of TARGET's scheduled dispatcher,
+# one per line of schedules.txt. Each posts {"cron": "<expression>"} with a Google OIDC token of
+# the scheduler service account; the audience is the dispatcher URL, which deploy.sh gives the
+# service as SCHEDULER_AUDIENCE.
 set -euo pipefail
-: "${TARGET:?}" "${REGION:?}" "${PROJECT_ID:?}" "${SCHEDULE:?}"
+: "${TARGET:?}" "${REGION:?}" "${PROJECT_ID:?}" "${PROJECT_NUMBER:?}"
+cd "$(dirname "$0")"
 service="bff-gateway-$TARGET"
-job="bff-scheduled-dispatcher-$TARGET"
 invoker="bff-scheduler-$TARGET@$PROJECT_ID.iam.gserviceaccount.com"
-url="$(gcloud run services describe "$service" --region "$REGION" --format 'value(status.url)')/functions/v1/scheduled-dispatcher"
+# Cloud Run's deterministic service URL, known before the first deploy.
+url="https://$service-$PROJECT_NUMBER.$REGION.run.app/functions/v1/scheduled-dispatcher"
 
-common=(
-  --location "$REGION"
-  --schedule "$SCHEDULE" --time-zone Etc/UTC
-  --uri "$url" --http-method POST
-  --oidc-service-account-email "$invoker" --oidc-token-audience "$url"
-  --attempt-deadline 300s
-  --quiet
-)
-if gcloud scheduler jobs describe "$job" --location "$REGION" >/dev/null 2>&1; then
-  gcloud scheduler jobs update http "$job" "${common[@]}" --update-headers content-type=application/json --message-body '{}'
-else
-  gcloud scheduler jobs create http "$job" "${common[@]}" --headers content-type=application/json --message-body '{}'
-fi
-echo "$job: POST $url every '$SCHEDULE' (UTC) as $invoker"
+while read -r name cron; do
+  case "$name" in '' | '#'*) continue ;; esac
+  job="bff-jobs-$TARGET-$name"
+  common=(
+    --location "$REGION"
+    --schedule "$cron" --time-zone Etc/UTC
+    --uri "$url" --http-method POST
+    --message-body "{\"cron\":\"$cron\"}"
+    --oidc-service-account-email "$invoker" --oidc-token-audience "$url"
+    --attempt-deadline 300s
+    --quiet
+  )
+  if gcloud scheduler jobs describe "$job" --location "$REGION" >/dev/null 2>&1; then
+    gcloud scheduler jobs update http "$job" "${common[@]}" --update-headers content-type=application/json
+  else
+    gcloud scheduler jobs create http "$job" "${common[@]}" --headers content-type=application/json
+  fi
+  echo "$job: POST $url {\"cron\":\"$cron\"} as $invoker"
+done <schedules.txt

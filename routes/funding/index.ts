@@ -1,4 +1,4 @@
-import { closed, defineFeature, KiB, MiB } from '../../src/route-table.js'
+import { closed, defineFeature, KiB, MiB, type NativeServices } from '../../src/route-table.js'
 import { tossFromServices, tossWebhookPolicy } from '../payments/index.js'
 import { createFundingAdminReview } from './admin-review.js'
 import { createCampaignComplete } from './campaign-complete.js'
@@ -17,6 +17,35 @@ export { tossBilling } from './payment-method.js'
 export { DEFAULT_RETRY_SCHEDULE, nextRetryAt, type RetrySchedule } from './schedule.js'
 export { DEFAULT_WORK_OPTIONS, runFundingWork, type WorkOptions, type WorkStats } from './work.js'
 
+/** What the funding handlers and jobs share; undefined without a database and Toss. */
+export function fundingDeps({
+  config,
+  db,
+  logger,
+  vendorFetch,
+}: Pick<NativeServices, 'config' | 'db' | 'logger' | 'vendorFetch'>): FundingDeps | undefined {
+  const toss = tossFromServices({ config, vendorFetch })
+  if (!db || !toss) return undefined
+  return {
+    db,
+    method: tossBilling(toss),
+    getPayment: (paymentKey) => toss.getPayment(paymentKey),
+    logger: logger.child({ component: 'funding' }),
+    retry: retryScheduleFrom({
+      retries: config.FUNDING_RETRY_DAYS,
+      atKst: config.FUNDING_RETRY_AT_KST,
+      holidays: config.FUNDING_HOLIDAYS,
+    }),
+    work: {
+      ...DEFAULT_WORK_OPTIONS,
+      concurrency: config.FUNDING_CHARGE_CONCURRENCY,
+      batchSize: config.FUNDING_BATCH_SIZE,
+      leaseSeconds: config.FUNDING_LEASE_SECONDS,
+      budgetMs: config.FUNDING_RUN_BUDGET_MS,
+    },
+  }
+}
+
 /**
  * Funding campaigns: the studio submission, the admin review, pledges with a card registered
  * now and charged when the campaign succeeds (Toss billing behind `PaymentMethod`), closing a
@@ -25,28 +54,7 @@ export { DEFAULT_WORK_OPTIONS, runFundingWork, type WorkOptions, type WorkStats 
  */
 export const funding = defineFeature<FundingDeps>({
   name: 'funding',
-  setup: ({ config, db, logger, vendorFetch }) => {
-    const toss = tossFromServices({ config, vendorFetch })
-    if (!db || !toss) return undefined
-    return {
-      db,
-      method: tossBilling(toss),
-      getPayment: (paymentKey) => toss.getPayment(paymentKey),
-      logger: logger.child({ component: 'funding' }),
-      retry: retryScheduleFrom({
-        retries: config.FUNDING_RETRY_DAYS,
-        atKst: config.FUNDING_RETRY_AT_KST,
-        holidays: config.FUNDING_HOLIDAYS,
-      }),
-      work: {
-        ...DEFAULT_WORK_OPTIONS,
-        concurrency: config.FUNDING_CHARGE_CONCURRENCY,
-        batchSize: config.FUNDING_BATCH_SIZE,
-        leaseSeconds: config.FUNDING_LEASE_SECONDS,
-        budgetMs: config.FUNDING_RUN_BUDGET_MS,
-      },
-    }
-  },
+  setup: fundingDeps,
   routes: [
     {
       id: 'funding-pledge',

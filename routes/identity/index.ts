@@ -1,20 +1,56 @@
-import { closed, defineFeature } from '../../src/route-table.js'
+import { closed, defineFeature, KiB } from '../../src/route-table.js'
+import { identityCrypto } from './crypto.js'
+import { portOneProvider } from './portone.js'
+import { createVerifyIdentity, type IdentityDeps } from './verify.js'
+
+export type { IdentityCrypto, SealedRecord } from './crypto.js'
+export { identityCrypto } from './crypto.js'
+export type { IdentityProvider, ProviderVerification } from './provider.js'
+export { type IdentityStatus, identityStatus, isAdultInKst, isCreatorVerified } from './status.js'
+export { type SealedPerson, sealAad } from './verify.js'
 
 /**
- * Identity verification through a third-party provider.
- * Not native yet: the route is proxied to its Edge Function. Handlers, schemas, the provider
- * client, SQL calls and problem mapping go in this folder; the route turns native by naming its
- * factory in `native` (see docs/ARCHITECTURE.md, "How to add a native function").
+ * Identity verification (`verify-identity`) through PortOne V2. Native when the database, the
+ * PortOne secret and both identity keys are configured.
  */
-export const identity = defineFeature({
+export const identity = defineFeature<IdentityDeps>({
   name: 'identity',
+  setup: ({ config, db, logger, vendorFetch }) => {
+    if (
+      !db ||
+      !config.PORTONE_API_SECRET ||
+      !config.IDENTITY_CI_KEYS ||
+      !config.IDENTITY_CI_HASH_KEY
+    )
+      return undefined
+    return {
+      db,
+      logger,
+      provider: portOneProvider({
+        apiSecret: config.PORTONE_API_SECRET,
+        ...(config.PORTONE_STORE_ID ? { storeId: config.PORTONE_STORE_ID } : {}),
+        baseUrl: config.PORTONE_API_URL,
+        ...(vendorFetch?.portone ? { fetch: vendorFetch.portone } : {}),
+      }),
+      crypto: identityCrypto({
+        keys: config.IDENTITY_CI_KEYS,
+        hashKey: config.IDENTITY_CI_HASH_KEY,
+      }),
+      maxAgeSeconds: config.IDENTITY_MAX_AGE_SECONDS,
+    }
+  },
   routes: [
     {
       id: 'verify-identity',
       phase: 3,
       summary: 'Identity verification through a third party',
       aliases: ['/api/v1/identity/verify'],
-      policy: { replay: 'never', rateLimit: closed(10) },
+      methods: ['GET', 'POST'],
+      // A provider outage before anything is written may go to legacy; after the record, never.
+      policy: { replay: 'before-effect', rateLimit: closed(10), bodyLimitBytes: 4 * KiB },
+      native: createVerifyIdentity,
     },
   ],
 })
+
+export { rotateIdentityKeys } from './rotate.js'

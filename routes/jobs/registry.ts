@@ -1,3 +1,4 @@
+import { fundingChargesJob, fundingClockJob } from './funding.js'
 import { refundRetryJob } from './refund-retry.js'
 import type { Job, JobFactory, JobServices } from './types.js'
 
@@ -6,7 +7,11 @@ import type { Job, JobFactory, JobServices } from './types.js'
  * the feature's folder and list it here. The stay-legacy jobs (`payment-reconcile`,
  * `refresh-fallback-quotas`) keep running on Edge Functions and are not listed.
  */
-export const JOB_FACTORIES: readonly JobFactory[] = [refundRetryJob]
+export const JOB_FACTORIES: readonly JobFactory[] = [
+  refundRetryJob,
+  fundingClockJob,
+  fundingChargesJob,
+]
 
 const JOB_NAME = /^[a-z0-9][a-z0-9-]{0,63}$/
 

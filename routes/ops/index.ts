@@ -15,7 +15,7 @@ export const ops = defineFeature({
       summary: 'Operator actions',
       aliases: ['/api/v1/ops'],
       methods: ['GET', 'POST', 'PATCH', 'DELETE'],
-      policy: { replay: 'never', auth: 'required' },
+      policy: { replay: 'before-effect', auth: 'required' },
     },
   ],
 })

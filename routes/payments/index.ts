@@ -59,7 +59,10 @@ export const payments = defineFeature<PaymentDeps>({
       phase: 1,
       summary: 'Full or partial refund of a payment through Toss cancel',
       aliases: ['/api/v1/refunds'],
-      policy: { replay: 'before-effect', rateLimit: closed(5), bodyLimitBytes: 16 * KiB },
+      // Never replayed: legacy knows nothing of the client's Idempotency-Key, so a replayed
+      // refund whose answer is lost could be sent again natively by the client's repeat; and
+      // legacy shares the database and Toss, so it cannot do better when either is down.
+      policy: { replay: 'never', rateLimit: closed(5), bodyLimitBytes: 16 * KiB },
       native: createRefundProcess,
     },
     {

@@ -12,8 +12,13 @@ import type { AdminOperations, ChangeRequest } from './operations.js'
  * GET  /flags                      effective table, source, version, store status
  * GET  /routes                     per route: stage, breaker, hold, recent traffic
  * PUT  /flags/:route               {native, reason, version}
- * POST /flags/:route/step          {reason, version}
+ * POST /flags/:route/step          {reason, version, force?}  (the ramp gate may refuse: 409)
  * POST /flags/:route/kill          {reason, version?}
+ * PUT  /flags/:route/shadow        {shadow, reason, version?}  (read-only routes; 0 = off)
+ * GET  /gate/:route                the ramp gate's verdict for the next step (fleet figures)
+ * GET  /shadow?route=              recent shadow mismatches on this instance (masked)
+ * GET  /progress?days=             the strangler progress view (fleet figures)
+ * POST /parity/:route              {passed, failed}: a parity run's outcome
  * GET  /audit?route=&limit=&before=
  * GET  /explain?route=&subject=|clientId=|key=
  */
@@ -31,7 +36,20 @@ const SetBody = z.object({
   reason,
   version,
 })
-const StepBody = z.object({ reason, version })
+const StepBody = z.object({
+  reason,
+  version,
+  force: z.boolean({ error: 'true to step past a refusing ramp gate' }).optional(),
+})
+const ShadowBody = z.object({
+  shadow: z.number({ error: 'must be a number from 0 to 100' }),
+  reason,
+  version: version.optional(),
+})
+const ParityBody = z.object({
+  passed: z.number().int().min(0),
+  failed: z.number().int().min(0),
+})
 const KillBody = z.object({ reason, version: version.optional() })
 
 const limitMessage = { error: 'an integer from 1 to 500' }
@@ -50,6 +68,16 @@ const AuditQuery = z.object({
     .max(500, limitMessage)
     .optional(),
   before: z.coerce.number(beforeMessage).int(beforeMessage).min(1, beforeMessage).optional(),
+})
+
+const daysMessage = { error: 'an integer from 1 to 365' }
+const ProgressQuery = z.object({
+  days: z.coerce
+    .number(daysMessage)
+    .int(daysMessage)
+    .min(1, daysMessage)
+    .max(365, daysMessage)
+    .optional(),
 })
 
 const ExplainQuery = z.object({
@@ -92,7 +120,27 @@ export function adminApi(ops: AdminOperations, auth: AdminAuth) {
 
   api.post('/flags/:route/step', async (c) => {
     const b = await validJson(c, StepBody)
-    return c.json(await ops.step(changeRequest(c, b.reason, b.version)))
+    return c.json(await ops.step({ ...changeRequest(c, b.reason, b.version), force: b.force }))
+  })
+
+  api.put('/flags/:route/shadow', async (c) => {
+    const b = await validJson(c, ShadowBody)
+    return c.json(await ops.setShadow(changeRequest(c, b.reason, b.version), b.shadow))
+  })
+
+  api.get('/gate/:route', async (c) => c.json(await ops.gate(c.req.param('route'))))
+
+  api.get('/shadow', (c) => c.json(ops.shadowSamples(c.req.query('route') || undefined)))
+
+  api.get('/progress', validator('query', ProgressQuery), async (c) => {
+    const { days } = c.req.valid('query')
+    return c.json(await ops.progress({ removableDays: days }))
+  })
+
+  api.post('/parity/:route', async (c) => {
+    const b = await validJson(c, ParityBody)
+    await ops.recordParity(c.req.param('route'), { ...b, actor: c.var.principal.actor })
+    return c.json({ recorded: true })
   })
 
   api.post('/flags/:route/kill', async (c) => {

@@ -48,6 +48,14 @@ export function adminAuth({
   const sign = (purpose: string, value: string) =>
     hmacSign(`bff-admin-session:${token ?? ''}`, `${purpose}:${value}`)
 
+  // Sessions ended by a logout, until they would have expired anyway (per instance).
+  const revoked = new Map<string, number>()
+  const revoke = (id: string, expiresAt: number) => {
+    const now = clock()
+    if (revoked.size > 10_000) for (const [k, e] of revoked) if (e <= now) revoked.delete(k)
+    revoked.set(id, expiresAt)
+  }
+
   const disabled = () =>
     new GatewayError({
       status: 403,
@@ -94,8 +102,9 @@ export function adminAuth({
 
     /** A signed session cookie value for `actor`. */
     async issueSession(actor: string): Promise<string> {
+      const id = base64url.encode(crypto.getRandomValues(new Uint8Array(16)))
       const payload = base64url.encode(
-        JSON.stringify({ a: actor, e: clock() + sessionSeconds * 1000 }),
+        JSON.stringify({ a: actor, e: clock() + sessionSeconds * 1000, i: id }),
       )
       return `${payload}.${await sign('session', payload)}`
     },
@@ -103,22 +112,33 @@ export function adminAuth({
     /** The dashboard session, when its cookie is present, authentic and unexpired. */
     async fromSession(
       c: Context,
-    ): Promise<{ principal: AdminPrincipal; value: string } | undefined> {
+    ): Promise<
+      { principal: AdminPrincipal; value: string; id: string; expiresAt: number } | undefined
+    > {
       if (!token) return undefined
       const value = getCookie(c, SESSION_COOKIE)
       const [payload, mac] = value?.split('.') ?? []
       if (!value || !payload || !mac || !timingSafeEqual(mac, await sign('session', payload)))
         return undefined
       try {
-        const { a, e } = JSON.parse(new TextDecoder().decode(base64url.decode(payload))) as {
+        const { a, e, i } = JSON.parse(new TextDecoder().decode(base64url.decode(payload))) as {
           a: unknown
           e: unknown
+          i: unknown
         }
-        if (typeof a !== 'string' || typeof e !== 'number' || e <= clock()) return undefined
-        return { principal: { actor: a, via: 'session' }, value }
+        if (typeof a !== 'string' || typeof e !== 'number' || typeof i !== 'string')
+          return undefined
+        if (e <= clock() || revoked.has(i)) return undefined
+        return { principal: { actor: a, via: 'session' }, value, id: i, expiresAt: e }
       } catch {
         return undefined
       }
+    },
+
+    /** Ends the session of this request, when it has one: its cookie is refused from now on. */
+    async endSession(c: Context): Promise<void> {
+      const s = await this.fromSession(c)
+      if (s) revoke(s.id, s.expiresAt)
     },
 
     /** The form token tied to a session (CSRF defence besides SameSite=Strict and Origin). */
@@ -144,7 +164,8 @@ export type AdminAuth = ReturnType<typeof adminAuth>
  */
 export function assertSameOrigin(c: Context): void {
   const origin = c.req.header('origin')
-  const host = c.req.header('x-forwarded-host') ?? c.req.header('host')
+  // The Host the request came with: an `X-Forwarded-Host` is the client's to write.
+  const host = c.req.header('host')
   let same = false
   if (origin && origin !== 'null') {
     try {

@@ -134,6 +134,7 @@ export function adminDashboard(
 
   ui.post('/logout', async (c) => {
     assertSameOrigin(c)
+    await auth.endSession(c)
     deleteCookie(c, SESSION_COOKIE, { path: '/admin', secure: secureCookies })
     return c.redirect('/admin/login', 303)
   })

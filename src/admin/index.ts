@@ -3,12 +3,14 @@ import type { AppInternals } from '../app.js'
 import type { Logger } from '../observability/log.js'
 import type { AuditTrail } from '../rollout/audit.js'
 import type { AutoRollback } from '../rollout/auto-rollback.js'
+import type { FleetStats } from '../rollout/fleet-stats.js'
 import type { LiveFlags } from '../rollout/live-flags.js'
 import type { RouteDef } from '../route-table.js'
 import type { AppEnv, IdentityVerifier } from '../types.js'
 import { adminApi } from './api.js'
 import { adminAuth } from './auth.js'
 import { adminDashboard } from './dashboard.js'
+import { adminGuard } from './guard.js'
 import { adminOperations } from './operations.js'
 
 export {
@@ -31,7 +33,11 @@ export interface MountAdminOptions {
   secureCookies: boolean
   logger: Logger
   routes?: readonly RouteDef[]
+  /** Fleet-wide counters: the ramp gate, the dashboard figures and the progress view. */
+  fleet?: FleetStats
   clock?: () => number
+  /** The platform's client-IP header, for the admin rate limit and lockout. */
+  trustedIpHeader?: string
 }
 
 /**
@@ -53,10 +59,16 @@ export function mountAdmin(opts: MountAdminOptions) {
       nativeRoutes: internals.nativeRoutes,
       logger: opts.logger,
       routes: opts.routes ?? internals.routes,
+      fleet: opts.fleet,
+      shadow: internals.shadow,
+      clock: opts.clock,
     })
     if (!opts.adminToken && !opts.verifier) {
       opts.logger.warn('admin API and dashboard disabled: set BFF_ADMIN_TOKEN')
     }
+    const guard = adminGuard({ trustedIpHeader: opts.trustedIpHeader, clock: opts.clock })
+    app.use('/admin', guard)
+    app.use('/admin/*', guard)
     app.route('/admin/api', adminApi(ops, auth))
     app.route('/admin', adminDashboard(ops, auth, { secureCookies: opts.secureCookies }))
   }

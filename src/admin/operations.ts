@@ -6,11 +6,15 @@ import type { BreakerState, NativeBreakers } from '../rollout/breaker.js'
 import { BUCKETS, bucketOf } from '../rollout/bucket.js'
 import { decideBackend, type Subject } from '../rollout/decide.js'
 import { FlagsError, type FlagTable } from '../rollout/flags.js'
+import type { FleetStats } from '../rollout/fleet-stats.js'
 import { FlagConflictError, type LiveFlags } from '../rollout/live-flags.js'
 import type { Hold } from '../rollout/overlay.js'
+import { type GateVerdict, gateWindowMinutes, judgeStep } from '../rollout/ramp-gate.js'
+import type { ShadowTraffic } from '../rollout/shadow.js'
 import { FlagStoreUnavailableError } from '../rollout/stores/port.js'
 import type { WindowStats } from '../rollout/traffic-window.js'
 import type { RouteDef } from '../route-table.js'
+import { type ProgressOptions, progressReport } from './progress.js'
 
 /**
  * What an operator can do to a route, shared by the admin API, the dashboard and (through the
@@ -32,6 +36,10 @@ export interface OperationsOptions {
   nativeRoutes: ReadonlySet<string>
   logger: Logger
   routes: readonly RouteDef[]
+  /** Fleet-wide counters; without them the ramp gate and the progress view are unavailable. */
+  fleet?: FleetStats
+  shadow?: ShadowTraffic
+  clock?: () => number
 }
 
 export interface ChangeRequest {
@@ -42,6 +50,8 @@ export interface ChangeRequest {
   /** Required for set and step; a kill may go without. */
   expectedVersion?: string
   requestId?: string
+  /** Step past a refusing ramp gate; the refusal is recorded in the audit trail with the reason. */
+  force?: boolean
 }
 
 export interface ChangeResult {
@@ -128,9 +138,13 @@ export function adminOperations(opts: OperationsOptions) {
   }
 
   /** Set one route's percentage. */
-  async function change(req: ChangeRequest, to: number): Promise<ChangeResult> {
+  async function change(req: ChangeRequest, to: number, auditNote?: string): Promise<ChangeResult> {
     const def = routeOf(req.routeId)
-    const reason = checkReason(req.reason)
+    const checked = checkReason(req.reason)
+    // The audit column holds 500 characters: the operator's reason is kept whole.
+    const reason = auditNote
+      ? `${auditNote.slice(0, Math.max(0, 497 - checked.length))}: ${checked}`
+      : checked
     if (def.stayLegacy && to > 0) {
       throw validationFailed([{ field: 'native', message: `must be 0: ${def.id} stays on legacy` }])
     }
@@ -158,11 +172,53 @@ export function adminOperations(opts: OperationsOptions) {
     return { routeId: def.id, from, to, version: result.table.version, audit: entry }
   }
 
+  /** The ramp gate's verdict for the route's next step, on the fleet's figures. */
+  async function gate(routeId: string): Promise<GateVerdict & { from: number; to?: number }> {
+    const def = routeOf(routeId)
+    if (!opts.fleet) {
+      throw new GatewayError({
+        status: 503,
+        code: 'fleet-figures-unavailable',
+        title: 'Fleet figures unavailable',
+        detail: 'This gateway keeps no fleet-wide counters, so the ramp gate cannot judge',
+      })
+    }
+    const from = percentOf(flags.current(), def.id)
+    const settings = autoRollback.settings(def.id)
+    const windowMinutes = gateWindowMinutes(settings)
+    let figures: Awaited<ReturnType<FleetStats['lastMinutes']>>
+    try {
+      await opts.fleet.flush()
+      figures = await opts.fleet.lastMinutes(def.id, windowMinutes)
+    } catch (error) {
+      throw new GatewayError({
+        status: 503,
+        code: 'fleet-figures-unavailable',
+        title: 'Fleet figures unavailable',
+        detail:
+          'The fleet counters cannot be read; the gate cannot judge. Retry, or force with a reason.',
+        headers: { 'retry-after': '5' },
+        cause: error,
+      })
+    }
+    return {
+      ...judgeStep(figures, settings, { fromPercent: from, windowMinutes }),
+      from,
+      to: nextStage(from),
+    }
+  }
+
   return {
     set: change,
+    gate,
 
-    /** Up one stage (0 → 10 → 50 → 100); refused at 100 %. */
-    async step(req: ChangeRequest): Promise<ChangeResult> {
+    /**
+     * Up one stage (0 → 10 → 50 → 100); refused at 100 %, and refused by the ramp gate unless
+     * forced (the refusal then goes into the audit trail beside the reason).
+     */
+    async step(
+      req: ChangeRequest,
+    ): Promise<ChangeResult & { gate?: GateVerdict; forced?: boolean }> {
       const current = percentOf(flags.current(), routeOf(req.routeId).id)
       const to = nextStage(current)
       if (to === undefined) {
@@ -173,7 +229,124 @@ export function adminOperations(opts: OperationsOptions) {
           detail: `${req.routeId} is at ${current} %`,
         })
       }
-      return change(req, to)
+      checkReason(req.reason)
+      let verdict: GateVerdict | undefined
+      try {
+        verdict = await gate(req.routeId)
+      } catch (error) {
+        if (!req.force) throw error
+      }
+      if (verdict && !verdict.ok && !req.force) {
+        throw new GatewayError({
+          status: 409,
+          code: 'ramp-gate-refused',
+          title: 'The ramp gate refuses this step',
+          detail: verdict.refusals.map((r) => r.message).join('; '),
+          errors: verdict.refusals.map((r) => ({ field: `gate:${r.check}`, message: r.message })),
+          extra: {
+            refusals: verdict.refusals,
+            windowMinutes: verdict.windowMinutes,
+            figures: verdict.figures,
+          },
+        })
+      }
+      const forced = req.force === true && !verdict?.ok
+      const note = forced
+        ? `FORCED past the ramp gate (${verdict ? verdict.refusals.map((r) => r.short).join('; ') : 'figures unavailable'})`
+        : undefined
+      if (forced) {
+        logger.warn('ramp gate overridden', {
+          route: req.routeId,
+          actor: req.actor,
+          refusals: verdict?.refusals.map((r) => r.short),
+        })
+      }
+      const result = await change(req, to, note)
+      return { ...result, ...(verdict ? { gate: verdict } : {}), forced }
+    },
+
+    /** Set a read-only route's shadow percentage (0 switches shadow traffic off). */
+    async setShadow(
+      req: ChangeRequest,
+      shadow: number,
+    ): Promise<ChangeResult & { shadow: number }> {
+      const def = routeOf(req.routeId)
+      const reason = checkReason(req.reason)
+      const before = flags.current().routes.get(def.id)?.shadow ?? 0
+      let result: Awaited<ReturnType<LiveFlags['change']>>
+      try {
+        result = await flags.change({
+          percents: {},
+          shadows: { [def.id]: shadow },
+          expectedVersion: req.expectedVersion,
+          actor: req.actor,
+        })
+      } catch (error) {
+        throw asProblem(error)
+      }
+      const percent = percentOf(result.table, def.id)
+      const entry = await appendWithRetry({
+        actor: req.actor,
+        routeId: def.id,
+        from: percent,
+        to: percent,
+        reason: `shadow ${before} % -> ${shadow} %: ${reason}`.slice(0, 500),
+        source: req.source,
+        version: result.table.version,
+        requestId: req.requestId,
+      })
+      return {
+        routeId: def.id,
+        from: percent,
+        to: percent,
+        version: result.table.version,
+        audit: entry,
+        shadow,
+      }
+    },
+
+    /** Recent shadow mismatches on this instance (masked), newest first. */
+    shadowSamples(routeId?: string) {
+      const traffic = opts.shadow
+      if (!traffic) return { samples: [], counts: {} }
+      return {
+        samples: traffic.samples(routeId),
+        counts: Object.fromEntries(traffic.counts()),
+      }
+    },
+
+    /** Record a parity run's outcome (the parity command reports it). */
+    async recordParity(routeId: string, report: { passed: number; failed: number; actor: string }) {
+      const def = routeOf(routeId)
+      if (!opts.fleet) return
+      await opts.fleet.store.putNote(
+        'parity',
+        def.id,
+        JSON.stringify({ ...report, at: new Date((opts.clock ?? Date.now)()).toISOString() }),
+      )
+    },
+
+    /** The strangler progress view (see `progress.ts`). */
+    progress(options: ProgressOptions) {
+      if (!opts.fleet) {
+        throw new GatewayError({
+          status: 503,
+          code: 'fleet-figures-unavailable',
+          title: 'Fleet figures unavailable',
+        })
+      }
+      return progressReport(
+        {
+          routes,
+          table: flags.current(),
+          nativeRoutes,
+          fleet: opts.fleet,
+          audit,
+          holds: (id) => autoRollback.activeHold(id),
+          clock: opts.clock ?? Date.now,
+        },
+        options,
+      )
     },
 
     /** Back to 0 % at once; no version needed, so nothing can hold up a kill. */

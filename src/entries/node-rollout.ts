@@ -5,6 +5,8 @@ import type { Db } from '../platform/db/port.js'
 import { dbAuditTrail } from '../rollout/audit.js'
 import type { FlagRules, FlagTable } from '../rollout/flags.js'
 import { flagStoreFromConfig } from '../rollout/stores/from-config.js'
+import { redisFleetStore } from '../rollout/stores/redis-fleet.js'
+import { upstashFleetStore } from '../rollout/stores/upstash-fleet.js'
 import type { IdentityVerifier } from '../types.js'
 import { rolloutControl } from './rollout-control.js'
 
@@ -39,11 +41,27 @@ export async function startNodeRollout(opts: NodeRolloutOptions) {
       logger.warn('flag store connection error', { error: error.message })
     },
   })
-  const control = rolloutControl({ ...opts, store, audit: dbAuditTrail(opts.db) })
+  const fleetStore = config.REDIS_URL
+    ? redisFleetStore({
+        url: config.REDIS_URL,
+        prefix: `${opts.storeKey ?? 'bff:flags'}:fleet`,
+        onError: () => {},
+      })
+    : config.UPSTASH_REDIS_REST_URL && config.UPSTASH_REDIS_REST_TOKEN
+      ? upstashFleetStore({
+          url: config.UPSTASH_REDIS_REST_URL,
+          token: config.UPSTASH_REDIS_REST_TOKEN,
+          prefix: `${opts.storeKey ?? 'bff:flags'}:fleet`,
+        })
+      : undefined
+  const control = rolloutControl({ ...opts, store, audit: dbAuditTrail(opts.db), fleetStore })
   await control.flags.start()
+  control.fleet.start()
   return {
     ...control,
     async close() {
+      await control.fleet.stop()
+      await control.fleet.store.close()
       await control.flags.stop()
     },
   }

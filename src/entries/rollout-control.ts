@@ -5,9 +5,11 @@ import type { Metrics } from '../observability/metrics.js'
 import type { AuditTrail } from '../rollout/audit.js'
 import { AutoRollback } from '../rollout/auto-rollback.js'
 import type { FlagRules, FlagTable } from '../rollout/flags.js'
+import { FleetStats, type FleetStatsStore, memoryFleetStore } from '../rollout/fleet-stats.js'
 import { LiveFlags } from '../rollout/live-flags.js'
+import { ShadowTraffic } from '../rollout/shadow.js'
 import type { FlagStore } from '../rollout/stores/port.js'
-import type { IdentityVerifier } from '../types.js'
+import type { IdentityVerifier, RolloutHooks } from '../types.js'
 
 export interface RolloutControlOptions {
   config: Config
@@ -19,6 +21,8 @@ export interface RolloutControlOptions {
   logger: Logger
   metrics: Metrics
   verifier?: IdentityVerifier
+  /** Fleet-wide counters (Redis, Upstash); in-process when absent. */
+  fleetStore?: FleetStatsStore
 }
 
 /**
@@ -36,6 +40,7 @@ export function rolloutControl({
   logger,
   metrics,
   verifier,
+  fleetStore = memoryFleetStore(),
 }: RolloutControlOptions) {
   const flags = new LiveFlags({
     file,
@@ -46,17 +51,47 @@ export function rolloutControl({
     metrics,
   })
   const autoRollback = new AutoRollback({ flags, audit, logger, metrics })
+  const fleet = new FleetStats({
+    store: fleetStore,
+    onError: (error) =>
+      logger.warn('fleet counters not written; kept for the next flush', {
+        store: fleetStore.kind,
+        error: error instanceof Error ? error.message : String(error),
+      }),
+  })
+  const shadow = new ShadowTraffic({
+    metrics,
+    onResult: fleet.shadow,
+    onError: (route, error) =>
+      logger.warn('shadow call failed', {
+        route,
+        error: error instanceof Error ? error.message : String(error),
+      }),
+  })
+  // What the app calls on every routed request: auto-rollback's window and the fleet counters.
+  const hooks: RolloutHooks = {
+    hold: autoRollback.hold,
+    observe: (sample) => {
+      autoRollback.observe(sample)
+      fleet.observe(sample)
+    },
+  }
   return {
     flags,
     autoRollback,
+    fleet,
+    shadow,
+    hooks,
     mount: mountAdmin({
       flags,
       audit,
       autoRollback,
+      fleet,
       adminToken: config.BFF_ADMIN_TOKEN,
       verifier,
       secureCookies: !config.isDevelopment,
       logger,
+      trustedIpHeader: config.TRUSTED_IP_HEADER,
     }),
     readiness: { 'flag-store': { probe: flags.readiness, degradedOnly: true as const } },
   }

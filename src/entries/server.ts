@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
 import { nodeTransport } from '../../legacy-proxy/node-transport.js'
-import { nativeHandlers, ROUTE_IDS, ROUTES } from '../../routes/index.js'
+import { nativeHandlers, ROUTES } from '../../routes/index.js'
 import { createApp, type GatewayApp } from '../app.js'
 import { type Config, loadConfig } from '../config.js'
 import { createLogger, errorFields, type Logger } from '../observability/log.js'
@@ -10,7 +10,8 @@ import { Metrics } from '../observability/metrics.js'
 import { batchedStdout } from '../observability/stdout.js'
 import { createDb, databaseKind } from '../platform/db/create.js'
 import { lazyDb } from '../platform/db/lazy.js'
-import { type FlagTable, flagsFromText } from '../rollout/flags.js'
+import { type FlagRules, type FlagTable, flagsFromText } from '../rollout/flags.js'
+import { flagRulesFor } from '../route-table.js'
 import { verifierFromConfig } from '../security/from-config.js'
 import { rateLimiterFromConfig } from '../security/ratelimit/index.js'
 import { createIoredisAdapter } from '../security/ratelimit/redis-adapter.js'
@@ -24,16 +25,13 @@ export interface RunningServer {
   shutdown(reason: string): Promise<void>
 }
 
-export async function loadFlagsFile(
-  path: string,
-  nativeRoutes: ReadonlySet<string>,
-): Promise<FlagTable> {
+export async function loadFlagsFile(path: string, rules: FlagRules): Promise<FlagTable> {
   const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
     throw new Error(
       `config error: FLAGS_FILE ${path} cannot be read (${error.code ?? error.message})`,
     )
   })
-  return flagsFromText(text, { knownRoutes: ROUTE_IDS, nativeRoutes }, `file:${path}`)
+  return flagsFromText(text, rules, `file:${path}`)
 }
 
 /**
@@ -72,7 +70,8 @@ export async function startNodeServer(
 
   const metrics = new Metrics()
   const native = nativeHandlers({ config, logger, metrics, db })
-  const table = await loadFlagsFile(config.FLAGS_FILE, new Set(Object.keys(native)))
+  const rules = flagRulesFor(ROUTES, native)
+  const table = await loadFlagsFile(config.FLAGS_FILE, rules)
   const legacy = nodeTransport({
     headersTimeoutMs: config.LEGACY_HEADERS_TIMEOUT_MS,
     totalTimeoutMs: config.LEGACY_TOTAL_TIMEOUT_MS,
@@ -86,7 +85,7 @@ export async function startNodeServer(
     db,
     config,
     file: table,
-    rules: { knownRoutes: ROUTE_IDS, nativeRoutes: new Set(Object.keys(native)) },
+    rules,
     logger,
     metrics,
     storeKey: config.FLAGS_STORE_KEY,
@@ -98,7 +97,8 @@ export async function startNodeServer(
     logger,
     metrics,
     flags: rollout.flags,
-    rollout: rollout.autoRollback,
+    rollout: rollout.hooks,
+    shadow: rollout.shadow,
     mount: rollout.mount,
     legacy,
     native,

@@ -4,6 +4,7 @@ import type { Metrics } from '../observability/metrics.js'
 import type { Db } from '../platform/db/port.js'
 import { type AuditTrail, dbAuditTrail, memoryAuditTrail } from '../rollout/audit.js'
 import type { FlagRules, FlagTable } from '../rollout/flags.js'
+import { upstashFleetStore } from '../rollout/stores/upstash-fleet.js'
 import { workerFlagStore } from '../rollout/stores/worker.js'
 import type { IdentityVerifier } from '../types.js'
 import { rolloutControl } from './rollout-control.js'
@@ -40,6 +41,21 @@ export function workerRollout(opts: WorkerRolloutOptions) {
   } else {
     audit = memoryAuditTrail()
   }
-  const control = rolloutControl({ ...opts, store, audit })
-  return { ...control, refreshIfDue: () => control.flags.refreshIfDue() }
+  const fleetStore =
+    config.UPSTASH_REDIS_REST_URL && config.UPSTASH_REDIS_REST_TOKEN
+      ? upstashFleetStore({
+          url: config.UPSTASH_REDIS_REST_URL,
+          token: config.UPSTASH_REDIS_REST_TOKEN,
+          prefix: `${opts.storeKey ?? 'bff:flags'}:fleet`,
+        })
+      : undefined
+  const control = rolloutControl({ ...opts, store, audit, fleetStore })
+  return {
+    ...control,
+    /** The table's refresh and the fleet counters' flush, when due (for `ctx.waitUntil`). */
+    refreshIfDue: () => {
+      const due = [control.flags.refreshIfDue(), control.fleet.flushIfDue()].filter(Boolean)
+      return due.length ? Promise.all(due).then(() => {}) : undefined
+    },
+  }
 }

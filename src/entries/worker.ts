@@ -1,7 +1,7 @@
 import type { ExecutionContext } from 'hono'
 import flagsDocument from '../../flags.json'
 import { fetchTransport } from '../../legacy-proxy/fetch-transport.js'
-import { nativeHandlers, ROUTE_IDS, ROUTES } from '../../routes/index.js'
+import { nativeHandlers, ROUTES } from '../../routes/index.js'
 import { jobDispatcher, runCron } from '../../routes/jobs/index.js'
 import { createApp, type GatewayApp } from '../app.js'
 import { type ConfigError, loadConfig } from '../config.js'
@@ -10,6 +10,7 @@ import { createLogger } from '../observability/log.js'
 import { Metrics } from '../observability/metrics.js'
 import { createSupabaseDb } from '../platform/db/supabase.js'
 import { compileFlags } from '../rollout/flags.js'
+import { flagRulesFor } from '../route-table.js'
 import { verifierFromConfig } from '../security/from-config.js'
 import { rateLimiterFromConfig } from '../security/ratelimit/select.js'
 import { workerRollout } from './worker-rollout.js'
@@ -56,7 +57,7 @@ function build(env: WorkerEnv): Built {
         })
       : undefined
   const native = nativeHandlers({ config, logger, metrics, db })
-  const rules = { knownRoutes: ROUTE_IDS, nativeRoutes: new Set(Object.keys(native)) }
+  const rules = flagRulesFor(ROUTES, native)
   const table = compileFlags(flagsDocument, rules, 'bundle:flags.json', 'bundled')
   const identity = verifierFromConfig(config)
   const rollout = workerRollout({
@@ -74,7 +75,8 @@ function build(env: WorkerEnv): Built {
     routes: ROUTES,
     logger,
     flags: rollout.flags,
-    rollout: rollout.autoRollback,
+    rollout: rollout.hooks,
+    shadow: rollout.shadow,
     mount: rollout.mount,
     readiness: rollout.readiness,
     legacy: fetchTransport({

@@ -23,7 +23,9 @@ function bodyNotAllowed(method: string, field: 'content-length' | 'transfer-enco
 }
 
 /**
- * Enforce the route's `bodyLimitBytes`, and refuse a body on GET, HEAD and TRACE (400
+ * Enforce the route's `bodyLimitBytes`, set the body deadline (`timeoutMs` from the start of
+ * the request: the native path and the legacy transport cut a body still arriving then with
+ * 408), and refuse a body on GET, HEAD and TRACE (400
  * `body-not-allowed`).
  *
  * A declared `Content-Length` over the limit is refused before the body is read. A body without
@@ -32,8 +34,10 @@ function bodyNotAllowed(method: string, field: 'content-length' | 'transfer-enco
  * stream): the Node legacy transport counts a chunked body as it pipes it, and `bufferBody`
  * counts it as it reads it for a native handler, both failing with the same 413.
  */
-export function bodyLimit(): MiddlewareHandler<AppEnv> {
+export function bodyLimit({ timeoutMs }: { timeoutMs?: number } = {}): MiddlewareHandler<AppEnv> {
   return function bodyLimit(c: Context<AppEnv>, next: Next) {
+    if (timeoutMs !== undefined)
+      c.set('bodyDeadline', (c.get('startedAt') ?? performance.now()) + timeoutMs)
     const declared = readHeader(c, 'content-length')
     const chunked = readHeader(c, 'transfer-encoding') !== undefined
     // Node's parser refuses this itself; workerd lets it through (RFC 9112 section 6.3 allows

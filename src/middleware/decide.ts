@@ -4,7 +4,7 @@ import { GatewayError } from '../errors.js'
 import type { GatewayMetrics } from '../observability/metrics.js'
 import { bufferBody, parseJson } from '../platform/body.js'
 import { readHeader } from '../platform/request-headers.js'
-import { verifyCanaryToken } from '../rollout/canary.js'
+import { type CanaryEnvironment, verifyCanaryToken } from '../rollout/canary.js'
 import { decideBackend, type Subject } from '../rollout/decide.js'
 import type { FlagSource } from '../rollout/flags.js'
 import type { AppContext, AppEnv } from '../types.js'
@@ -16,6 +16,8 @@ export interface DecideOptions {
   flags: FlagSource
   nativeRoutes: ReadonlySet<string>
   canarySecret: string | undefined
+  /** `APP_ENV`: a canary token is valid only in the environment it was minted for. */
+  environment?: CanaryEnvironment
   /** In development the override needs no token. */
   development: boolean
   hold: LegacyHold
@@ -79,12 +81,19 @@ async function overrideOf(
     )
   if (!opts.canarySecret)
     throw canaryProblem('canary-disabled', 'Canary overrides are not configured here')
-  const verdict = await verifyCanaryToken(opts.canarySecret, token)
+  const verdict = await verifyCanaryToken(
+    opts.canarySecret,
+    token,
+    Date.now(),
+    opts.environment ?? 'staging',
+  )
   if (!verdict.valid) {
     const detail = {
       malformed: 'The canary token is malformed',
       expired: 'The canary token has expired; mint a new one',
       'bad-signature': 'The canary token signature does not match',
+      'wrong-environment': 'The canary token was minted for another environment',
+      'lifetime-too-long': 'The canary token lives longer than 30 days; mint a shorter one',
     }[verdict.reason]
     throw canaryProblem(`canary-token-${verdict.reason}`, detail)
   }

@@ -1,8 +1,9 @@
 import type { Context, MiddlewareHandler, Next } from 'hono'
 import { decodeJwt } from 'jose'
+import { GatewayError } from '../errors.js'
 import type { Logger } from '../observability/log.js'
-import { bearerToken, timingSafeEqual } from '../platform/credentials.js'
-import { readHeader } from '../platform/request-headers.js'
+import { timingSafeEqual } from '../platform/credentials.js'
+import { readHeader, repeatedHeader } from '../platform/request-headers.js'
 import { authenticationRequired, forbiddenRole, invalidToken } from '../security/auth-errors.js'
 import type { AppEnv, Identity, IdentityVerifier } from '../types.js'
 
@@ -90,9 +91,16 @@ export function identify({
 
   // Not `async` on the way without a token (most proxied calls): no promise of its own.
   return function identify(c: Context<AppEnv>, next: Next) {
+    // Two Authorization headers: the gateway would check one and legacy might use the other.
+    if (repeatedHeader(c, 'authorization')) throw duplicateAuthorization()
     const auth = c.get('route')?.def.policy.auth
     if (auth === undefined || auth === 'none') return next()
-    const token = bearerToken(readHeader(c, 'authorization'))
+    const token = strictBearer(readHeader(c, 'authorization'))
+    if (token === MALFORMED)
+      rejected(
+        c,
+        invalidToken('The bearer credentials are malformed (Authorization: Bearer <token>)'),
+      )
     if (token !== undefined) return verified(c, next, auth, token)
     try {
       enforce(auth, undefined)
@@ -117,3 +125,30 @@ function enforce(auth: PolicyAuth, identity: Identity | undefined) {
   if (identity.role === 'service_role') throw forbiddenRole('This route needs a user access token')
   throw authenticationRequired('This route needs a signed-in user')
 }
+
+const MALFORMED = Symbol('malformed')
+
+/**
+ * The token of `Authorization: Bearer <token>` (RFC 6750 section 2.1: the scheme is
+ * case-insensitive, a `b64token` follows one or more spaces). A `Bearer` header that is not
+ * exactly that (a tab, two tokens), or a token that starts like a JWT without being one (a
+ * trailing `=`), is `MALFORMED`: a bad token is 401 on every route that reads it, never
+ * forwarded unverified. Opaque bearers (API keys) and other schemes are left to the function.
+ */
+function strictBearer(header: string | undefined): string | typeof MALFORMED | undefined {
+  if (!header) return undefined
+  if (!/^bearer(?:[^!#$%&'*+\-.^_`|~0-9A-Za-z]|$)/i.test(header)) return undefined
+  const token = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header)?.[1]
+  if (token === undefined) return MALFORMED
+  if (token.startsWith('eyJ') && !JWT_SHAPE.test(token)) return MALFORMED
+  return token
+}
+
+const duplicateAuthorization = () =>
+  new GatewayError({
+    status: 400,
+    code: 'duplicate-authorization',
+    title: 'More than one Authorization header',
+    detail: 'Send one Authorization header',
+    errors: [{ field: 'header:authorization', message: 'sent more than once' }],
+  })

@@ -5,8 +5,9 @@
  * - by key: a value under a key such as `email`, `accessToken` or `customerMobilePhone` is
  *   replaced whole, whatever its shape;
  * - by content: strings are scanned for e-mail addresses, Korean phone numbers, resident
- *   registration numbers, card numbers (Luhn-checked), account numbers, JWTs, bearer and basic
- *   credentials, TossPayments secret keys and URL credentials.
+ *   registration numbers, card numbers (Luhn-checked), account numbers, identity keys (CI/DI:
+ *   long base64 values), JWTs, bearer and basic credentials, TossPayments secret keys and URL
+ *   credentials.
  *
  * It runs on every log line, so strings with nothing that could match leave on a fast path.
  */
@@ -28,6 +29,9 @@ const TOSS_SECRET = /\b(?:test|live)_g?sk_[\w-]+/g
 const SUPABASE_SECRET = /\bsb_secret_[\w-]+/g
 const QUERY_SECRET =
   /([?&](?:access_token|refresh_token|id_token|token|apikey|api_key|key|secret|password|code)=)[^&#\s]+/gi
+// CI (88 base64 characters) and DI (64) from identity providers; a hex digest or a base64url
+// value (JWT parts, our ciphertexts) is left alone by the checks in `maskIdentityKey`.
+const IDENTITY_KEY = /(?<![\w+/-])[A-Za-z0-9+/]{60,120}={0,2}(?![\w+/=-])/g
 const EMAIL = /[\w.%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g
 
 // Digit runs count only when not glued to a word or a dash, so UUIDs, order ids such as
@@ -66,6 +70,7 @@ export function maskString(value: string): string {
   if (s.includes('sb_secret_')) s = s.replace(SUPABASE_SECRET, '[supabase-secret-key]')
   if (s.includes('=')) s = s.replace(QUERY_SECRET, `$1${REDACTED}`)
   if (s.includes('@')) s = s.replace(EMAIL, '[email]')
+  if (s.length >= 60) s = s.replace(IDENTITY_KEY, maskIdentityKey)
   if (!/\d/.test(s)) return s
   return s
     .replace(RRN_DASHED, '[rrn]')
@@ -74,6 +79,13 @@ export function maskString(value: string): string {
     .replace(CARD, (m) => (isCardNumber(m.replace(/[ -]/g, '')) ? '[card]' : m))
     .replace(RRN_PLAIN, (m) => (isResidentNumber(m) ? '[rrn]' : m))
     .replace(ACCOUNT, (m) => (isAccountLength(m) ? '[account]' : m))
+}
+
+/** Base64 with its own symbols or mixed-case letters: not a hex digest or a plain word. */
+function maskIdentityKey(match: string): string {
+  return /[+/=]/.test(match) || (/[A-Z]/.test(match) && /[a-z]/.test(match))
+    ? '[identity-key]'
+    : match
 }
 
 /** Card numbers: ISO/IEC 7812 issuer prefixes seen in Korea plus the Luhn check. */
@@ -143,7 +155,15 @@ const SENSITIVE_WORDS = new Set([
   'birth',
   'birthday',
   'birthdate',
+  // Identity verification: CI, DI and what the provider says about the person.
+  'ci',
+  'di',
+  'gender',
+  'nationality',
+  'foreigner',
 ])
+/** Objects that hold a verified person as a whole (PortOne, Toss identity results). */
+const SENSITIVE_COMPOUNDS = ['verifiedcustomer', 'requestedcustomer', 'personaldata']
 /**
  * `key` alone is not a secret (`idempotencyKey`, `routeKey`, `cacheKey` are ids we want in
  * logs); it is when one of these qualifies it (`apiKey`, `secretKey`, `serviceRoleKey`).
@@ -187,15 +207,18 @@ export function isSensitiveKey(key: string): boolean {
     .split(/[^a-z0-9]+/)
     .filter(Boolean)
   const last = words[words.length - 1]
-  const verdict = words.some((word, i) => {
-    const before = words[i - 1]
-    if (SENSITIVE_WORDS.has(word)) return true
-    if (word === 'key') return before !== undefined && SECRET_KEY_QUALIFIERS.has(before)
-    if (NUMBER_WORDS.has(word)) return before !== undefined && NUMBERED.has(before)
-    if (word === 'name') return before !== undefined && NAME_QUALIFIERS.has(before)
-    // `accessToken`, `x-bff-canary` are credentials; `maxTokens`, `tokenCount` are not.
-    return (word === 'token' || word === 'canary') && word === last
-  })
+  const joined = words.join('')
+  const verdict =
+    SENSITIVE_COMPOUNDS.some((compound) => joined.includes(compound)) ||
+    words.some((word, i) => {
+      const before = words[i - 1]
+      if (SENSITIVE_WORDS.has(word)) return true
+      if (word === 'key') return before !== undefined && SECRET_KEY_QUALIFIERS.has(before)
+      if (NUMBER_WORDS.has(word)) return before !== undefined && NUMBERED.has(before)
+      if (word === 'name') return before !== undefined && NAME_QUALIFIERS.has(before)
+      // `accessToken`, `x-bff-canary` are credentials; `maxTokens`, `tokenCount` are not.
+      return (word === 'token' || word === 'canary') && word === last
+    })
   if (keyVerdicts.size < 4096) keyVerdicts.set(key, verdict)
   return verdict
 }

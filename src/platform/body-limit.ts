@@ -1,5 +1,16 @@
 import { GatewayError } from '../errors.js'
 
+/** The 408 problem for a body that did not arrive whole within `timeoutMs`. */
+export function bodyTimeout(timeoutMs: number) {
+  return new GatewayError({
+    status: 408,
+    code: 'body-timeout',
+    title: 'Request body too slow',
+    detail: `The request body did not arrive within ${timeoutMs} ms`,
+    extra: { timeoutMs },
+  })
+}
+
 /** The 413 problem for a body over `limit` bytes. */
 export function payloadTooLarge(limit: number) {
   return new GatewayError({

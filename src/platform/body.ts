@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import type { AppContext } from '../types.js'
-import { BodyCounter } from './body-limit.js'
+import { BodyCounter, bodyTimeout } from './body-limit.js'
 import { nodeRequest } from './runtime.js'
 
 const EMPTY = new Uint8Array(0)
@@ -17,9 +17,9 @@ export async function bufferBody(c: AppContext): Promise<Uint8Array> {
   const incoming = nodeRequest(c)
   let bytes: Uint8Array<ArrayBuffer>
   if (incoming && incoming.headers['content-length'] === undefined) {
-    bytes = await readLimited(
-      incoming,
-      c.get('route')?.def.policy.bodyLimitBytes ?? Number.POSITIVE_INFINITY,
+    bytes = await beforeDeadline(
+      c,
+      readLimited(incoming, c.get('route')?.def.policy.bodyLimitBytes ?? Number.POSITIVE_INFINITY),
     )
     // Handlers read the body through `c.req`: give them a request that holds these bytes.
     c.req.raw = new Request(c.req.url, {
@@ -28,10 +28,32 @@ export async function bufferBody(c: AppContext): Promise<Uint8Array> {
       body: bytes,
     })
   } else {
-    bytes = new Uint8Array(await c.req.arrayBuffer())
+    bytes = new Uint8Array(await beforeDeadline(c, c.req.arrayBuffer()))
   }
   c.set('bufferedBody', bytes)
   return bytes
+}
+
+/**
+ * `reading`, or the 408 problem when the body deadline (`c.var.bodyDeadline`) passes first.
+ * The answer closes the connection: the rest of a trickled body is not waited for.
+ */
+function beforeDeadline<T>(c: AppContext, reading: Promise<T>): Promise<T> {
+  const deadline = c.get('bodyDeadline')
+  if (deadline === undefined) return reading
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const cut = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => {
+        const error = bodyTimeout(Math.round(deadline - (c.get('startedAt') ?? deadline)))
+        error.headers.connection = 'close'
+        reject(error)
+      },
+      Math.max(0, deadline - performance.now()),
+    )
+  })
+  reading.catch(() => {})
+  return Promise.race([reading, cut]).finally(() => clearTimeout(timer))
 }
 
 function readLimited(incoming: IncomingMessage, limit: number): Promise<Uint8Array<ArrayBuffer>> {

@@ -17,6 +17,24 @@ export function readHeader(c: AppContext, name: string): string | undefined {
   return c.req.raw.headers.get(name) ?? undefined
 }
 
+/**
+ * Whether the client sent header `name` (lower case) more than once. Node keeps the first
+ * `Authorization` and drops the rest from `headers`, so the raw list is counted; a web
+ * `Headers` joins repeats with `, `.
+ */
+export function repeatedHeader(c: AppContext, name: string): boolean {
+  const incoming = nodeRequest(c)
+  if (incoming) {
+    const raw = incoming.rawHeaders
+    let seen = 0
+    for (let i = 0; i < raw.length; i += 2)
+      if ((raw[i] as string).length === name.length && (raw[i] as string).toLowerCase() === name)
+        seen++
+    return seen > 1
+  }
+  return c.req.raw.headers.get(name)?.includes(',') ?? false
+}
+
 /** All request headers as `[name, value]` pairs, repeated ones kept apart on Node. */
 export function* headerEntries(c: AppContext): Generator<[string, string]> {
   const incoming = nodeRequest(c)

@@ -8,16 +8,9 @@
  * subset: `$`, `.key`, `[n]`, and `*` for any key or index (`$.items[*].id`, `$.*.createdAt`).
  */
 
-export interface CompareRules {
-  /** Paths whose value is volatile (ids, timestamps): compared by type only. */
-  mask?: readonly string[]
-  /** Paths left out of the comparison altogether (present on one side only is no difference). */
-  ignore?: readonly string[]
-  /** Paths compared by shape: keys and value types, not values (model-written text, lists). */
-  shape?: readonly string[]
-  /** Response headers compared besides the defaults (lower case). */
-  headers?: readonly string[]
-}
+import type { CompareRules } from '../types.js'
+
+export type { CompareRules }
 
 /** Headers a client depends on, always compared (media type only for `content-type`). */
 export const DEFAULT_COMPARED_HEADERS = [

@@ -23,18 +23,27 @@ export const RollbackSettingsSchema = z
     windowSeconds: z.number().int().min(10).max(3600).default(60),
     minSamples: z.number().int().min(1).max(100_000).default(50),
     cooldownSeconds: z.number().int().min(10).max(86_400).default(300),
+    /** The ramp gate refuses a step when more than this share of shadow comparisons differ. */
+    maxShadowMismatchRate: z.number().min(0).max(1).default(0.01),
   })
   .strict()
 
 export type RollbackSettings = z.output<typeof RollbackSettingsSchema>
 
+export const PercentSchema = z
+  .number({ error: 'must be a number from 0 to 100' })
+  .min(0, 'must be from 0 to 100')
+  .max(100, 'must be from 0 to 100')
+  .refine((n) => Math.abs(n * 100 - Math.round(n * 100)) < 1e-9, 'must be in steps of 0.01')
+
 const RouteFlagSchema = z
   .object({
-    native: z
-      .number({ error: 'must be a number from 0 to 100' })
-      .min(0, 'must be from 0 to 100')
-      .max(100, 'must be from 0 to 100')
-      .refine((n) => Math.abs(n * 100 - Math.round(n * 100)) < 1e-9, 'must be in steps of 0.01'),
+    native: PercentSchema,
+    /**
+     * Percent of requests also sent to the other backend in the background and compared
+     * (read-only routes only).
+     */
+    shadow: PercentSchema.optional(),
     group: z
       .string()
       .regex(/^[a-z0-9_-]{1,64}$/, 'must be [a-z0-9_-], 1 to 64 characters')
@@ -60,6 +69,8 @@ export interface RouteFlag {
   scope: string
   group: string | undefined
   rollback: RollbackSettings | undefined
+  /** Percent of requests shadowed to the other backend (0 when unset). */
+  shadow: number
 }
 
 export interface FlagTable {
@@ -90,6 +101,11 @@ export interface FlagRules {
   knownRoutes: ReadonlySet<string>
   /** Route ids with a native handler (stay-legacy ones never have one). */
   nativeRoutes: ReadonlySet<string>
+  /**
+   * Route ids that may be shadowed: declared read-only and with a native handler. Any other
+   * route refuses a `shadow` percentage (a money-moving call must never run twice).
+   */
+  shadowRoutes?: ReadonlySet<string>
 }
 
 /**
@@ -120,12 +136,19 @@ export function compileFlags(
       problems.push(`routes.${id}.native: must be 0, the route has no native handler`)
       continue
     }
+    if ((flag.shadow ?? 0) > 0 && !rules.shadowRoutes?.has(id)) {
+      problems.push(
+        `routes.${id}.shadow: must be 0, only read-only routes with a native handler are shadowed`,
+      )
+      continue
+    }
     routes.set(id, {
       basisPoints: percentToBasisPoints(flag.native),
       percent: flag.native,
       scope: flag.group ?? id,
       group: flag.group,
       rollback: flag.rollback,
+      shadow: flag.shadow ?? 0,
     })
   }
   if (problems.length) throw new FlagsError(source, problems)
@@ -138,6 +161,7 @@ export function flagsToDocument(table: FlagTable): FlagsFile {
   for (const [id, f] of table.routes) {
     routes[id] = {
       native: f.percent,
+      ...(f.shadow > 0 ? { shadow: f.shadow } : {}),
       ...(f.group ? { group: f.group } : {}),
       ...(f.rollback ? { rollback: f.rollback } : {}),
     }

@@ -46,6 +46,8 @@ export interface FlagStoreStatus {
 export interface FlagChange {
   /** Percentages by route id. */
   percents: Readonly<Record<string, number>>
+  /** Shadow percentages by route id (0 switches shadow traffic off). */
+  shadows?: Readonly<Record<string, number>>
   /** Refuse unless the table in force has this version (optimistic concurrency). */
   expectedVersion?: string
   actor: string
@@ -197,6 +199,7 @@ export class LiveFlags implements FlagSource {
    */
   async change({
     percents,
+    shadows = {},
     expectedVersion,
     actor,
   }: FlagChange): Promise<{ previous: FlagTable; table: FlagTable }> {
@@ -209,7 +212,11 @@ export class LiveFlags implements FlagSource {
         throw new FlagConflictError(expectedVersion, current)
       }
       const routes = { ...base.overlay }
-      for (const [id, native] of Object.entries(percents)) routes[id] = { native }
+      for (const [id, native] of Object.entries(percents)) routes[id] = { ...routes[id], native }
+      for (const [id, shadow] of Object.entries(shadows)) {
+        const native = routes[id]?.native ?? base.table.routes.get(id)?.percent ?? 0
+        routes[id] = { native, shadow }
+      }
       const version = base.storeVersion + 1
       const table = this.compile(routes, version)
       const overlay: Overlay = {
@@ -220,7 +227,12 @@ export class LiveFlags implements FlagSource {
       if (await this.opts.store.compareAndSet(base.storeVersion, JSON.stringify(overlay))) {
         this.writes += 1
         this.swap(table, routes, version)
-        this.opts.logger.info('flag table changed', { version: table.version, actor, percents })
+        this.opts.logger.info('flag table changed', {
+          version: table.version,
+          actor,
+          percents,
+          shadows,
+        })
         return { previous: base.table, table }
       }
     }
@@ -324,8 +336,8 @@ export class LiveFlags implements FlagSource {
   private compile(routes: Overlay['routes'], storeVersion: number): FlagTable {
     const { file, rules, store } = this.opts
     const doc = flagsToDocument(file)
-    for (const [id, { native }] of Object.entries(routes)) {
-      doc.routes[id] = { ...doc.routes[id], native }
+    for (const [id, { native, shadow }] of Object.entries(routes)) {
+      doc.routes[id] = { ...doc.routes[id], native, ...(shadow !== undefined ? { shadow } : {}) }
     }
     return compileFlags(doc, rules, `${store.kind} over ${file.source}`, `v${storeVersion}`)
   }

@@ -1,12 +1,16 @@
 import { z } from 'zod'
 
 /**
- * What the shared store holds on top of `flags.json`: per route, only the percentage. Groups and
- * auto-rollback settings stay in the file, where a review and a deploy change them.
+ * What the shared store holds on top of `flags.json`: per route, the native percentage and the
+ * shadow percentage. Groups and auto-rollback settings stay in the file, where a review and a
+ * deploy change them.
  */
 export const OverlaySchema = z
   .object({
-    routes: z.record(z.string(), z.object({ native: z.number() }).strict()),
+    routes: z.record(
+      z.string(),
+      z.object({ native: z.number(), shadow: z.number().optional() }).strict(),
+    ),
     updatedAt: z.string(),
     updatedBy: z.string(),
   })

@@ -12,6 +12,7 @@ import {
   type Workflow,
   workflowSecretNames,
   yamlFile,
+  yamlFromText,
 } from './helpers.js'
 
 const run = promisify(execFile)
@@ -19,6 +20,21 @@ const run = promisify(execFile)
 const ci = yamlFile<Workflow>('.github/workflows/ci.yml')
 const workers = yamlFile<Workflow>('.github/workflows/deploy-workers.yml')
 const deployStep = workers.jobs.deploy?.steps.find((s) => s.run?.includes('--secrets-file'))
+
+const DISPATCHER = (target: string) =>
+  `https://bff-gateway-${target}-123456789.asia-northeast3.run.app/functions/v1/scheduled-dispatcher`
+
+async function schedulesTxt(): Promise<Array<[string, string]>> {
+  const text = await readFile('deploy/cloud-run/schedules.txt', 'utf8')
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => {
+      const [name = '', ...cron] = l.split(/\s+/)
+      return [name, cron.join(' ')]
+    })
+}
 
 async function secretsTxt(): Promise<string[]> {
   const text = await readFile('deploy/cloud-run/secrets.txt', 'utf8')
@@ -117,6 +133,9 @@ describe('the Cloud Run release', () => {
         BFF_CANARY_SECRET: 'canary-secret-placeholder-0123456789abcdef',
         DATABASE_URL: 'postgres://gateway@10.0.0.5:5432/postgres',
         REDIS_URL: 'redis://10.0.0.3:6379',
+        PORTONE_API_SECRET: 'portone-secret-placeholder',
+        IDENTITY_CI_KEYS: `k1:${Buffer.alloc(32, 1).toString('base64')}`,
+        IDENTITY_CI_HASH_KEY: 'ci-hash-key-placeholder-0123456789abcdef',
       }
       expect(Object.keys(secrets).sort()).toEqual(CLOUD_RUN_SECRETS)
       const config = loadConfig({ ...vars, ...secrets, PORT: '8080' })
@@ -131,7 +150,12 @@ describe('the Cloud Run deploy scripts against a stand-in gcloud', () => {
     tag,
     url: `https://${tag}---svc-x.a.run.app`,
   })
-  const base = { REGION: 'asia-northeast3', PROJECT_ID: 'proj', TAG: 'c-abc1234' }
+  const base = {
+    REGION: 'asia-northeast3',
+    PROJECT_ID: 'proj',
+    PROJECT_NUMBER: '123456789',
+    TAG: 'c-abc1234',
+  }
   const script = (name: string, env: Record<string, string>) =>
     run('bash', [`deploy/cloud-run/${name}.sh`], { env: { ...process.env, ...base, ...env } })
   const after: ServiceState = {
@@ -149,13 +173,32 @@ describe('the Cloud Run deploy scripts against a stand-in gcloud', () => {
     expect(deploy.join(' ')).toContain(
       '--service-account bff-gateway-staging@proj.iam.gserviceaccount.com',
     )
-    expect(deploy.join(' ')).toContain('--env-vars-file staging.env.yaml')
+    const envVars = yamlFromText(await cloud.envVars())
+    expect(envVars).toMatchObject({
+      ...yamlFile('deploy/cloud-run/staging.env.yaml'),
+      SCHEDULER_AUDIENCE: `${DISPATCHER('staging')}`,
+      SCHEDULER_SERVICE_ACCOUNT: 'bff-scheduler-staging@proj.iam.gserviceaccount.com',
+    })
     const secrets = deploy[deploy.indexOf('--set-secrets') + 1]?.split(',').sort()
     expect(secrets).toEqual(CLOUD_RUN_SECRETS.map((n) => `${n}=staging-${n}:latest`).sort())
     expect(await cloud.probes()).toEqual([
       'https://c-abc1234---svc-x.a.run.app/health',
       'https://c-abc1234---svc-x.a.run.app/ready',
     ])
+    await rm(cloud.bin, { recursive: true })
+  })
+
+  it('leaves out a secret that was not created, and says so', async () => {
+    const cloud = await fakeCloud({
+      afterDeploy: after,
+      missingSecrets: ['staging-ANTHROPIC_API_KEY'],
+    })
+    const { stdout } = await script('deploy', { ...cloud.env, TARGET: 'staging', IMAGE: 'img:sha' })
+    const deploy = (await cloud.calls()).find((c) => c[1] === 'deploy') ?? []
+    const secrets = deploy[deploy.indexOf('--set-secrets') + 1]?.split(',') ?? []
+    expect(secrets).toHaveLength(CLOUD_RUN_SECRETS.length - 1)
+    expect(secrets.join()).not.toContain('ANTHROPIC_API_KEY')
+    expect(stdout).toContain('secret staging-ANTHROPIC_API_KEY does not exist')
     await rm(cloud.bin, { recursive: true })
   })
 
@@ -217,29 +260,38 @@ describe('the Cloud Run deploy scripts against a stand-in gcloud', () => {
     [false, 'create'],
     [true, 'update'],
   ])(
-    'declares the dispatcher job with an OIDC token (job exists: %s → %s)',
+    'declares one dispatcher job per schedule, with an OIDC token (job exists: %s → %s)',
     async (exists, verb) => {
       const cloud = await fakeCloud({ service: after, afterDeploy: after, jobExists: exists })
-      await script('scheduler', { ...cloud.env, TARGET: 'production', SCHEDULE: '*/5 * * * *' })
-      const call = (await cloud.calls()).find((c) => c[0] === 'scheduler' && c[2] === verb) ?? []
-      const url = 'https://svc-x.a.run.app/functions/v1/scheduled-dispatcher'
-      expect(call.slice(0, 5)).toEqual([
-        'scheduler',
-        'jobs',
-        verb,
-        'http',
-        'bff-scheduled-dispatcher-production',
-      ])
-      const flags = call.join(' ')
-      expect(flags).toContain(`--uri ${url}`)
-      expect(flags).toContain(`--oidc-token-audience ${url}`)
-      expect(flags).toContain(
-        '--oidc-service-account-email bff-scheduler-production@proj.iam.gserviceaccount.com',
+      await script('scheduler', { ...cloud.env, TARGET: 'production' })
+      const jobs = (await cloud.calls()).filter((c) => c[0] === 'scheduler' && c[2] === verb)
+      const schedules = await schedulesTxt()
+      expect(jobs.map((c) => c[4])).toEqual(
+        schedules.map(([name]) => `bff-jobs-production-${name}`),
       )
-      expect(flags).toContain('--time-zone Etc/UTC')
+      for (const [i, call] of jobs.entries()) {
+        const flag = (name: string) => call[call.indexOf(name) + 1]
+        const cron = schedules[i]?.[1]
+        expect(flag('--schedule')).toBe(cron)
+        expect(JSON.parse(flag('--message-body') ?? '')).toEqual({ cron })
+        expect(flag('--uri')).toBe(DISPATCHER('production'))
+        expect(flag('--oidc-token-audience')).toBe(DISPATCHER('production'))
+        expect(flag('--oidc-service-account-email')).toBe(
+          'bff-scheduler-production@proj.iam.gserviceaccount.com',
+        )
+        expect(flag('--time-zone')).toBe('Etc/UTC')
+      }
       await rm(cloud.bin, { recursive: true })
     },
   )
+
+  it('schedules the same cron expressions as the Workers triggers of every environment', async () => {
+    const toml = await readFile('wrangler.toml', 'utf8')
+    const triggers = [...toml.matchAll(/^crons = (\[.*\])$/gm)].map((m) => JSON.parse(m[1] ?? '[]'))
+    expect(triggers.length).toBeGreaterThanOrEqual(3)
+    const crons = (await schedulesTxt()).map(([, cron]) => cron)
+    for (const list of triggers) expect([...list].sort()).toEqual([...crons].sort())
+  })
 })
 
 describe('the delivery validators in npm run lint', () => {

@@ -10,7 +10,11 @@ export const CLOUD_RUN_SECRETS = [...SECRET_VARS].filter((n) => !WORKERS_ONLY.ha
 export const WORKERS_SECRETS = [...SECRET_VARS].filter((n) => !NODE_ONLY.has(n)).sort()
 
 export function yamlFile<T = Record<string, unknown>>(path: string): T {
-  return parse(readFileSync(path, 'utf8')) as T
+  return yamlFromText<T>(readFileSync(path, 'utf8'))
+}
+
+export function yamlFromText<T = Record<string, unknown>>(text: string): T {
+  return parse(text) as T
 }
 
 export interface WorkflowStep {

@@ -121,6 +121,7 @@ describe('start-up refuses bad configuration with one clear line', () => {
       SUPABASE_JWT_SECRET: 'production-like-jwt-secret-0123456789abcdef',
       BFF_CANARY_SECRET: 'production-like-canary-secret-0123456789',
       REDIS_URL: 'redis://127.0.0.1:6379',
+      ALLOWED_ORIGINS: 'https://app.example.com',
     })
     expect(code).toBe(1)
     expect(stderr.trim()).toBe(

@@ -13,6 +13,8 @@ export interface FakeCloud {
   bin: string
   env: Record<string, string>
   calls(): Promise<string[][]>
+  /** The `--env-vars-file` given to the last `gcloud run deploy`. */
+  envVars(): Promise<string>
   probes(): Promise<string[]>
 }
 
@@ -27,6 +29,8 @@ export async function fakeCloud(opts: {
   /** The service once `gcloud run deploy` has run. */
   afterDeploy: ServiceState
   jobExists?: boolean
+  /** Secret Manager secrets that do not exist. */
+  missingSecrets?: string[]
   failUrlPart?: string
 }): Promise<FakeCloud> {
   const bin = await mkdtemp(join(tmpdir(), 'bff-fake-gcloud-'))
@@ -43,12 +47,21 @@ export async function fakeCloud(opts: {
 # one call per line, arguments separated by a unit separator
 (IFS=$'\\x1f'; echo "$*") >> "${log}"
 args=" $* "
-if [[ "$args" == *" run deploy "* ]]; then cp "${deployedJson}" "${serviceJson}"; exit 0; fi
+if [[ "$args" == *" run deploy "* ]]; then
+  cp "${deployedJson}" "${serviceJson}"
+  # keep the env-vars file the deploy passed (the script deletes its own copy)
+  prev=""; for a in "$@"; do [ "$prev" = --env-vars-file ] && cp "$a" "${bin}/env-vars.yaml"; prev="$a"; done
+  exit 0
+fi
 if [[ "$args" == *" run services describe "* ]]; then
   [ -f "${serviceJson}" ] || { echo "ERROR: (gcloud.run.services.describe) Cannot find service" >&2; exit 1; }
   if [[ "$args" == *" --format json "* ]]; then cat "${serviceJson}"
   elif [[ "$args" == *"status.url"* ]]; then python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["status"]["url"])' "${serviceJson}"
   else echo svc; fi
+  exit 0
+fi
+if [[ "$args" == *" secrets describe "* ]]; then
+  case " ${(opts.missingSecrets ?? []).join(' ')} " in *" $3 "*) echo "ERROR: NOT_FOUND" >&2; exit 1 ;; esac
   exit 0
 fi
 if [[ "$args" == *" scheduler jobs describe "* ]]; then
@@ -77,6 +90,7 @@ exit 0
         .split('\n')
         .filter(Boolean)
         .map((l) => l.split('\x1f')),
+    envVars: () => read(join(bin, 'env-vars.yaml')),
     probes: async () => (await read(probes)).split('\n').filter(Boolean),
   }
 }

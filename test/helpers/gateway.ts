@@ -2,12 +2,13 @@ import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
 import { fetchTransport } from '../../legacy-proxy/fetch-transport.js'
 import { nodeTransport } from '../../legacy-proxy/node-transport.js'
-import { ROUTE_IDS, ROUTES } from '../../routes/index.js'
+import { ROUTES } from '../../routes/index.js'
 import type { Deps } from '../../src/app.js'
 import { createApp, type GatewayApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
 import { createLogger } from '../../src/observability/log.js'
 import { compileFlags, type FlagsFile, staticFlags } from '../../src/rollout/flags.js'
+import { flagRulesFor } from '../../src/route-table.js'
 import { verifierFromConfig } from '../../src/security/from-config.js'
 import type { NativeHandler } from '../../src/types.js'
 import { TEST_JWT_SECRET } from './tokens.js'
@@ -36,7 +37,7 @@ export function buildTestApp(
   const native = options.native ?? {}
   const table = compileFlags(
     { routes: options.flags ?? {} },
-    { knownRoutes: ROUTE_IDS, nativeRoutes: new Set(Object.keys(native)) },
+    flagRulesFor(ROUTES, native),
     'test',
     'test',
   )

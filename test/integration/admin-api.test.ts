@@ -136,18 +136,29 @@ describe('admin API', () => {
     })
     expect(set.status).toBe(200)
     expect(await json(set)).toMatchObject({ from: 0, to: 5, version: 'v1' })
+    // No traffic flows in this test: past 0 % the ramp gate refuses, so the steps are forced.
     const step = await json(
       await adminCall(gw, 'POST', '/flags/payment-checkout/step', {
         reason: 'looks fine',
         version: 'v1',
+        force: true,
       }),
     )
-    expect(step).toMatchObject({ from: 5, to: 10, version: 'v2' })
-    await adminCall(gw, 'POST', '/flags/payment-checkout/step', { reason: 'next', version: 'v2' })
-    await adminCall(gw, 'POST', '/flags/payment-checkout/step', { reason: 'full', version: 'v3' })
+    expect(step).toMatchObject({ from: 5, to: 10, version: 'v2', forced: true })
+    await adminCall(gw, 'POST', '/flags/payment-checkout/step', {
+      reason: 'next',
+      version: 'v2',
+      force: true,
+    })
+    await adminCall(gw, 'POST', '/flags/payment-checkout/step', {
+      reason: 'full',
+      version: 'v3',
+      force: true,
+    })
     const atEnd = await adminCall(gw, 'POST', '/flags/payment-checkout/step', {
       reason: 'more',
       version: 'v4',
+      force: true,
     })
     expect(atEnd.status).toBe(409)
     expect((await json(atEnd)).code).toBe('already-at-last-stage')

@@ -108,7 +108,7 @@ describe('fallback to legacy', () => {
     const policies = new Map(ROUTES.map((r) => [r.id, r.policy.replay]))
     expect(policies.get('ops-manage')).toBe('never')
     expect(policies.get('payment-webhook')).toBe('before-effect')
-    expect(policies.get('refund-process')).toBe('before-effect')
+    expect(policies.get('refund-process')).toBe('never')
     expect(policies.get('payment-checkout')).toBe('before-effect')
     expect(
       ROUTES.every((r) => ['always', 'before-effect', 'never'].includes(r.policy.replay)),

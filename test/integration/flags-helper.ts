@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { connect, createServer, type Server, type Socket } from 'node:net'
 import pg from 'pg'
 import { fetchTransport } from '../../legacy-proxy/fetch-transport.js'
-import { ROUTE_IDS, ROUTES } from '../../routes/index.js'
+import { ROUTES } from '../../routes/index.js'
 import { type AuditTrail, dbAuditTrail, mountAdmin } from '../../src/admin/index.js'
 import { createApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
@@ -14,8 +14,15 @@ import { createPostgresDb } from '../../src/platform/db/postgres.js'
 import { SUPABASE_ROLES_SQL } from '../../src/platform/db/roles.js'
 import { AutoRollback } from '../../src/rollout/auto-rollback.js'
 import { compileFlags, type FlagsFile } from '../../src/rollout/flags.js'
+import {
+  FleetStats,
+  type FleetStatsStore,
+  memoryFleetStore,
+} from '../../src/rollout/fleet-stats.js'
 import { LiveFlags } from '../../src/rollout/live-flags.js'
+import { ShadowTraffic } from '../../src/rollout/shadow.js'
 import type { FlagStore } from '../../src/rollout/stores/port.js'
+import { flagRulesFor } from '../../src/route-table.js'
 import { verifierFromConfig } from '../../src/security/from-config.js'
 import { createRateLimiter } from '../../src/security/ratelimit/index.js'
 import type { NativeHandler } from '../../src/types.js'
@@ -59,6 +66,10 @@ export interface GatewayOptions {
   refreshMs?: number
   routes?: FlagsFile['routes']
   env?: Record<string, string>
+  /** Fleet-wide counters shared by instances (Redis); in-process when absent. */
+  fleetStore?: FleetStatsStore
+  /** More native handlers (a read-only route for shadow traffic). */
+  native?: Record<string, NativeHandler>
 }
 
 export const DEFAULT_ROUTES: FlagsFile['routes'] = {
@@ -75,9 +86,11 @@ export async function startGateway({
   refreshMs = 200,
   routes = DEFAULT_ROUTES,
   env = {},
+  fleetStore = memoryFleetStore(),
+  native: extraNative = {},
 }: GatewayOptions) {
   const control: NativeSwitch = { failing: false }
-  const native = nativeHandlers(control)
+  const native = { ...nativeHandlers(control), ...extraNative }
   const logLines: string[] = []
   const logger = createLogger({ level: 'debug', write: (line) => logLines.push(line) })
   const config = loadConfig({
@@ -87,12 +100,14 @@ export async function startGateway({
     FLAGS_REFRESH_MS: String(refreshMs),
     ...env,
   })
-  const rules = { knownRoutes: ROUTE_IDS, nativeRoutes: new Set(Object.keys(native)) }
+  const rules = flagRulesFor(ROUTES, native)
   const file = compileFlags({ routes }, rules, 'file:test-flags.json', 'file-test')
   const metrics = new Metrics()
   const flags = new LiveFlags({ file, rules, store, refreshMs, logger, metrics })
   const autoRollback = new AutoRollback({ flags, audit, logger, metrics, evaluateEveryMs: 0 })
   await flags.start()
+  const fleet = new FleetStats({ store: fleetStore })
+  const shadow = new ShadowTraffic({ metrics, onResult: fleet.shadow })
   const verifier = verifierFromConfig(config)
   const legacyFetch = (async () =>
     new Response(JSON.stringify({ served: 'legacy' }), {
@@ -106,21 +121,42 @@ export async function startGateway({
     identity: verifier,
     rateLimiter: createRateLimiter({ store: 'memory', timeoutMs: 100, prefix: uniqueKey('rl') }),
     flags,
-    rollout: autoRollback,
+    rollout: {
+      hold: autoRollback.hold,
+      observe: (sample) => {
+        autoRollback.observe(sample)
+        fleet.observe(sample)
+      },
+    },
     mount: mountAdmin({
       flags,
       audit,
       autoRollback,
+      fleet,
       adminToken: ADMIN_TOKEN,
       verifier,
       secureCookies: false,
       logger,
     }),
     legacy: fetchTransport({ headersTimeoutMs: 1000, totalTimeoutMs: 1000, fetch: legacyFetch }),
+    shadow,
+    legacyFetch,
     native,
     readiness: { 'flag-store': { probe: flags.readiness, degradedOnly: true } },
   })
-  return { app, flags, autoRollback, control, logLines, close: () => flags.stop() }
+  return {
+    app,
+    flags,
+    autoRollback,
+    fleet,
+    shadow,
+    control,
+    logLines,
+    close: async () => {
+      await fleet.flush()
+      await flags.stop()
+    },
+  }
 }
 
 export type TestGateway = Awaited<ReturnType<typeof startGateway>>

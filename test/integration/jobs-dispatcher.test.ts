@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { fundingChargesJob, fundingClockJob } from '../../routes/jobs/funding.js'
 import { createScheduledDispatcher } from '../../routes/jobs/http.js'
 import { schedulerDeps } from '../../routes/jobs/index.js'
 import { refundRetryJob } from '../../routes/jobs/refund-retry.js'
@@ -78,7 +79,14 @@ describe('scheduled-dispatcher on Cloud Run (OIDC) with PostgreSQL', () => {
       TOSS_API_URL: toss.url,
       ...env,
     })
-  const factories: JobFactory[] = [refundRetryJob, counterJob, chunkedJob, failingJob]
+  const factories: JobFactory[] = [
+    refundRetryJob,
+    fundingClockJob,
+    fundingChargesJob,
+    counterJob,
+    chunkedJob,
+    failingJob,
+  ]
   const gatewayWith = (env: Record<string, string> = {}) => {
     const deps = schedulerDeps({
       config: configFor(env),
@@ -238,17 +246,20 @@ describe('scheduled-dispatcher on Cloud Run (OIDC) with PostgreSQL', () => {
     })
     const before = calls.counter
     const token = await goodToken()
-    const pending = Array.from({ length: 4 }, () => dispatch(token, { jobs: ['counter'] }))
-    // Let every trigger reach the lease before the running one finishes.
-    await new Promise((resolve) => setTimeout(resolve, 300))
-    open()
-    const answers = await Promise.all(
-      pending.map(async (p) => {
-        const res = await p
+    let answered = 0
+    const pending = Array.from({ length: 4 }, () =>
+      dispatch(token, { jobs: ['counter'] }).then(async (res) => {
         expect(res.status).toBe(200)
-        return ((await res.json()) as { runs: Array<{ status: string; heldBy?: string }> }).runs[0]
+        const run = ((await res.json()) as { runs: Array<{ status: string; heldBy?: string }> })
+          .runs[0]
+        answered++
+        return run
       }),
     )
+    // The run holds the lease until the gate opens; the three other triggers answer meanwhile.
+    for (let i = 0; i < 200 && answered < 3; i++) await new Promise((r) => setTimeout(r, 25))
+    open()
+    const answers = await Promise.all(pending)
     gate = Promise.resolve()
     expect(calls.counter).toBe(before + 1)
     expect(answers.filter((a) => a?.status === 'done')).toHaveLength(1)
@@ -359,6 +370,21 @@ describe('scheduled-dispatcher on Cloud Run (OIDC) with PostgreSQL', () => {
     }
     expect(again.runs[0]?.counts).toMatchObject({ done: 0 })
     expect(toss.cancelCount).toBe(1)
+  })
+
+  it('runs the funding jobs of the every-minute tick', async () => {
+    const res = await dispatch(await goodToken(), { cron: '* * * * *' })
+    expect(res.status).toBe(200)
+    const body = (await res.json()) as {
+      runs: Array<{ job: string; status: string; counts: Record<string, number> }>
+    }
+    expect(body.runs.map((r) => r.job).sort()).toEqual(['funding-charges', 'funding-clock'])
+    expect(body.runs.every((r) => r.status === 'done')).toBe(true)
+    expect(body.runs.find((r) => r.job === 'funding-clock')?.counts).toMatchObject({
+      wentLive: 0,
+      ended: 0,
+    })
+    expect(body.runs.find((r) => r.job === 'funding-charges')?.counts).toMatchObject({ charged: 0 })
   })
 
   describe('behind IAM-enforced Cloud Run', () => {

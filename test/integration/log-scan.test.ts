@@ -18,6 +18,12 @@ const SECRETS = {
   password: 'hunter2-correct-horse',
   apiKey: 'sk_live_9f8e7d6c5b4a3210',
   tossKey: 'test_sk_zXLkKEypNArWmo50nX3lmeaxYG5R',
+  // Identity verification (PortOne verifiedCustomer): CI is 88 base64 characters, DI 64.
+  ci: 'Xb3Kq9Zr/T1mN0pLw+8vYc2dEfGhIjKlMnOpQrStUvWxYz0123456789AbCdEfGhIjKlMnOpQrStUvWxYz012345==',
+  di: 'MC0GCCqGSIb3DQIJAyEAq7Xv9Lm2Np4Qr8St0Uv1Wx2Yz3Ab4Cd5Ef6Gh7Ij8Kl9M',
+  name: '홍길동',
+  birthDate: '1990-01-15',
+  identityPhone: '01012345678',
 }
 
 const leaky: NativeHandler = async (c) => {
@@ -28,9 +34,11 @@ const leaky: NativeHandler = async (c) => {
     ...c.get('logFields'),
     body,
     note: `customer ${SECRETS.email} ${SECRETS.phone}`,
+    identityNote: `ci=${SECRETS.ci} di ${SECRETS.di}`,
   })
   if (mode === 'crash')
     throw new Error(`failed for ${SECRETS.email} card ${SECRETS.card} rrn ${SECRETS.rrn}`)
+  if (mode === 'identity') throw new Error(`duplicate CI ${SECRETS.ci} (DI ${SECRETS.di})`)
   if (mode === 'dependency')
     throw new DependencyUnavailableError(`db at postgres://app:${SECRETS.password}@db:5432`)
   if (mode === 'invalid') {
@@ -73,6 +81,15 @@ const personalBody = JSON.stringify({
   password: SECRETS.password,
   apiKey: SECRETS.apiKey,
   note: `call me on ${SECRETS.phone} or write to ${SECRETS.email}`,
+  verifiedCustomer: {
+    name: SECRETS.name,
+    birthDate: SECRETS.birthDate,
+    phoneNumber: SECRETS.identityPhone,
+    ci: SECRETS.ci,
+    di: SECRETS.di,
+  },
+  ci: SECRETS.ci,
+  birthDate: SECRETS.birthDate,
 })
 
 describe('no personal data or secret reaches a log line', () => {
@@ -82,6 +99,10 @@ describe('no personal data or secret reaches a log line', () => {
       ['/functions/v1/ops-manage', { method: 'POST', headers: auth, body: personalBody }],
       [
         '/functions/v1/ops-manage?mode=crash',
+        { method: 'POST', headers: auth, body: personalBody },
+      ],
+      [
+        '/functions/v1/ops-manage?mode=identity',
         { method: 'POST', headers: auth, body: personalBody },
       ],
       [

@@ -357,6 +357,52 @@ describe('refunds: money never moves twice', () => {
     }
   })
 
+  it('50 concurrent claims of one refund: exactly one sender', async () => {
+    const payment = await paid()
+    const reserved = await h.db.call<{ refundId: string }>('refund_reserve', {
+      p_payment_key: payment.paymentKey,
+      p_user_id: USER_A,
+      p_amount: 100,
+      p_reason: 'lease',
+      p_is_ops: false,
+    })
+    const claims = await Promise.all(
+      Array.from({ length: 50 }, () =>
+        h.db.call<{ claimed: boolean; retryAfterSeconds?: number }>('refund_claim', {
+          p_refund_id: reserved.refundId,
+          p_lease_seconds: 120,
+        }),
+      ),
+    )
+    expect(claims.filter((c) => c.claimed)).toHaveLength(1)
+    expect(claims.filter((c) => !c.claimed).every((c) => (c.retryAfterSeconds ?? 0) > 0)).toBe(true)
+  })
+
+  it('a refund pending past the Toss idempotency window whose balance moved is left for ops, not re-sent', async () => {
+    const payment = await paid()
+    const deps = (clock?: () => number) => ({
+      db: h.db,
+      toss: new TossClient(clientOptions({ timeoutMs: 300, retries: 0 })),
+      logger,
+      ...(clock ? { clock } : {}),
+    })
+    toss.script(payment.paymentKey, [{ kind: 'applied-then-reset' }])
+    const pending = await refund(buildApp(deps()), {
+      paymentKey: payment.paymentKey,
+      cancelReason: 'old',
+      cancelAmount: 700,
+    })
+    expect(pending.status).toBe(202)
+    const { refundId } = (await pending.json()) as RefundAnswer
+    const requestsBefore = toss.requests.filter((r) => r.method === 'POST').length
+    const later = Date.now() + 16 * 24 * 3600_000
+    const ops = await refund(buildApp(deps(() => later)), { refundId }, { 'x-test-ops': '1' })
+    expect(ops.status).toBe(202)
+    expect(toss.requests.filter((r) => r.method === 'POST').length).toBe(requestsBefore)
+    const [row] = await rows(payment.paymentKey)
+    expect([row?.status, row?.last_error]).toEqual(['pending', 'NEEDS_REVIEW'])
+  })
+
   it('121 deliveries of one webhook cost one Toss call and apply once (defect 6)', async () => {
     const app = appWith()
     const payment = await paid()

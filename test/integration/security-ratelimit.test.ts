@@ -375,7 +375,11 @@ describe('Upstash REST rate limiter (through the REST stand-in over real Redis)'
 })
 
 describe('rateLimiterFromConfig', () => {
-  const base = { SUPABASE_URL: 'https://ref.supabase.co', BFF_CANARY_SECRET: 'x'.repeat(32) }
+  const base = {
+    SUPABASE_URL: 'https://ref.supabase.co',
+    BFF_CANARY_SECRET: 'x'.repeat(32),
+    ALLOWED_ORIGINS: 'https://app.example.com',
+  }
 
   it('uses memory in development and refuses it in production', async () => {
     const dev = rateLimiterFromConfig(loadConfig({}))

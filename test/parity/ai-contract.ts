@@ -25,7 +25,7 @@ export async function suggestionContract<S extends z.ZodType>(
     answer,
   }: { schema: S; feature: string; answer: (input: z.output<S>) => Record<string, unknown> },
 ): Promise<Response> {
-  const read = await readJson(req, { namesBody: false })
+  const read = await readJson(req)
   if (!read.ok) return read.response
   const parsed = schema.safeParse(read.body)
   if (!parsed.success) return validationFailed(fieldsOf(parsed.error.issues))

@@ -73,13 +73,9 @@ export const fieldsOf = (
     message: issue.message,
   }))
 
-/**
- * The JSON body, or the 400 the contract gives for a body that is not JSON (the payment
- * functions name the body as the field at fault, the AI functions do not).
- */
+/** The JSON body, or the 400 the contract gives for a body that is not JSON, naming `(body)`. */
 export async function readJson(
   req: Request,
-  { namesBody = true } = {},
 ): Promise<{ ok: true; body: unknown } | { ok: false; response: Response }> {
   try {
     return { ok: true, body: await req.json() }
@@ -87,7 +83,7 @@ export async function readJson(
     return {
       ok: false,
       response: problem(400, 'bad-request', 'Bad request', {
-        ...(namesBody ? { errors: [{ field: '(body)', message: 'not valid JSON' }] } : {}),
+        errors: [{ field: '(body)', message: 'not valid JSON' }],
       }),
     }
   }

@@ -61,6 +61,21 @@ describe('maskString: personal data and secrets are masked', () => {
   })
 })
 
+describe('maskString: identity keys', () => {
+  it.each([
+    [
+      'CI (88 base64 characters)',
+      'Xb3Kq9Zr/T1mN0pLw+8vYc2dEfGhIjKlMnOpQrStUvWxYz0123456789AbCdEfGhIjKlMnOpQrStUvWxYz012345==',
+    ],
+    [
+      'DI (64 base64 characters)',
+      'MC0GCCqGSIb3DQIJAyEAq7Xv9Lm2Np4Qr8St0Uv1Wx2Yz3Ab4Cd5Ef6Gh7Ij8Kl9M',
+    ],
+  ])('masks a %s inside text', (_name, value) => {
+    expect(maskString(`duplicate ${value} found`)).toBe('duplicate [identity-key] found')
+  })
+})
+
 describe('maskString: ordinary values are left alone', () => {
   it.each([
     ['UUID', '550e8400-e29b-41d4-a716-446655440000'],
@@ -85,6 +100,11 @@ describe('maskString: ordinary values are left alone', () => {
     ['version', 'v1.2.3-beta.4'],
     ['IPv4', '203.0.113.7'],
     ['Korean text', '결제가 완료되었습니다'],
+    ['SHA-256 hex digest', 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'],
+    [
+      'base64url ciphertext',
+      'q7Xv9Lm2Np4Qr8St0Uv1Wx2Yz3Ab4Cd5Ef6Gh7Ij8Kl9M-_aBcDeFgHiJkLmNoPqRsTuVwXyZ',
+    ],
   ])('%s', (_name, input) => {
     expect(maskString(input)).toBe(input)
   })
@@ -97,6 +117,12 @@ describe('maskString: ordinary values are left alone', () => {
 
 describe('isSensitiveKey', () => {
   it.each([
+    'ci',
+    'ciHash',
+    'di',
+    'gender',
+    'verifiedCustomer',
+    'personalData',
     'password',
     'email',
     'userEmail',

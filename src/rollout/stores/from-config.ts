@@ -1,5 +1,5 @@
 import type { Config } from '../../config.js'
-import { memoryStoreOutsideProduction } from './memory.js'
+import { memoryStoreInDevelopment } from './memory.js'
 import type { FlagStore } from './port.js'
 import { redisFlagStore } from './redis.js'
 import { upstashFlagStore } from './upstash.js'
@@ -12,14 +12,14 @@ export interface FlagStoreFromConfigOptions {
 
 /**
  * The Node entry's flag store: `REDIS_URL` → Redis, else `UPSTASH_REDIS_REST_URL` + token →
- * Upstash, else in-memory, which production refuses (a change would reach one instance only).
+ * Upstash, else in-memory, which only development accepts (a change would reach one instance only).
  * Workers use `workerFlagStore`, which keeps ioredis out of their bundle.
- * @throws ConfigError naming REDIS_URL when production has no shared store.
+ * @throws ConfigError naming REDIS_URL when staging or production has no shared store.
  */
 export function flagStoreFromConfig(
   config: Pick<
     Config,
-    'REDIS_URL' | 'UPSTASH_REDIS_REST_URL' | 'UPSTASH_REDIS_REST_TOKEN' | 'isProduction'
+    'REDIS_URL' | 'UPSTASH_REDIS_REST_URL' | 'UPSTASH_REDIS_REST_TOKEN' | 'isDevelopment'
   >,
   { key, onError }: FlagStoreFromConfigOptions = {},
 ): FlagStore {
@@ -31,5 +31,5 @@ export function flagStoreFromConfig(
       key,
     })
   }
-  return memoryStoreOutsideProduction(config)
+  return memoryStoreInDevelopment(config)
 }

@@ -42,14 +42,15 @@ export function memoryFlagStore(): FlagStore {
 }
 
 /**
- * The in-memory store, refused in production.
- * @throws ConfigError naming REDIS_URL in production.
+ * The in-memory store, for development only: staging rehearses production, and a change would
+ * reach one instance only.
+ * @throws ConfigError naming REDIS_URL outside development.
  */
-export function memoryStoreOutsideProduction(config: Pick<Config, 'isProduction'>): FlagStore {
-  if (config.isProduction) {
+export function memoryStoreInDevelopment(config: Pick<Config, 'isDevelopment'>): FlagStore {
+  if (!config.isDevelopment) {
     throw new ConfigError(
       'REDIS_URL',
-      'set (or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN) in production: the flag store must be shared',
+      'set (or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN) outside development: the flag store must be shared',
     )
   }
   return memoryFlagStore()

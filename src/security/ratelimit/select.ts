@@ -13,11 +13,11 @@ export interface RateLimiterFromConfigOptions {
 type LimiterConfig = Pick<
   Config,
   'REDIS_URL' | 'UPSTASH_REDIS_REST_URL' | 'UPSTASH_REDIS_REST_TOKEN' | 'RATE_LIMIT_TIMEOUT_MS'
-> & { isProduction: boolean; APP_ENV: string }
+> & { isDevelopment: boolean; APP_ENV: string }
 
 /**
  * The rate limiter the configuration asks for: `REDIS_URL` (Node) → Redis; Upstash REST
- * variables → Upstash; neither → in-memory, which production refuses because each instance
+ * variables → Upstash; neither → in-memory, which only development accepts: each instance
  * would count alone.
  * @throws ConfigError naming the variable.
  */
@@ -49,10 +49,10 @@ export function rateLimiterFromConfig(
       'used by the Node entry only; on Workers set UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN',
     )
   }
-  if (config.isProduction) {
+  if (!config.isDevelopment) {
     throw new ConfigError(
       'REDIS_URL',
-      'set (or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN) in production: an in-memory rate limiter counts per instance',
+      'set (or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN) outside development: an in-memory rate limiter counts per instance',
     )
   }
   return createRateLimiter({ store: 'memory', timeoutMs, prefix })
