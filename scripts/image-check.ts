@@ -184,6 +184,8 @@ const built = await podmanStreaming([
   '.',
 ])
 if (built !== 0) fail(`podman build exited ${built}`)
+// The previous check's image, untagged by this build (the storage is this script's own).
+await podman(['image', 'prune', '--force']).catch(() => undefined)
 const size = Number(await podman(['image', 'inspect', '--format', '{{.Size}}', IMAGE]))
 step(
   `built ${IMAGE} in ${Math.round((Date.now() - started) / 1000)} s, ${Math.round(size / 1e6)} MB`,
@@ -229,6 +231,37 @@ try {
   const uid = await podman(['exec', container, 'id', '-u'])
   if (uid !== '1000') fail(`the process runs as uid ${uid}`)
   step('runs as node (uid 1000)')
+
+  const app = (await podman(['exec', container, 'ls', '-A', '/app'])).split('\n').sort()
+  const expected = [
+    '.data',
+    'dist',
+    'flags.json',
+    'flags.schema.json',
+    'node_modules',
+    'package-lock.json',
+    'package.json',
+    'supabase',
+  ]
+  if (app.join() !== expected.join()) fail(`/app holds ${app.join(', ')}`)
+  const devOnly = ['vitest', 'wrangler', 'miniflare', 'typescript', 'esbuild', 'tsx', '@biomejs']
+  const present = await podman([
+    'exec',
+    container,
+    'sh',
+    '-c',
+    `cd /app/node_modules && for d in ${devOnly.join(' ')}; do [ -e "$d" ] && echo "$d"; done; true`,
+  ])
+  if (present) fail(`development packages in the image: ${present.replace(/\n/g, ', ')}`)
+  const writes = await podman([
+    'exec',
+    container,
+    'sh',
+    '-c',
+    'touch /app/.data/w && echo data-writable; touch /app/w 2>/dev/null && echo app-writable; true',
+  ])
+  if (writes !== 'data-writable') fail(`writable as node: ${writes.replace(/\n/g, ', ')}`)
+  step(`/app holds the build and production dependencies only; only .data is writable`)
 
   const proxied = await fetch(`${url}/functions/v1/echo?from=image`, { method: 'POST', body: 'hi' })
   const echoed = (await proxied.json()) as { method: string; url: string; bodyBase64: string }

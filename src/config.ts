@@ -99,6 +99,8 @@ const EnvSchema = z.object({
   TOSS_API_URL: httpUrl.default('https://api.tosspayments.com'),
   ANTHROPIC_API_KEY: z.string().min(1).optional(),
   ANTHROPIC_BASE_URL: httpUrl.optional(),
+  /** Workers: where the statement font (Noto Sans KR TTF) is fetched from, once per isolate. */
+  SETTLEMENT_FONT_URL: httpUrl.optional(),
   BFF_ADMIN_TOKEN: optionalSecret(24),
   BFF_CANARY_SECRET: optionalSecret(32),
   LEGACY_HEADERS_TIMEOUT_MS: int(100, 600_000).default(15_000),

@@ -79,6 +79,11 @@ export interface NativeServices {
   db: Db | undefined
   /** Test seams: a vendor's fetch, by vendor name (`toss`, `anthropic`), pointed at a stand-in. */
   vendorFetch?: Readonly<Record<string, typeof fetch>>
+  /**
+   * What only an entry can supply, by `<feature>.<name>` (a file read from an npm package on
+   * disk, a Node-only writer); the feature checks the shape in its `setup`.
+   */
+  resources?: Readonly<Record<string, unknown>>
 }
 
 /** One route as its feature declares it in `routes/<feature>/index.ts`. */

@@ -1,36 +1,75 @@
-import { closed, defineFeature } from '../../src/route-table.js'
+import { closed, defineFeature, KiB, type NativeServices } from '../../src/route-table.js'
+import type { SettlementDeps } from './deps.js'
+import type { XlsxWriterFactory } from './export-format.js'
+import { type FontSource, fontFromUrl } from './font.js'
+import { createPayoutCalculate } from './payout-calculate.js'
+import { createPayoutStatement } from './payout-statement.js'
+import { createSettlementExport } from './settlement-export.js'
+
+export type { SettlementDeps } from './deps.js'
+export type { XlsxWriterFactory } from './export-format.js'
+export type { FontSource } from './font.js'
 
 /**
- * Creator settlement: payouts with withholding tax, payout statements, settlement exports.
- * Not native yet: every route is proxied to its Edge Function. Handlers, schemas, SQL calls and
- * problem mapping go in this folder; a route turns native by naming its factory in `native`
- * (see docs/ARCHITECTURE.md, "How to add a native function").
+ * Creator settlement: payouts with withholding tax, payout statements (Korean PDF) and
+ * settlement exports (CSV, XLSX). Needs the database. The statement font comes from the entry
+ * (`settlement.font`: the npm package on Node) or `SETTLEMENT_FONT_URL` (Workers); the XLSX
+ * writer only from the Node entry (`settlement.xlsx`).
  */
-export const settlement = defineFeature({
+export const settlement = defineFeature<SettlementDeps>({
   name: 'settlement',
+  setup: settlementSetup,
   routes: [
     {
       id: 'payout-calculate',
       phase: 2,
       summary: 'Creator payout with withholding tax',
       aliases: ['/api/v1/settlement/payout-calculate'],
-      policy: { replay: 'never', rateLimit: closed(30) },
+      // `preview` and `list` only read and may be replayed; `calculate`, `confirm`,
+      // `mark-paid` and `calculate-all` mark their effect just before the saving call
+      // (a failure the database proves uncommitted is still replayable).
+      policy: { replay: 'before-effect', rateLimit: closed(30), bodyLimitBytes: 16 * KiB },
+      native: createPayoutCalculate,
     },
     {
       id: 'payout-statement',
       phase: 2,
       summary: 'Payout statement as PDF',
-      policy: { replay: 'never', readOnly: true },
       aliases: ['/api/v1/settlement/statement'],
       methods: ['GET', 'POST'],
+      // Reads only: a failed native attempt may be replayed to legacy.
+      policy: { replay: 'always', readOnly: true, bodyLimitBytes: 4 * KiB },
+      native: createPayoutStatement,
     },
     {
       id: 'settlement-export',
       phase: 2,
       summary: 'Settlement export as CSV or Excel',
-      policy: { replay: 'never', readOnly: true },
       aliases: ['/api/v1/settlement/export'],
       methods: ['GET', 'POST'],
+      // Reads only (a stream already started is never replayed: its status is sent).
+      policy: { replay: 'always', readOnly: true, bodyLimitBytes: 4 * KiB },
+      native: createSettlementExport,
     },
   ],
 })
+
+function settlementSetup({ config, db, logger, resources = {} }: NativeServices) {
+  if (!db) return undefined
+  const font = isFontSource(resources['settlement.font'])
+    ? resources['settlement.font']
+    : config.SETTLEMENT_FONT_URL
+      ? fontFromUrl(config.SETTLEMENT_FONT_URL)
+      : undefined
+  const xlsx = resources['settlement.xlsx']
+  return {
+    db,
+    logger: logger.child({ component: 'settlement' }),
+    ...(font ? { font } : {}),
+    ...(typeof xlsx === 'function' ? { xlsx: xlsx as XlsxWriterFactory } : {}),
+  } satisfies SettlementDeps
+}
+
+function isFontSource(value: unknown): value is FontSource {
+  return typeof (value as FontSource | undefined)?.load === 'function'
+}

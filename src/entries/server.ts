@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
 import { nodeTransport } from '../../legacy-proxy/node-transport.js'
 import { nativeHandlers, ROUTES } from '../../routes/index.js'
+import { exceljsXlsxWriter } from '../../routes/settlement/export-xlsx-node.js'
+import { fontFromPackage } from '../../routes/settlement/font-node.js'
 import { createApp, type GatewayApp } from '../app.js'
 import { type Config, loadConfig } from '../config.js'
 import { createLogger, errorFields, type Logger } from '../observability/log.js'
@@ -69,7 +71,13 @@ export async function startNodeServer(
   )
 
   const metrics = new Metrics()
-  const native = nativeHandlers({ config, logger, metrics, db })
+  const native = nativeHandlers({
+    config,
+    logger,
+    metrics,
+    db,
+    resources: { 'settlement.font': fontFromPackage(), 'settlement.xlsx': exceljsXlsxWriter },
+  })
   const rules = flagRulesFor(ROUTES, native)
   const table = await loadFlagsFile(config.FLAGS_FILE, rules)
   const legacy = nodeTransport({

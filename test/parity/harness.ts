@@ -3,6 +3,8 @@
  * temporary PostgreSQL database: what parity runs against in CI.
  */
 import { nativeHandlers } from '../../routes/index.js'
+import { exceljsXlsxWriter } from '../../routes/settlement/export-xlsx-node.js'
+import { fontFromPackage } from '../../routes/settlement/font-node.js'
 import type { ParityOptions } from '../../scripts/parity/runner.js'
 import {
   mintParityTokens,
@@ -88,6 +90,7 @@ export async function startParityHarness(): Promise<ParityHarness> {
     logger,
     metrics: new Metrics(),
     db: db.db,
+    resources: { 'settlement.font': fontFromPackage(), 'settlement.xlsx': exceljsXlsxWriter },
   })
   const gateway = await startTestGateway(legacy.functionsUrl, {
     env,
