@@ -14,8 +14,8 @@ export const fundingClockJob: JobFactory = (services) => {
     budgetMs: 30_000,
     cron: '* * * * *',
     summary: 'Move funding campaigns to live and ended at their times and decide them',
-    async run() {
-      const result = await fundingClock(deps)
+    async run(ctx) {
+      const result = await fundingClock({ db: ctx.db, clock: () => ctx.now() })
       return {
         wentLive: result.wentLive,
         ended: result.ended,
@@ -40,8 +40,8 @@ export const fundingChargesJob: JobFactory = (services) => {
     budgetMs: Math.min(deps.work.budgetMs + 30_000, 15 * 60_000),
     cron: '* * * * *',
     summary: 'Charge pledges of succeeded campaigns and retry declined charges',
-    async run() {
-      return { ...(await fundingChargeWork(deps)) }
+    async run(ctx) {
+      return { ...(await fundingChargeWork({ ...deps, db: ctx.db, clock: () => ctx.now() })) }
     },
   }
 }

@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FundingDeps } from '../../routes/funding/deps.js'
 import { fundingClock } from '../../routes/funding/jobs.js'
 import { runFundingWork, type WorkItem } from '../../routes/funding/work.js'
+import { buildJobs } from '../../routes/jobs/registry.js'
 import type { TossClient } from '../../routes/payments/toss/client.js'
+import { loadConfig } from '../../src/config.js'
 import { createLogger } from '../../src/observability/log.js'
 import { startTossFake, type TossFake, webhookHeaders } from '../fakes/toss.js'
 import { type Harness, postgresHarness } from './db-harness.js'
@@ -1084,6 +1086,44 @@ describe('funding on PostgreSQL with the Toss stand-in', () => {
         (await h.sql('select status from public.funding_pledges where id = $1', [p.pledgeId]))[0],
       ).toEqual({ status: 'charged' })
       expect(toss.chargesByOrder.get(order)).toBe(1)
+    })
+  })
+
+  describe('scheduled jobs', () => {
+    it('funding-clock and funding-charges are registered and close a campaign end to end', async () => {
+      const c = await live()
+      const tierId = c.tiers[0]?.tierId as string
+      for (let i = 0; i < 3; i++) await pledgeWithCard(c.campaignId, tierId, fan(9000 + i), 2)
+      const config = loadConfig({ TOSS_SECRET_KEY: toss.secretKey, TOSS_API_URL: toss.url })
+      const jobs = buildJobs({ config, logger, db: h.db })
+      const byName = new Map(jobs.map((j) => [j.name, j]))
+      expect([...byName.keys()]).toEqual(
+        expect.arrayContaining(['funding-clock', 'funding-charges']),
+      )
+      now = c.endMs
+      const ctx = {
+        db: h.db,
+        logger,
+        now: () => now,
+        shouldStop: () => false,
+        signal: new AbortController().signal,
+        state: {},
+        saveState: () => {},
+        trigger: 'cron',
+      }
+      const clockCounts = await byName.get('funding-clock')?.run(ctx)
+      expect(clockCounts).toMatchObject({ ended: 1 })
+      // The job takes every campaign's due work (other tests' leftovers too), this one's included.
+      const charges = await byName.get('funding-charges')?.run(ctx)
+      expect(charges?.charged).toBe(3)
+      expect(charges?.keysDeleted).toBeGreaterThanOrEqual(3)
+      const progress = await h.db.call('funding_campaign_progress', { p_campaign_id: c.campaignId })
+      expect(progress).toMatchObject({
+        state: 'succeeded',
+        charged: 3,
+        remaining: 0,
+        cardsToDelete: 0,
+      })
     })
   })
 
