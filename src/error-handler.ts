@@ -1,13 +1,20 @@
 import type { Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
-import { GatewayError, notFound, problemResponse } from './errors.js'
+import {
+  DependencyUnavailableError,
+  GatewayError,
+  notFound,
+  problemResponse,
+  serviceUnavailable,
+} from './errors.js'
 import { errorFields, type Logger } from './observability/log.js'
 import type { AppEnv } from './types.js'
 
 /**
  * The app's error handler (`app.onError`): every error leaves as problem+json. A
  * `GatewayError` is rendered as is (logged when it is a 5xx), Hono's `HTTPException` keeps its
- * status, and anything else is a logged 500 `internal` that says nothing of its cause. Test
+ * status, a `DependencyUnavailableError` that was not replayed is a 503 `dependency-unavailable`,
+ * and anything else is a logged 500 `internal` that says nothing of its cause. Test
  * harnesses install this same handler.
  */
 export function errorHandler(logger: Logger) {
@@ -21,6 +28,23 @@ export function errorHandler(logger: Logger) {
           ...errorFields(error.cause ?? error),
         })
       return problemResponse(error, requestId)
+    }
+    if (error instanceof DependencyUnavailableError) {
+      // A database or vendor the native route needs is down (and the request was not
+      // replayed): the client retries later. Which dependency is only logged.
+      logger.error('dependency unavailable', {
+        requestId,
+        dependency: error.dependency,
+        ...errorFields(error.cause ?? error),
+      })
+      return problemResponse(
+        serviceUnavailable(
+          'A service this route needs is unavailable; retry later',
+          5,
+          'dependency-unavailable',
+        ),
+        requestId,
+      )
     }
     if (error instanceof HTTPException) {
       const status = error.status

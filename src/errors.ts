@@ -132,7 +132,11 @@ export const serviceUnavailable = (
     headers: { 'retry-after': String(retryAfterSeconds) },
   })
 
-/** A native handler throws this before any side effect when a dependency is unreachable: fallback is safe. */
+/**
+ * A dependency (database, vendor) is unreachable. Whether the request is replayed to legacy
+ * depends on the route's replay policy and the effect mark, not on this error; otherwise the
+ * client gets 503 `dependency-unavailable` with `Retry-After`.
+ */
 export class DependencyUnavailableError extends Error {
   constructor(
     readonly dependency: string,

@@ -45,7 +45,12 @@ describe('AI routes inside the gateway', () => {
       kind: real.kind,
       call: (fn, args) =>
         dbDown
-          ? Promise.reject(new DbUnavailableError('connect ECONNREFUSED'))
+          ? Promise.reject(
+              // As the node-postgres adapter reports a refused connection: nothing was sent.
+              new DbUnavailableError('database unavailable (ECONNREFUSED)', {
+                cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+              }),
+            )
           : real.call(fn, args),
       ping: () => real.ping(),
       close: () => real.close(),

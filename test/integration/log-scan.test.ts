@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ROUTES } from '../../routes/index.js'
 import { DependencyUnavailableError, GatewayError } from '../../src/errors.js'
 import type { NativeHandler } from '../../src/types.js'
 import { type LegacyStandIn, startLegacyStandIn } from '../fakes/legacy-functions.js'
@@ -63,6 +64,12 @@ beforeAll(async () => {
     native: { 'ops-manage': leaky },
     flags: { 'ops-manage': { native: 100 } },
     logs,
+    // Declared `before-effect` here so the dependency failure takes the fallback path too.
+    extra: {
+      routes: ROUTES.map((r) =>
+        r.id === 'ops-manage' ? { ...r, policy: { ...r.policy, replay: 'before-effect' } } : r,
+      ),
+    },
   })
   token = await userToken('log-scan-user')
 })

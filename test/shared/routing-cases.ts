@@ -48,16 +48,13 @@ export const ROUTING_CASES: RoutingCase[] = [
     expect: { status: 200, backend: 'native', upstream: null },
   },
   {
-    name: 'native dependency down falls back to legacy',
+    // ops-manage declares replay `never` (src/rollout/fallback.ts): its failure is the answer.
+    name: 'native dependency down on a never-replayed route is not sent to legacy',
     auth: true,
     method: 'POST',
     path: '/functions/v1/ops-manage?mode=dependency-down',
     body: 'payload',
-    expect: {
-      status: 200,
-      backend: 'legacy-fallback',
-      upstream: '/functions/v1/ops-manage?mode=dependency-down',
-    },
+    expect: { status: 503, backend: 'native', upstream: null },
   },
   {
     name: 'development override forces legacy',
