@@ -1196,6 +1196,15 @@ begin
         'campaignId', v_pledge.campaign_id, 'pledgeId', v_pledge.id)),
       left(v_title || ' - ' || v_tier_name, 100), v_attempt.amount_krw, v_now, v_now)
     on conflict (toss_order_id) do nothing;
+    -- Settlement (0005): the campaign's creator is the seller of the reward, so the charge and
+    -- any later refund of it reach the sales ledger through the order line, labelled 'funding'
+    -- by funding_label_settlement_entry below.
+    update public.funding_charge_attempts set payment_key = p_payment->>'paymentKey'
+      where order_id = v_attempt.order_id;
+    update public.order_lines l set creator_id = cp.creator_id
+      from public.orders o, public.funding_campaigns cp
+      where o.toss_order_id = v_attempt.order_id and l.order_id = o.id
+        and cp.id = v_pledge.campaign_id and l.creator_id is null;
     v_applied := public.payment_apply_snapshot(p_payment);
     if v_applied not in ('applied', 'stale') then
       perform public.funding_fail('charge-mismatch', v_applied);
@@ -1377,6 +1386,41 @@ as $$
   from public.funding_charge_attempts a join public.funding_pledges p on p.id = a.pledge_id
   where a.order_id = p_order_id
 $$;
+
+-- Sales for settlement ------------------------------------------------------------------------------
+--
+-- Funding charges feed public.settlement_sales (0005) through settlement_entries: the charge is an
+-- order whose line carries the campaign's creator (funding_charge_settle), so the payments and
+-- refunds triggers of 0005 write its sale and refund entries like any order's; this trigger labels
+-- them source = 'funding'. The view stays 0005's, re-created here with the same columns so the
+-- contract is stated where funding relies on it.
+
+create index if not exists funding_charge_attempts_payment
+  on public.funding_charge_attempts (payment_key) where payment_key is not null;
+
+create or replace function public.funding_label_settlement_entry()
+returns trigger
+language plpgsql
+security definer
+set search_path = public, pg_temp
+as $$
+begin
+  if exists (select 1 from public.funding_charge_attempts where payment_key = new.source_ref) then
+    new.source := 'funding';
+  end if;
+  return new;
+end
+$$;
+
+drop trigger if exists settlement_entries_funding_source on public.settlement_entries;
+create trigger settlement_entries_funding_source before insert on public.settlement_entries
+  for each row execute function public.funding_label_settlement_entry();
+
+create or replace view public.settlement_sales as
+select creator_id, source, entry_id, kind, amount_krw, occurred_at, sale_occurred_at
+from public.settlement_entries;
+
+revoke execute on function public.funding_label_settlement_entry() from public, anon, authenticated;
 
 -- Execution: service_role only --------------------------------------------------------------------
 

@@ -81,9 +81,11 @@ describe('the CI workflow', () => {
 describe('the Workers deploy workflow', () => {
   it('deploys only to a named environment, staging or production', () => {
     const runs = (workers.jobs.deploy?.steps ?? []).map((s) => s.run ?? '')
-    const deploys = runs.flatMap((r) => r.split('\n')).filter((l) => /wrangler deploy/.test(l))
+    const lines = runs.flatMap((r) => r.split('\n'))
+    expect(lines.filter((l) => /wrangler deploy/.test(l))).toEqual([])
+    const deploys = lines.filter((l) => /npm run worker:deploy/.test(l))
     expect(deploys.length).toBeGreaterThanOrEqual(2)
-    for (const line of deploys) expect(line).toContain('--env "$TARGET_ENV"')
+    for (const line of deploys) expect(line).toMatch(/worker:deploy -- .*--env "\$TARGET_ENV"/)
     const dispatch = workers.on.workflow_dispatch as {
       inputs: { environment: { options: string[] } }
     }

@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WORKERS_SECRETS } from './helpers.js'
 
 /**
- * What the Workers deploy workflow runs, short of the upload: `wrangler deploy --dry-run` for
- * each named environment, with the secrets file the workflow builds.
+ * What the Workers deploy workflow runs, short of the upload: `npm run worker:deploy --
+ * --dry-run` for each named environment, with the secrets file the workflow builds.
  */
 const run = promisify(execFile)
 let dir: string
@@ -25,10 +25,12 @@ afterAll(async () => {
 
 async function dryRun(env: string): Promise<string> {
   const { stdout, stderr } = await run(
-    'npx',
+    'npm',
     [
-      'wrangler',
-      'deploy',
+      'run',
+      '--silent',
+      'worker:deploy',
+      '--',
       '--dry-run',
       '--env',
       env,

@@ -1047,6 +1047,23 @@ describe('funding on PostgreSQL with the Toss stand-in', () => {
       )
       expect(refund.status).toBe(200)
       expect(await refund.json()).toMatchObject({ status: 'done', balanceAmount: 6000 })
+      // Both reach the sales source settlement reads, for the campaign's creator.
+      const sales = await h.sql<{
+        creator_id: string
+        source: string
+        kind: string
+        amount_krw: string
+      }>(
+        `select creator_id, source, kind, amount_krw from public.settlement_sales
+         where entry_id like $1 or entry_id in (
+           select 'refund:' || r.id || ':0' from public.refunds r where r.payment_key = $2)
+         order by kind desc`,
+        [`sale:${paymentKey}:%`, paymentKey],
+      )
+      expect(sales).toEqual([
+        { creator_id: CREATOR, source: 'funding', kind: 'sale', amount_krw: '10000' },
+        { creator_id: CREATOR, source: 'funding', kind: 'refund', amount_krw: '4000' },
+      ])
 
       const payment = toss.payment(paymentKey)
       const headers = webhookHeaders()
