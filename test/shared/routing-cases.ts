@@ -48,13 +48,17 @@ export const ROUTING_CASES: RoutingCase[] = [
     expect: { status: 200, backend: 'native', upstream: null },
   },
   {
-    // ops-manage declares replay `never` (src/rollout/fallback.ts): its failure is the answer.
-    name: 'native dependency down on a never-replayed route is not sent to legacy',
+    // ops-manage declares replay `before-effect`: a failure before any effect goes to legacy.
+    name: 'native dependency down falls back to legacy',
     auth: true,
     method: 'POST',
     path: '/functions/v1/ops-manage?mode=dependency-down',
     body: 'payload',
-    expect: { status: 503, backend: 'native', upstream: null },
+    expect: {
+      status: 200,
+      backend: 'legacy-fallback',
+      upstream: '/functions/v1/ops-manage?mode=dependency-down',
+    },
   },
   {
     name: 'development override forces legacy',
