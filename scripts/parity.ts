@@ -16,6 +16,7 @@ const USAGE = `usage: npm run parity -- <route|--all> [--legacy URL] [--cases FI
   --legacy URL    send the legacy run straight to this functions URL instead of through the
                   gateway (e.g. https://<ref>.supabase.co/functions/v1)
   --cases FILE    one case file instead of test/parity/<route>/*.json
+  --report        record the outcome on the gateway's progress view (needs BFF_ADMIN_TOKEN)
 environment:
   BFF_CANARY_TOKEN or BFF_CANARY_SECRET   the override token (or the secret to mint one)
   PARITY_USER_JWT PARITY_OTHER_USER_JWT PARITY_OPS_JWT PARITY_SERVICE_JWT   bearer tokens,
@@ -34,6 +35,7 @@ let route: string | undefined
 let all = false
 let legacyUrl: string | undefined
 let casesFile: string | undefined
+let report = false
 let gatewayUrl = process.env.PARITY_GATEWAY_URL ?? `http://127.0.0.1:${process.env.PORT ?? '8787'}`
 for (let i = 0; i < args.length; i++) {
   const arg = args[i] as string
@@ -42,6 +44,7 @@ for (let i = 0; i < args.length; i++) {
   else if (arg === '--cases') casesFile = value()
   else if (arg === '--gateway') gatewayUrl = value()
   else if (arg === '--all') all = true
+  else if (arg === '--report') report = true
   else if (arg === '--help' || arg === '-h') fail('Parity between native and legacy.')
   else if (arg.startsWith('-')) fail(`unknown option ${arg}`)
   else if (route) fail(`one route at a time (got ${route} and ${arg})`)
@@ -49,6 +52,7 @@ for (let i = 0; i < args.length; i++) {
 }
 if (!route && !all) fail('name a route or pass --all')
 if (casesFile && !route) fail('--cases needs a route')
+if (report && !process.env.BFF_ADMIN_TOKEN) fail('--report needs BFF_ADMIN_TOKEN')
 
 const env = process.env
 let canaryToken = env.BFF_CANARY_TOKEN
@@ -84,7 +88,21 @@ try {
       services: pool ? { sql: async (text, params) => (await pool.query(text, params)).rows } : {},
     })
     console.log(formatResults(results))
-    failed += results.filter((r) => !r.ok).length
+    const routeFailed = results.filter((r) => !r.ok).length
+    failed += routeFailed
+    if (report) {
+      const res = await fetch(`${gatewayUrl.replace(/\/$/, '')}/admin/api/parity/${id}`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${env.BFF_ADMIN_TOKEN}`,
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({ passed: results.length - routeFailed, failed: routeFailed }),
+      })
+      if (!res.ok)
+        throw new Error(`could not record the run for ${id}: ${res.status} ${await res.text()}`)
+      console.log(`recorded on ${gatewayUrl}: ${id} parity ${routeFailed ? 'FAILED' : 'passed'}`)
+    }
   }
 } catch (error) {
   console.error((error as Error).message)

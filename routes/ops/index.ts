@@ -1,13 +1,34 @@
-import { defineFeature } from '../../src/route-table.js'
+import { defineFeature, KiB, open } from '../../src/route-table.js'
+import { identityCrypto } from '../identity/index.js'
+import { TossClient } from '../payments/index.js'
+import { createOpsManage, type OpsDeps } from './manage.js'
+
+export { OPS_SECTIONS, type OpsSection } from './manage.js'
 
 /**
- * Operator actions (`ops-manage`), for users with the ops role.
- * Not native yet: the route is proxied to its Edge Function. Handlers, schemas, SQL calls and
- * problem mapping go in this folder; the route turns native by naming its factory in `native`
- * (see docs/ARCHITECTURE.md, "How to add a native function").
+ * The platform's ops back office API (`ops-manage`), distinct from the gateway's own `/admin`:
+ * for users whose `app_metadata.role` is `ops`. Native wherever there is a database.
  */
-export const ops = defineFeature({
+export const ops = defineFeature<OpsDeps>({
   name: 'ops',
+  setup: ({ config, db, logger, vendorFetch }) => {
+    if (!db) return undefined
+    return {
+      db,
+      logger,
+      toss: config.TOSS_SECRET_KEY
+        ? new TossClient({
+            secretKey: config.TOSS_SECRET_KEY,
+            baseUrl: config.TOSS_API_URL,
+            ...(vendorFetch?.toss ? { fetch: vendorFetch.toss } : {}),
+          })
+        : undefined,
+      identityCrypto:
+        config.IDENTITY_CI_KEYS && config.IDENTITY_CI_HASH_KEY
+          ? identityCrypto({ keys: config.IDENTITY_CI_KEYS, hashKey: config.IDENTITY_CI_HASH_KEY })
+          : undefined,
+    }
+  },
   routes: [
     {
       id: 'ops-manage',
@@ -15,7 +36,14 @@ export const ops = defineFeature({
       summary: 'Operator actions',
       aliases: ['/api/v1/ops'],
       methods: ['GET', 'POST', 'PATCH', 'DELETE'],
-      policy: { replay: 'before-effect', auth: 'required' },
+      // Reads may go to legacy when the database is down; a write is never replayed once marked.
+      policy: {
+        replay: 'before-effect',
+        auth: 'required',
+        rateLimit: open(300),
+        bodyLimitBytes: 16 * KiB,
+      },
+      native: createOpsManage,
     },
   ],
 })

@@ -8,7 +8,8 @@ import { tossWebhookPolicy } from './webhook-policy.js'
 
 export { dbProblem } from './db-problems.js'
 export { runRefundRetryJob } from './jobs.js'
-export { PaymentStatusChangedEvent } from './schemas.js'
+export { type RefundRow, type RefundRunResult, runRefund } from './refund-run.js'
+export { PaymentStatusChangedEvent, RefundAccount } from './schemas.js'
 export {
   TossClient,
   TossError,

@@ -24,7 +24,7 @@ export const CheckoutBody = z.object({
     .max(20, 'at most 20 items'),
 })
 
-const RefundAccount = z.object({
+export const RefundAccount = z.object({
   bank: z.string().trim().min(1).max(20),
   accountNumber: z.string().regex(/^\d{1,20}$/, 'digits only, at most 20'),
   holderName: z.string().trim().min(1).max(60),

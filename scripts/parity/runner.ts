@@ -169,7 +169,9 @@ export async function runCase(
   } catch (error) {
     return { ...base, exchanges: [], error: (error as Error).message, ok: false }
   }
-  const rules = mergeRules(file.rules, c.rules)
+  // The route's own declared rules (the ones shadow traffic uses), then the file's and the case's.
+  const declared = ROUTES.find((r) => r.id === file.route)?.policy.compare ?? {}
+  const rules = mergeRules(mergeRules(declared, file.rules), c.rules)
   const exchanges = native.map((n, i): ExchangeResult => {
     const l = legacy[i] as Sent
     const problems: string[] = []

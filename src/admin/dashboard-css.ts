@@ -38,4 +38,17 @@ button.link { border: none; background: none; text-decoration: underline; min-he
 .login, .confirm { max-width: 28rem; margin: 2rem auto; display: grid; gap: 0.75rem; }
 .login form, .confirm form { display: grid; gap: 0.75rem; }
 label { display: grid; gap: 0.25rem; }
+.summary { font-size: 1rem; margin: 0.75rem 0; }
+.progress-route { border: 1px solid var(--line); border-radius: 8px; padding: 0.75rem; }
+.progress-route header { display: flex; justify-content: space-between; gap: 0.5rem; }
+.removable { font-size: 0.85rem; margin: 0.35rem 0; } .removable.ok { font-weight: 700; }
+.charts { display: grid; gap: 0.4rem; } .chart { margin: 0; } .chart svg { max-width: 100%; height: auto; }
+.chart figcaption { font-size: 0.75rem; opacity: 0.85; }
+.chart .axis { stroke: var(--line); stroke-width: 1; }
+.chart polyline { fill: none; stroke-width: 1.5; }
+.chart .native-line { stroke: var(--native); } .chart .legacy-line { stroke: var(--legacy); }
+.native-key { color: var(--native); } .legacy-key { color: var(--legacy); }
+.gate { font-size: 0.9rem; } .gate.refused { color: var(--bad); }
+.gate ul { margin: 0.25rem 0; padding-left: 1.2rem; }
+label.force { display: flex; gap: 0.4rem; align-items: center; color: var(--bad); }
 `

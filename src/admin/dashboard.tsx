@@ -2,11 +2,13 @@ import { type Context, Hono } from 'hono'
 import { deleteCookie, setCookie } from 'hono/cookie'
 import { GatewayError } from '../errors.js'
 import type { AuditEntry } from '../rollout/audit.js'
+import type { GateVerdict } from '../rollout/ramp-gate.js'
 import type { AdminEnv } from './api.js'
 import { type AdminAuth, actorName, assertSameOrigin, SESSION_COOKIE } from './auth.js'
 import { AuditTable, Layout, Notice, RouteCard, StoreBanner } from './components.js'
 import { ADMIN_CSS } from './dashboard-css.js'
 import { type AdminOperations, nextStage } from './operations.js'
+import { ProgressPage } from './progress-page.js'
 
 /**
  * `/admin`: the ops dashboard. Server-rendered, no script and nothing from another origin, so it
@@ -79,6 +81,7 @@ export function adminDashboard(
       <Layout title="BFF rollout">
         <header class="top">
           <h1>Rollout</h1>
+          <a href="/admin/progress">Migration progress</a>
           <span class="who">{c.var.principal.actor}</span>
           <form method="post" action="/admin/logout">
             <input type="hidden" name="csrf" value={csrf} />
@@ -145,6 +148,16 @@ export function adminDashboard(
     return render(c, s.value)
   })
 
+  ui.get('/progress', async (c) => {
+    const s = await session(c)
+    if (!s) return c.redirect('/admin/login', 303)
+    const days = Number(c.req.query('days') ?? '')
+    const report = await ops.progress({
+      removableDays: Number.isInteger(days) && days >= 1 && days <= 365 ? days : undefined,
+    })
+    return page(c, <ProgressPage report={report} samples={ops.shadowSamples().samples} />)
+  })
+
   ui.post('/routes/:route/:action', async (c) => {
     const s = await session(c)
     if (!s) return c.redirect('/admin/login', 303)
@@ -170,10 +183,21 @@ export function adminDashboard(
       actor: s.principal.actor,
       source: 'dashboard' as const,
       requestId: c.var.requestId,
+      force: field('force') === 'yes',
     }
     if (field('confirm') !== 'yes') {
       const current = ops.table().routes.find((r) => r.id === routeId)
       const to = action === 'kill' ? 0 : nextStage(current?.native ?? 0)
+      let gate: GateVerdict | { error: string } | undefined
+      if (action === 'step' && to !== undefined) {
+        try {
+          gate = await ops.gate(routeId)
+        } catch (error) {
+          gate = {
+            error: error instanceof GatewayError ? (error.detail ?? error.title) : 'unavailable',
+          }
+        }
+      }
       return page(
         c,
         <ConfirmPage
@@ -184,6 +208,7 @@ export function adminDashboard(
           reason={request.reason}
           version={field('version')}
           csrf={field('csrf')}
+          gate={gate}
         />,
       )
     }
@@ -191,7 +216,7 @@ export function adminDashboard(
       const result = action === 'step' ? await ops.step(request) : await ops.kill(request)
       return render(c, s.value, {
         kind: 'ok',
-        text: `${result.routeId}: ${result.from} % → ${result.to} % (version ${result.version}, audit #${result.audit.id})`,
+        text: `${result.routeId}: ${result.from} % → ${result.to} % (version ${result.version}, audit #${result.audit.id})${'forced' in result && result.forced ? ', forced past the ramp gate' : ''}`,
       })
     } catch (error) {
       if (!(error instanceof GatewayError) || (error.status >= 500 && error.status !== 503))
@@ -244,7 +269,10 @@ function ConfirmPage(props: {
   reason: string
   version: string
   csrf: string
+  gate?: GateVerdict | { error: string }
 }) {
+  const gate = props.gate
+  const refused = gate !== undefined && ('error' in gate || !gate.ok)
   return (
     <Layout title={`Confirm ${props.action} ${props.routeId}`}>
       <main class="confirm">
@@ -253,10 +281,44 @@ function ConfirmPage(props: {
           {props.action === 'kill' ? 'Kill' : 'Step'} <strong>{props.routeId}</strong> from{' '}
           {props.from} % to <strong>{props.to ?? props.from} %</strong>?
         </p>
+        {gate && 'error' in gate ? (
+          <p class="gate refused" data-testid="gate">
+            The ramp gate cannot judge: {gate.error}
+          </p>
+        ) : gate ? (
+          <div class={gate.ok ? 'gate' : 'gate refused'} data-testid="gate">
+            <p>
+              Fleet, last {gate.windowMinutes} min: native {gate.figures.native.requests} req,{' '}
+              {(gate.figures.native.errorRate * 100).toFixed(2)} % errors, p95{' '}
+              {gate.figures.native.p95Ms ?? '–'} ms · legacy {gate.figures.legacy.requests} req,{' '}
+              {(gate.figures.legacy.errorRate * 100).toFixed(2)} % errors, p95{' '}
+              {gate.figures.legacy.p95Ms ?? '–'} ms · shadow {gate.figures.shadow.mismatch} of{' '}
+              {gate.figures.shadow.match + gate.figures.shadow.mismatch} differ
+            </p>
+            {gate.ok ? (
+              <p>The ramp gate allows this step.</p>
+            ) : (
+              <>
+                <p>The ramp gate refuses this step:</p>
+                <ul>
+                  {gate.refusals.map((r) => (
+                    <li>{r.message}</li>
+                  ))}
+                </ul>
+              </>
+            )}
+          </div>
+        ) : null}
         <form method="post" action={`/admin/routes/${props.routeId}/${props.action}`}>
           <input type="hidden" name="version" value={props.version} />
           <input type="hidden" name="csrf" value={props.csrf} />
           <input type="hidden" name="confirm" value="yes" />
+          {refused ? (
+            <label class="force">
+              <input type="checkbox" name="force" value="yes" required />
+              Force past the ramp gate (recorded in the audit trail with the reason)
+            </label>
+          ) : null}
           <label>
             Reason
             <input

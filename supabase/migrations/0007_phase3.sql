@@ -361,6 +361,18 @@ begin
 end
 $$;
 
+-- Settlement confirmation (0005_settlement.sql) asks this hook: a creator counts as verified
+-- only with a verified identity on their own account (a duplicate-CI attempt stores none).
+create or replace function public.settlement_identity_verified(p_creator uuid)
+returns boolean
+language sql
+stable
+security definer
+set search_path = public, pg_temp
+as $$
+  select exists (select 1 from public.identity_verifications where user_id = p_creator)
+$$;
+
 -- Ops back office --------------------------------------------------------------------------------
 
 -- Append-only record of every ops write: who, when, what, before → after, why.
@@ -626,12 +638,69 @@ begin
         and (p_from is null or r.created_at >= p_from) and (p_to is null or r.created_at < p_to)
         and (p_before_at is null or (r.created_at, r.id::text) < (p_before_at, p_before_id))
       order by r.created_at desc, r.id desc limit v_limit) x;
+  elsif p_section = 'pledges' then
+    -- Funding pledges (supabase/migrations/0006_funding.sql) the user made as a fan.
+    select coalesce(jsonb_agg(x.j order by x.created_at desc, x.id desc), '[]'::jsonb) into v_rows
+    from (
+      select fp.created_at, fp.id::text as id, jsonb_build_object(
+        'pledgeId', fp.id, 'campaignId', fp.campaign_id, 'campaignTitle', c.title,
+        'campaignState', c.state, 'tierId', fp.tier_id, 'quantity', fp.quantity,
+        'amount', fp.amount_krw, 'status', fp.status, 'attempt', fp.attempt,
+        'lastFailureCode', fp.last_failure_code, 'chargedAt', fp.charged_at,
+        'createdAt', fp.created_at) as j
+      from public.funding_pledges fp join public.funding_campaigns c on c.id = fp.campaign_id
+      where fp.fan_id = p_user_id
+        and (p_status is null or fp.status = p_status)
+        and (p_from is null or fp.created_at >= p_from) and (p_to is null or fp.created_at < p_to)
+        and (p_before_at is null or (fp.created_at, fp.id::text) < (p_before_at, p_before_id))
+      order by fp.created_at desc, fp.id desc limit v_limit) x;
   else
     raise exception using errcode = 'P0001', message = 'unknown-section: section';
   end if;
   return v_rows;
 end
 $$;
+
+-- Suspend a live campaign: the funding feature's ops cancellation (pledges released, cards
+-- deleted by its workers) and the audit row, in one transaction. Only a live campaign.
+create or replace function public.ops_campaign_suspend(
+  p_actor text,
+  p_campaign_id uuid,
+  p_reason text,
+  p_request_id text default null
+)
+returns jsonb
+language plpgsql
+security definer
+set search_path = public, pg_temp
+as $$
+declare
+  v_state text;
+  v_after jsonb;
+  v_audit jsonb;
+begin
+  if p_reason is null or length(btrim(p_reason)) = 0 then
+    raise exception using errcode = 'P0001', message = 'reason-required: reason';
+  end if;
+  select state into v_state from public.funding_campaigns where id = p_campaign_id for update;
+  if not found then
+    raise exception using errcode = 'P0001', message = 'campaign-not-found: campaignId';
+  end if;
+  if v_state <> 'live' then
+    raise exception using errcode = 'P0001', message = 'campaign-not-live: ' || v_state;
+  end if;
+  v_after := public.funding_campaign_cancel(p_actor, p_campaign_id, p_reason);
+  v_audit := public.ops_audit_append(p_actor, 'campaign.suspend', 'campaign', p_campaign_id::text,
+    jsonb_build_object('state', v_state), jsonb_build_object('state', v_after->>'state'),
+    p_reason, p_request_id);
+  return jsonb_build_object('changed', true, 'before', jsonb_build_object('state', v_state),
+    'after', jsonb_build_object('state', v_after->>'state'), 'auditId', v_audit->'id');
+end
+$$;
+
+revoke execute on function public.ops_campaign_suspend(text, uuid, text, text)
+  from public, anon, authenticated;
+grant execute on function public.ops_campaign_suspend(text, uuid, text, text) to service_role;
 
 revoke execute on function
   public.identity_is_adult(integer, timestamptz),

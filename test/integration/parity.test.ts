@@ -6,7 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadHooks, loadRouteCases, routesWithCases } from '../../scripts/parity/cases.js'
 import { formatResults, runParity } from '../../scripts/parity/runner.js'
 import { TEST_JWT_SECRET } from '../helpers/tokens.js'
-import { PARITY_CANARY_SECRET, type ParityHarness, startParityHarness } from '../parity/harness.js'
+import {
+  PARITY_ADMIN_TOKEN,
+  PARITY_CANARY_SECRET,
+  type ParityHarness,
+  startParityHarness,
+} from '../parity/harness.js'
 
 /**
  * `npm run parity` for every native route against the legacy stand-in: each route the gateway
@@ -56,6 +61,7 @@ describe('npm run parity (the command)', () => {
           SUPABASE_JWT_SECRET: TEST_JWT_SECRET,
           BFF_CANARY_SECRET: PARITY_CANARY_SECRET,
           DATABASE_URL: h.db.url ?? '',
+          BFF_ADMIN_TOKEN: PARITY_ADMIN_TOKEN,
         },
       })
       let out = ''
@@ -68,11 +74,18 @@ describe('npm run parity (the command)', () => {
       child.once('exit', (code) => resolve({ code, out }))
     })
 
-  it('exits 0 and prints a table per case when every case is at parity', async () => {
-    const { code, out } = await run(['payment-checkout', '--gateway', h.gateway.url])
+  it('exits 0, prints a table per case, and records the run on the progress view', async () => {
+    const { code, out } = await run(['payment-checkout', '--gateway', h.gateway.url, '--report'])
     expect(out).toContain('PASS  payment-checkout › creates an order priced from the catalog')
-    expect(out).toMatch(/\d+ of \d+ cases at parity/)
+    expect(out).toContain('12 of 12 cases at parity')
     expect(code).toBe(0)
+    const progress = await fetch(`${h.gateway.url}/admin/api/progress`, {
+      headers: { authorization: `Bearer ${PARITY_ADMIN_TOKEN}` },
+    })
+    const checkout = (
+      (await progress.json()) as { routes: { id: string; parity: unknown }[] }
+    ).routes.find((r) => r.id === 'payment-checkout')
+    expect(checkout?.parity).toMatchObject({ passed: 12, failed: 0, actor: 'token' })
   })
 
   it('exits 1 naming the field and both values when a case differs', async () => {

@@ -188,6 +188,21 @@ describe('payout-calculate on PostgreSQL', () => {
     expect((await problem(later)).code).toBe('earlier-period-unconfirmed')
   })
 
+  it('refuses to confirm a creator without a verified identity (verify-identity), writing nothing', async () => {
+    const creator = await seedCreator(h, { verified: false })
+    await seedSale(h.db, creator, '2026-02-10T00:00:00Z')
+    const res = await post(
+      app,
+      '/calculate',
+      { action: 'confirm', creatorId: creator.id, period: '2026-02' },
+      OPS,
+    )
+    expect((await problem(res)).code).toBe('identity-unverified')
+    expect(
+      await count(h, 'settlements', `creator_id = '${creator.id}' and status <> 'draft'`),
+    ).toBe(0)
+  })
+
   it('two concurrent calculations of one creator and period give one settlement; concurrent confirms one confirmation', async () => {
     const creator = await seedCreator(h)
     for (let i = 0; i < 5; i++) await seedSale(h.db, creator, `2026-06-0${i + 1}T00:00:00Z`)

@@ -94,7 +94,8 @@ export async function seedCreator(
     priceKrw = 10_000,
     incomeType = 'business',
     legalName = '김하늘',
-  }: { priceKrw?: number; incomeType?: string; legalName?: string } = {},
+    verified = true,
+  }: { priceKrw?: number; incomeType?: string; legalName?: string; verified?: boolean } = {},
 ): Promise<Creator> {
   const id = randomUUID()
   const productId = `p_${randomBytes(5).toString('hex')}`
@@ -107,6 +108,16 @@ export async function seedCreator(
      values ($1, '2020-01-01', $2, $3, '국민은행', '4321')`,
     [id, incomeType, legalName],
   )
+  if (verified) {
+    // A verified identity (0007): confirmation refuses a creator without one. The record's
+    // content is opaque to SQL, so a placeholder ciphertext and hash stand in.
+    await h.sql(
+      `insert into public.identity_verifications (user_id, provider, verification_id, ci_hash,
+         pii_key_id, pii_ciphertext, birth_year, verified_at)
+       values ($1, 'portone', $3, $2, 'k1', 'placeholder-ciphertext', 1990, now())`,
+      [id, randomBytes(32).toString('base64url'), `iv-${id}`],
+    )
+  }
   return { id, productId }
 }
 

@@ -2,7 +2,7 @@
  * A gateway with every native route it can build, in front of the legacy stand-in, on a
  * temporary PostgreSQL database: what parity runs against in CI.
  */
-import { nativeHandlers } from '../../routes/index.js'
+import { nativeHandlers, ROUTES } from '../../routes/index.js'
 import { exceljsXlsxWriter } from '../../routes/settlement/export-xlsx-node.js'
 import { fontFromPackage } from '../../routes/settlement/font-node.js'
 import type { ParityOptions } from '../../scripts/parity/runner.js'
@@ -12,9 +12,14 @@ import {
   PARITY_USER_ID,
 } from '../../scripts/parity/tokens.js'
 import { loadConfig } from '../../src/config.js'
+import { rolloutControl } from '../../src/entries/rollout-control.js'
 import { createLogger } from '../../src/observability/log.js'
 import { Metrics } from '../../src/observability/metrics.js'
+import { memoryAuditTrail } from '../../src/rollout/audit.js'
 import { mintCanaryToken } from '../../src/rollout/canary.js'
+import { compileFlags } from '../../src/rollout/flags.js'
+import { memoryFlagStore } from '../../src/rollout/stores/memory.js'
+import { flagRulesFor } from '../../src/route-table.js'
 import { createRateLimiter } from '../../src/security/ratelimit/index.js'
 import type { RateLimiter } from '../../src/types.js'
 import { type FakeAnthropic, startFakeAnthropic, systemText } from '../fakes/anthropic.js'
@@ -26,6 +31,7 @@ import { hs256User } from './legacy-kit.js'
 import { type ParityLegacy, startParityLegacy } from './legacy-stand-in.js'
 
 export const PARITY_CANARY_SECRET = 'parity-canary-secret-0123456789abcdef'
+export const PARITY_ADMIN_TOKEN = 'parity-admin-token-0123456789abcdef'
 
 /** Model answers in the shape each AI route asks for, so both sides answer from the model. */
 function modelAnswer(req: Parameters<typeof systemText>[0]): string {
@@ -82,6 +88,7 @@ export async function startParityHarness(): Promise<ParityHarness> {
     TOSS_API_URL: toss.url,
     ANTHROPIC_API_KEY: anthropic.apiKey,
     ANTHROPIC_BASE_URL: anthropic.url,
+    BFF_ADMIN_TOKEN: PARITY_ADMIN_TOKEN,
   }
   const config = loadConfig(env)
   const logger = createLogger({ level: 'error', write: () => {} })
@@ -92,10 +99,26 @@ export async function startParityHarness(): Promise<ParityHarness> {
     db: db.db,
     resources: { 'settlement.font': fontFromPackage(), 'settlement.xlsx': exceljsXlsxWriter },
   })
+  // Rollout control as the entries build it (in-process store and trail): parity runs are
+  // reported to its progress view.
+  const rules = flagRulesFor(ROUTES, native)
+  const control = rolloutControl({
+    config,
+    file: compileFlags({ routes: {} }, rules, 'test', 'test'),
+    rules,
+    store: memoryFlagStore(),
+    audit: memoryAuditTrail(),
+    logger,
+    metrics: new Metrics(),
+  })
   const gateway = await startTestGateway(legacy.functionsUrl, {
     env,
     native,
     extra: {
+      flags: control.flags,
+      rollout: control.hooks,
+      shadow: control.shadow,
+      mount: control.mount,
       rateLimiter: widened(
         createRateLimiter({ store: 'memory', timeoutMs: 1000, prefix: `parity-${Date.now()}` }),
       ),
