@@ -1,5 +1,5 @@
 /**
- * Header policy of the legacy proxy (DESIGN.md section 6, RFC 9110 section 7.6.1).
+ * Header policy of the legacy proxy (RFC 9110 section 7.6.1).
  */
 
 /** Hop-by-hop headers never forwarded in either direction. */

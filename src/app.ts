@@ -1,17 +1,10 @@
 import { Hono } from 'hono'
-import { HTTPException } from 'hono/http-exception'
 import { fetchTransport } from '../legacy-proxy/fetch-transport.js'
 import type { LegacyTransport } from '../legacy-proxy/transport.js'
 import type { Config } from './config.js'
 import { createDispatcher } from './dispatch.js'
 import { docsPage } from './docs-page.js'
-import {
-  DependencyUnavailableError,
-  GatewayError,
-  notFound,
-  problemResponse,
-  serviceUnavailable,
-} from './errors.js'
+import { errorHandler, notFoundHandler } from './error-handler.js'
 import { bodyLimit } from './middleware/body-limit.js'
 import { cors, strictOrigin } from './middleware/cors.js'
 import { decide } from './middleware/decide.js'
@@ -22,8 +15,7 @@ import { createRouteResolver, resolveRoute } from './middleware/resolve-route.js
 import { responseHeaders } from './middleware/response-headers.js'
 import { secureHeaders } from './middleware/secure-headers.js'
 import { sequence } from './middleware/sequence.js'
-import type { Logger } from './observability/log.js'
-import { errorFields } from './observability/log.js'
+import { errorFields, type Logger } from './observability/log.js'
 import { gatewayMetrics, Metrics } from './observability/metrics.js'
 import { openApiDocument } from './openapi.js'
 import { opsRoutes } from './ops-routes.js'
@@ -142,66 +134,8 @@ export function createApp(deps: Deps) {
 
   const app = new Hono<AppEnv>()
 
-  app.onError((error, c) => {
-    const requestId = c.get('requestId') ?? 'unknown'
-    if (error instanceof GatewayError) {
-      if (error.status >= 500)
-        logger.error('gateway error', {
-          requestId,
-          code: error.code,
-          ...errorFields(error.cause ?? error),
-        })
-      return problemResponse(error, requestId)
-    }
-    if (error instanceof DependencyUnavailableError) {
-      // A database or vendor the native route needs is down (and the request was not
-      // replayed): the client retries later. Which dependency is only logged.
-      logger.error('dependency unavailable', {
-        requestId,
-        dependency: error.dependency,
-        ...errorFields(error.cause ?? error),
-      })
-      return problemResponse(
-        serviceUnavailable(
-          'A service this route needs is unavailable; retry later',
-          5,
-          'dependency-unavailable',
-        ),
-        requestId,
-      )
-    }
-    if (error instanceof HTTPException) {
-      const status = error.status
-      return problemResponse(
-        new GatewayError({
-          status,
-          code: status === 413 ? 'payload-too-large' : 'http-error',
-          title: error.message || 'Request refused',
-        }),
-        requestId,
-      )
-    }
-    logger.error('unhandled error', {
-      requestId,
-      route: c.get('route')?.def.id,
-      ...errorFields(error),
-    })
-    return problemResponse(
-      new GatewayError({
-        status: 500,
-        code: 'internal',
-        title: 'Internal error',
-        detail: 'The gateway failed to handle the request; quote the request id when reporting it',
-      }),
-      requestId,
-    )
-  })
-  app.notFound((c) =>
-    problemResponse(
-      notFound(`No route at ${c.req.path.slice(0, 200)}`),
-      c.get('requestId') ?? 'unknown',
-    ),
-  )
+  app.onError(errorHandler(logger))
+  app.notFound(notFoundHandler)
 
   app.use(
     '*',

@@ -19,7 +19,7 @@ export interface DispatchOptions {
   legacy: LegacyTransport
   native: Readonly<Record<string, NativeHandler>>
   breakers: NativeBreakers
-  /** Largest body kept for a replay to legacy (DESIGN.md section 5). */
+  /** Largest body kept for a replay to legacy. */
   replayBufferBytes: number
   trustedIpHeader: string | undefined
   metrics: GatewayMetrics

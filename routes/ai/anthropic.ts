@@ -93,7 +93,7 @@ function isTransient(error: Error): boolean {
   return error instanceof APIError && typeof error.status === 'number' && error.status >= 500
 }
 
-/** Map an SDK or breaker error to a stable reason (DOMAIN.md: the SDK's error classes). */
+/** Map an SDK or breaker error to a stable reason (the SDK's error classes). */
 export function reasonOf(error: unknown): FallbackReason {
   // cockatiel is loaded lazily (src/platform/resilience.ts): match its error by its own marker.
   if ((error as { isBrokenCircuitError?: unknown } | null)?.isBrokenCircuitError === true)

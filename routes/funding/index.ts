@@ -1,5 +1,5 @@
 import { closed, defineFeature, KiB, MiB, type NativeServices } from '../../src/route-table.js'
-import { TossClient, tossWebhookPolicy } from '../payments/index.js'
+import { tossFromServices, tossWebhookPolicy } from '../payments/index.js'
 import { createFundingAdminReview } from './admin-review.js'
 import { createCampaignComplete } from './campaign-complete.js'
 import type { FundingDeps } from './deps.js'
@@ -24,12 +24,8 @@ export function fundingDeps({
   logger,
   vendorFetch,
 }: Pick<NativeServices, 'config' | 'db' | 'logger' | 'vendorFetch'>): FundingDeps | undefined {
-  if (!db || !config.TOSS_SECRET_KEY) return undefined
-  const toss = new TossClient({
-    secretKey: config.TOSS_SECRET_KEY,
-    baseUrl: config.TOSS_API_URL,
-    ...(vendorFetch?.toss ? { fetch: vendorFetch.toss } : {}),
-  })
+  const toss = tossFromServices({ config, vendorFetch })
+  if (!db || !toss) return undefined
   return {
     db,
     method: tossBilling(toss),

@@ -1,4 +1,4 @@
-import { runRefundRetryJob, TossClient } from '../payments/index.js'
+import { runRefundRetryJob, tossFromServices } from '../payments/index.js'
 import type { JobFactory } from './types.js'
 
 /** Refunds handled per run; the rest wait for the next run (every 10 minutes). */
@@ -10,12 +10,8 @@ const BATCH = 50
  * never cancels twice. Virtual-account refunds are counted as `needsAccount` for ops.
  */
 export const refundRetryJob: JobFactory = ({ config, logger, vendorFetch }) => {
-  if (!config.TOSS_SECRET_KEY) return undefined
-  const toss = new TossClient({
-    secretKey: config.TOSS_SECRET_KEY,
-    baseUrl: config.TOSS_API_URL,
-    ...(vendorFetch?.toss ? { fetch: vendorFetch.toss } : {}),
-  })
+  const toss = tossFromServices({ config, vendorFetch })
+  if (!toss) return undefined
   return {
     name: 'refund-retry',
     budgetMs: 120_000,

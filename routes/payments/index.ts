@@ -2,7 +2,7 @@ import { closed, defineFeature, KiB } from '../../src/route-table.js'
 import { createPaymentCheckout } from './checkout.js'
 import type { PaymentDeps } from './deps.js'
 import { createRefundProcess } from './refund.js'
-import { TossClient } from './toss/client.js'
+import { tossFromServices } from './toss/client.js'
 import { createPaymentWebhook } from './webhook.js'
 import { tossWebhookPolicy } from './webhook-policy.js'
 
@@ -16,6 +16,7 @@ export {
   type TossPayment,
   TossTimeoutError,
   TossUnavailableError,
+  tossFromServices,
   tossProblem,
 } from './toss/client.js'
 export { webhookEventId } from './webhook-event.js'
@@ -28,12 +29,8 @@ export { tossWebhookPolicy } from './webhook-policy.js'
 export const payments = defineFeature<PaymentDeps>({
   name: 'payments',
   setup: ({ config, db, logger, vendorFetch }) => {
-    if (!db || !config.TOSS_SECRET_KEY) return undefined
-    const toss = new TossClient({
-      secretKey: config.TOSS_SECRET_KEY,
-      baseUrl: config.TOSS_API_URL,
-      ...(vendorFetch?.toss ? { fetch: vendorFetch.toss } : {}),
-    })
+    const toss = tossFromServices({ config, vendorFetch })
+    if (!db || !toss) return undefined
     return { db, toss, logger: logger.child({ component: 'payments' }) }
   },
   routes: [

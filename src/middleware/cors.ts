@@ -3,7 +3,7 @@ import { GatewayError } from '../errors.js'
 import { gatewayHeaders, readHeader } from '../platform/request-headers.js'
 import type { AppEnv } from '../types.js'
 
-/** What supabase-js and our clients send (DOMAIN.md, Supabase) plus the gateway's own headers. */
+/** What supabase-js and our clients send, plus the gateway's own headers. */
 export const CORS_ALLOW_HEADERS = [
   'authorization',
   'x-client-info',

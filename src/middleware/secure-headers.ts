@@ -28,7 +28,7 @@ export function applySecureHeaders(headers: Headers, { hsts }: SecureHeadersOpti
 
 /**
  * `applySecureHeaders` on every response except those relayed from a legacy function, which
- * pass through untouched (DESIGN.md section 6); the gateway's own problems about a legacy call
+ * pass through untouched; the gateway's own problems about a legacy call
  * (502, 504) still get them.
  */
 export function secureHeaders(options: SecureHeadersOptions): MiddlewareHandler<AppEnv> {

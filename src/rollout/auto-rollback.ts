@@ -8,7 +8,7 @@ import type { Hold } from './overlay.js'
 import { TrafficWindow, type WindowStats } from './traffic-window.js'
 
 /**
- * Auto-rollback (DESIGN.md section 5): per route, native's error rate and p95 over a window
+ * Auto-rollback (README, "Auto-rollback"): per route, native's error rate and p95 over a window
  * are compared with legacy's; past the route's threshold (with a minimum sample) the route is
  * held on legacy for a cool-down. The hold is shared through the flag store, so every instance
  * follows the first one that tripped, and only the instance that placed the hold (and the one

@@ -1,5 +1,5 @@
 /**
- * Per-route breaker on the native path (DESIGN.md section 5): after `threshold` consecutive
+ * Per-route breaker on the native path (README, "Fallback and breakers"): after `threshold` consecutive
  * native failures the route goes to legacy for `cooldownMs`, then one probe request is let
  * through natively; its success closes the breaker, its failure opens it again.
  */

@@ -8,7 +8,7 @@ const encoder = new TextEncoder()
 let scratch = new Uint8Array(256)
 
 /**
- * The sticky bucket (1..10000) of `subject` within a route or group (DESIGN.md section 4):
+ * The sticky bucket (1..10000) of `subject` within a route or group:
  * `murmur3_x86_32(utf8("<group or route id>:<subject>"), 0) % 10000 + 1`.
  *
  * @example bucketOf('payments', 'user-1') // the same number on Node and in workerd

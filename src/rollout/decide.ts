@@ -20,7 +20,7 @@ export interface DecisionInput {
 }
 
 /**
- * Native or legacy for one request (DESIGN.md sections 4 and 5): flags give the default, a
+ * Native or legacy for one request: flags give the default, a
  * canary override wins over them, and nothing sends a route without a native handler, or a
  * stay-legacy one, to native.
  */

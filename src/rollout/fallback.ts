@@ -1,5 +1,5 @@
 /**
- * When a failed native attempt may be replayed to legacy (DESIGN.md section 5).
+ * When a failed native attempt may be replayed to legacy (README, "Fallback and breakers").
  *
  * The route table declares a replay policy per route; nothing about the request (method,
  * `Idempotency-Key`) widens it:

@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { percentToBasisPoints } from './bucket.js'
 
 /**
- * `flags.json`: per route, the percent of subjects served natively (DESIGN.md section 3).
+ * `flags.json`: per route, the percent of subjects served natively (README, "Ramping a route").
  * Validated with zod here and by `flags.schema.json` in editors; both must agree.
  */
 

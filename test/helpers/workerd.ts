@@ -1,7 +1,7 @@
 import { build } from 'esbuild'
 import { Miniflare } from 'miniflare'
 
-/** Compatibility date within what the installed workerd accepts (DOMAIN.md). */
+/** Compatibility date within what the installed workerd accepts. */
 export const COMPATIBILITY_DATE = '2026-04-01'
 
 /** Bundle a worker entry the way wrangler does (ESM, workerd conditions) and load it in workerd. */

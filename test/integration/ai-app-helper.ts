@@ -1,5 +1,5 @@
 import { Hono } from 'hono'
-import { DependencyUnavailableError, GatewayError, problemResponse } from '../../src/errors.js'
+import { errorHandler } from '../../src/error-handler.js'
 import { createLogger } from '../../src/observability/log.js'
 import type { AppEnv, NativeHandler } from '../../src/types.js'
 
@@ -25,13 +25,7 @@ export function aiTestApp(handlers: Record<string, NativeHandler>) {
   for (const [id, handler] of Object.entries(handlers)) {
     app.post(`/functions/v1/${id}`, (c) => handler(c))
   }
-  app.onError((error, c) => {
-    if (error instanceof GatewayError) return problemResponse(error, c.var.requestId)
-    if (error instanceof DependencyUnavailableError) {
-      return c.json({ error: 'dependency-unavailable', dependency: error.dependency }, 503)
-    }
-    throw error
-  })
+  app.onError(errorHandler(createLogger({ level: 'error', write: () => {} })))
   return { app, logFields, sideEffects }
 }
 

@@ -3,6 +3,9 @@ import { createAnthropicClient } from '../../routes/ai/anthropic.js'
 import { createAiReplySuggest } from '../../routes/ai/reply-suggest.js'
 import { DbUnavailableError } from '../../src/platform/db/port.js'
 import { type FakeAnthropic, startFakeAnthropic } from '../fakes/anthropic.js'
+import { startLegacyStandIn } from '../fakes/legacy-functions.js'
+import { buildTestApp } from '../helpers/gateway.js'
+import { userToken } from '../helpers/tokens.js'
 import { aiTestApp, memoryLogger, post } from './ai-app-helper.js'
 import { createTestDatabase, type TestDatabase } from './ai-db-helper.js'
 
@@ -138,7 +141,7 @@ describe('AI quota on PostgreSQL', () => {
     ).rejects.toThrow(/ai_quotas_remaining_check/)
   })
 
-  it('database unreachable → DependencyUnavailableError before any side effect (legacy may take it)', async () => {
+  it('database unreachable: nothing is done natively and the gateway replays the request to legacy', async () => {
     const anthropic = createAnthropicClient({ apiKey: fake.apiKey, baseURL: fake.url })
     const { logger } = memoryLogger()
     const down = {
@@ -152,15 +155,32 @@ describe('AI quota on PostgreSQL', () => {
       ping: async () => false,
       close: async () => undefined,
     }
-    const h = aiTestApp({
-      'ai-reply-suggest': createAiReplySuggest({ db: down, anthropic, logger }),
-    })
-    const before = fake.requests.length
-    const res = await post(h.app, 'ai-reply-suggest', '10000000-0000-4000-8000-000000000006', BODY)
-    expect(res.status).toBe(503)
-    expect(await res.json()).toEqual({ error: 'dependency-unavailable', dependency: 'database' })
-    expect(h.sideEffects.at(-1)).toBe(false)
-    expect(fake.requests.length).toBe(before)
+    const legacy = await startLegacyStandIn()
+    try {
+      // The real app (route table, identity, decision, dispatch, fallback, error handler).
+      const app = buildTestApp(legacy.functionsUrl, {
+        native: { 'ai-reply-suggest': createAiReplySuggest({ db: down, anthropic, logger }) },
+        flags: { 'ai-reply-suggest': { native: 100 } },
+      })
+      const user = '10000000-0000-4000-8000-000000000006'
+      const before = fake.requests.length
+      const res = await app.request('/functions/v1/ai-reply-suggest', {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${await userToken(user)}`,
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify(BODY),
+      })
+      expect(res.status).toBe(200)
+      expect(res.headers.get('x-bff-backend')).toBe('legacy-fallback')
+      expect(legacy.received.map((r) => r.url)).toEqual(['/functions/v1/ai-reply-suggest'])
+      expect(JSON.parse(legacy.received[0]?.body.toString() ?? '')).toEqual(BODY)
+      // No model call: the native attempt stopped before any effect.
+      expect(fake.requests.length).toBe(before)
+    } finally {
+      await legacy.close()
+    }
   })
 
   it('a caller without a user id is refused before the quota', async () => {

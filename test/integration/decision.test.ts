@@ -2,16 +2,13 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { fetchTransport } from '../../legacy-proxy/fetch-transport.js'
-import { ROUTE_IDS, ROUTES } from '../../routes/index.js'
-import { createApp } from '../../src/app.js'
-import { loadConfig } from '../../src/config.js'
-import { createLogger } from '../../src/observability/log.js'
+import { ROUTE_IDS } from '../../routes/index.js'
 import { mintCanaryToken, verifyCanaryToken } from '../../src/rollout/canary.js'
-import { compileFlags, type FlagsFile, staticFlags } from '../../src/rollout/flags.js'
-import { verifierFromConfig } from '../../src/security/from-config.js'
+import type { FlagsFile } from '../../src/rollout/flags.js'
 import { createRateLimiter } from '../../src/security/ratelimit/index.js'
 import type { NativeHandler } from '../../src/types.js'
-import { TEST_JWT_SECRET, userToken } from '../helpers/tokens.js'
+import { buildTestApp } from '../helpers/gateway.js'
+import { userToken } from '../helpers/tokens.js'
 
 const SECRET = 'canary-secret-for-tests-0123456789abcdef'
 const native: NativeHandler = async (c) => c.json({ served: 'native' })
@@ -25,34 +22,21 @@ function appWith(flags: FlagsFile['routes'], env: Record<string, string> = {}) {
       headers: { 'content-type': 'application/json' },
     })
   }) as typeof fetch
-  const config = loadConfig({
-    LEGACY_FUNCTIONS_URL: 'http://legacy.test/functions/v1',
-    SUPABASE_JWT_SECRET: TEST_JWT_SECRET,
-    ...env,
-  })
   const handlers = {
     'payment-checkout': native,
     'refund-process': native,
     'ai-reply-suggest': native,
     'payment-webhook': native,
   }
-  const app = createApp({
-    config,
-    routes: ROUTES,
-    identity: verifierFromConfig(config),
-    // Explicit, so staging-mode cases run without a Redis server; routing is under test here.
-    rateLimiter: createRateLimiter({ store: 'memory', timeoutMs: 100, prefix: 'decision' }),
-    logger: createLogger({ write: () => {} }),
-    flags: staticFlags(
-      compileFlags(
-        { routes: flags },
-        { knownRoutes: ROUTE_IDS, nativeRoutes: new Set(Object.keys(handlers)) },
-        't',
-        't',
-      ),
-    ),
-    legacy: fetchTransport({ headersTimeoutMs: 1000, totalTimeoutMs: 1000, fetch: fakeFetch }),
+  const app = buildTestApp('http://legacy.test/functions/v1', {
+    env,
     native: handlers,
+    flags,
+    extra: {
+      // Explicit, so staging-mode cases run without a Redis server; routing is under test here.
+      rateLimiter: createRateLimiter({ store: 'memory', timeoutMs: 100, prefix: 'decision' }),
+      legacy: fetchTransport({ headersTimeoutMs: 1000, totalTimeoutMs: 1000, fetch: fakeFetch }),
+    },
   })
   return { app, targets }
 }

@@ -105,7 +105,7 @@ async function call(path: string, init: RequestInit = {}) {
   }
 }
 
-describe('fallback to legacy (DESIGN.md section 5)', () => {
+describe('fallback to legacy', () => {
   it('serves natively when the handler succeeds', async () => {
     const res = await call('/functions/v1/ops-manage', { method: 'POST', body: 'x' })
     expect(res).toMatchObject({ status: 200, backend: 'native' })

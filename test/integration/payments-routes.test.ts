@@ -6,12 +6,7 @@ import type { PaymentDeps } from '../../routes/payments/deps.js'
 import { createRefundProcess } from '../../routes/payments/refund.js'
 import { TossClient, type TossClientOptions } from '../../routes/payments/toss/client.js'
 import { createPaymentWebhook } from '../../routes/payments/webhook.js'
-import {
-  DependencyUnavailableError,
-  GatewayError,
-  problemResponse,
-  serviceUnavailable,
-} from '../../src/errors.js'
+import { errorHandler } from '../../src/error-handler.js'
 import { createLogger } from '../../src/observability/log.js'
 import type { AppEnv, Identity } from '../../src/types.js'
 import {
@@ -49,16 +44,7 @@ function buildApp(deps: PaymentDeps) {
   app.post('/checkout', (c) => createPaymentCheckout(deps)(c))
   app.post('/webhook', (c) => createPaymentWebhook(deps)(c))
   app.post('/refund', (c) => createRefundProcess(deps)(c))
-  app.onError((error, c) => {
-    if (error instanceof GatewayError) return problemResponse(error, 'req-test')
-    if (error instanceof DependencyUnavailableError) {
-      return problemResponse(
-        serviceUnavailable(error.message, 5, 'dependency-unavailable'),
-        'req-test',
-      )
-    }
-    return c.json({ error: String(error) }, 500)
-  })
+  app.onError(errorHandler(createLogger({ level: 'error', write: () => {} })))
   return app
 }
 

@@ -1,7 +1,8 @@
 import { Hono } from 'hono'
 import { ROUTES } from '../../routes/index.js'
-import { GatewayError, problemResponse } from '../../src/errors.js'
+import { errorHandler } from '../../src/error-handler.js'
 import { responseHeaders } from '../../src/middleware/response-headers.js'
+import { createLogger } from '../../src/observability/log.js'
 import type { RoutePolicy } from '../../src/route-table.js'
 import type { AppEnv, RouteMatch } from '../../src/types.js'
 
@@ -26,13 +27,7 @@ export function securityApp(
   route: RouteMatch | ((path: string) => RouteMatch | undefined) | undefined = routeMatch(),
 ): Hono<AppEnv> {
   const app = new Hono<AppEnv>()
-  app.onError((error, c) => {
-    const problem =
-      error instanceof GatewayError
-        ? error
-        : new GatewayError({ status: 500, code: 'internal', title: 'Internal error', cause: error })
-    return problemResponse(problem, c.var.requestId ?? 'test')
-  })
+  app.onError(errorHandler(createLogger({ level: 'error', write: () => {} })))
   app.use(async function testContext(c, next) {
     c.set('requestId', 'req-test')
     c.set('logFields', {})

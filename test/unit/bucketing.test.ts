@@ -1,6 +1,8 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { BUCKETS, bucketOf, isNative, percentToBasisPoints } from '../../src/rollout/bucket.js'
+import { decideBackend } from '../../src/rollout/decide.js'
+import { compileFlags } from '../../src/rollout/flags.js'
 import { murmur3_x86_32 } from '../../src/rollout/murmur3.js'
 import vectors from '../vectors/bucketing.json'
 
@@ -11,10 +13,21 @@ describe('murmur3_x86_32', () => {
     expect(murmur3_x86_32(utf8(input), seed)).toBe(hash)
   })
 
-  it('hashes UTF-8 bytes, not UTF-16 code units', () => {
-    // A charCodeAt-based port hashes "π" as one unit (0x03c0) instead of two bytes (cf 80).
-    const wrongUnits = new Uint8Array([0xc0, 0x03])
-    expect(murmur3_x86_32(utf8('π'), 0)).not.toBe(murmur3_x86_32(wrongUnits, 0))
+  it('buckets the UTF-8 bytes of the key, not its UTF-16 code units', () => {
+    // A charCodeAt-based port hashes "π" as one unit (0x03c0, truncated to 0xc0) instead of its
+    // two UTF-8 bytes (cf 80).
+    const key = 'payment-checkout:π'
+    const fromUtf8 = (murmur3_x86_32(utf8(key), 0) % BUCKETS) + 1
+    const fromUnits =
+      (murmur3_x86_32(
+        Uint8Array.from(key, (ch) => ch.charCodeAt(0) & 0xff),
+        0,
+      ) %
+        BUCKETS) +
+      1
+    // The two encodings lead to different buckets for this key, so the check below tells them apart.
+    expect(fromUnits).not.toBe(fromUtf8)
+    expect(bucketOf('payment-checkout', 'π')).toBe(fromUtf8)
   })
 })
 
@@ -80,9 +93,38 @@ describe('bucketOf', () => {
   })
 
   it('shares buckets within a group and differs across scopes', () => {
+    const table = compileFlags(
+      {
+        routes: {
+          'payment-checkout': { native: 50, group: 'payments' },
+          'refund-process': { native: 50, group: 'payments' },
+          'ai-reply-suggest': { native: 50 },
+        },
+      },
+      {
+        knownRoutes: new Set(['payment-checkout', 'refund-process', 'ai-reply-suggest']),
+        nativeRoutes: new Set(['payment-checkout', 'refund-process', 'ai-reply-suggest']),
+      },
+      'test',
+      'test',
+    )
+    const bucket = (routeId: string, subject: string) =>
+      decideBackend({
+        routeId,
+        stayLegacy: false,
+        hasNative: true,
+        table,
+        subject: { value: subject, source: 'jwt' },
+        override: undefined,
+        heldOnLegacy: undefined,
+      }).bucket
     const subjects = Array.from({ length: 1_000 }, (_, i) => `u${i}`)
+    // Same group: one bucket per person across the group's routes.
+    for (const s of subjects)
+      expect(bucket('refund-process', s)).toBe(bucket('payment-checkout', s))
+    // A route outside the group is bucketed on its own.
     const differing = subjects.filter(
-      (s) => bucketOf('payment-checkout', s) !== bucketOf('refund-process', s),
+      (s) => bucket('ai-reply-suggest', s) !== bucket('payment-checkout', s),
     )
     expect(differing.length).toBeGreaterThan(900)
   })

@@ -1,5 +1,6 @@
 import type { CircuitBreakerPolicy, IPolicy, IRetryContext } from 'cockatiel'
 import { loadCockatiel } from '../../../src/platform/resilience.js'
+import type { NativeServices } from '../../../src/route-table.js'
 import { TossError, TossTimeoutError, TossUnavailableError } from './errors.js'
 import type {
   TossBilling,
@@ -355,4 +356,17 @@ function parseJson(text: string): Record<string, unknown> | undefined {
   } catch {
     return undefined
   }
+}
+
+/** The Toss client of this deployment (`TOSS_SECRET_KEY`), or undefined when none is configured. */
+export function tossFromServices({
+  config,
+  vendorFetch,
+}: Pick<NativeServices, 'config' | 'vendorFetch'>): TossClient | undefined {
+  if (!config.TOSS_SECRET_KEY) return undefined
+  return new TossClient({
+    secretKey: config.TOSS_SECRET_KEY,
+    baseUrl: config.TOSS_API_URL,
+    ...(vendorFetch?.toss ? { fetch: vendorFetch.toss } : {}),
+  })
 }

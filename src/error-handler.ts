@@ -1,0 +1,83 @@
+import type { Context } from 'hono'
+import { HTTPException } from 'hono/http-exception'
+import {
+  DependencyUnavailableError,
+  GatewayError,
+  notFound,
+  problemResponse,
+  serviceUnavailable,
+} from './errors.js'
+import { errorFields, type Logger } from './observability/log.js'
+import type { AppEnv } from './types.js'
+
+/**
+ * The app's error handler (`app.onError`): every error leaves as problem+json. A
+ * `GatewayError` is rendered as is (logged when it is a 5xx), Hono's `HTTPException` keeps its
+ * status, a `DependencyUnavailableError` that was not replayed is a 503 `dependency-unavailable`,
+ * and anything else is a logged 500 `internal` that says nothing of its cause. Test
+ * harnesses install this same handler.
+ */
+export function errorHandler(logger: Logger) {
+  return function onError(error: Error, c: Context<AppEnv>): Response {
+    const requestId = c.get('requestId') ?? 'unknown'
+    if (error instanceof GatewayError) {
+      if (error.status >= 500)
+        logger.error('gateway error', {
+          requestId,
+          code: error.code,
+          ...errorFields(error.cause ?? error),
+        })
+      return problemResponse(error, requestId)
+    }
+    if (error instanceof DependencyUnavailableError) {
+      // A database or vendor the native route needs is down (and the request was not
+      // replayed): the client retries later. Which dependency is only logged.
+      logger.error('dependency unavailable', {
+        requestId,
+        dependency: error.dependency,
+        ...errorFields(error.cause ?? error),
+      })
+      return problemResponse(
+        serviceUnavailable(
+          'A service this route needs is unavailable; retry later',
+          5,
+          'dependency-unavailable',
+        ),
+        requestId,
+      )
+    }
+    if (error instanceof HTTPException) {
+      const status = error.status
+      return problemResponse(
+        new GatewayError({
+          status,
+          code: status === 413 ? 'payload-too-large' : 'http-error',
+          title: error.message || 'Request refused',
+        }),
+        requestId,
+      )
+    }
+    logger.error('unhandled error', {
+      requestId,
+      route: c.get('route')?.def.id,
+      ...errorFields(error),
+    })
+    return problemResponse(
+      new GatewayError({
+        status: 500,
+        code: 'internal',
+        title: 'Internal error',
+        detail: 'The gateway failed to handle the request; quote the request id when reporting it',
+      }),
+      requestId,
+    )
+  }
+}
+
+/** The app's answer for a path no route serves (`app.notFound`). */
+export function notFoundHandler(c: Context<AppEnv>): Response {
+  return problemResponse(
+    notFound(`No route at ${c.req.path.slice(0, 200)}`),
+    c.get('requestId') ?? 'unknown',
+  )
+}
