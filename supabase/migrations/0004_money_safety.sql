@@ -391,8 +391,12 @@ begin
 end
 $$;
 
--- 0001's refund_settle, kept for callers of that contract, now names the cancel by the answer's
--- lastTransactionKey (never by amount) and never fails a refund on a temporary error.
+-- 0001's refund_settle, kept for callers of that contract. Settling again with the outcome a
+-- refund already has returns it (replayed); the other outcome is refund-already-settled. A
+-- `done` names the cancel by the answer's lastTransactionKey (never by amount), through
+-- refund_settle_done. `failed` with p_release_client_key (which 0001 used for temporary
+-- failures) no longer fails the refund nor frees the caller's key: the outcome is not final,
+-- so the refund stays pending and a repeat with the same key resumes it.
 create or replace function public.refund_settle(
   p_refund_id uuid,
   p_outcome text,
@@ -411,21 +415,29 @@ begin
   if p_outcome not in ('done', 'failed') then
     raise exception using errcode = 'P0001', message = 'invalid-argument: outcome must be done or failed';
   end if;
-  if p_outcome = 'done' then
-    return public.refund_settle_done(p_refund_id, p_payment, p_payment->>'lastTransactionKey');
-  end if;
-  select * into v_refund from public.refunds where id = p_refund_id for update;
+  select * into v_refund from public.refunds where id = p_refund_id;
   if not found then
     raise exception using errcode = 'P0001', message = 'refund-not-found: refundId';
   end if;
-  if v_refund.status = 'failed' then
+  if v_refund.status = p_outcome then
     return public.refund_json(v_refund, true);
   end if;
   if v_refund.status <> 'pending' then
     raise exception using errcode = 'P0001', message = format('refund-already-settled: %s', v_refund.status);
   end if;
+  if p_outcome = 'done' then
+    return public.refund_settle_done(p_refund_id, p_payment, p_payment->>'lastTransactionKey');
+  end if;
+  -- Same lock order as everything else: payment, then refund.
+  perform 1 from public.payments where payment_key = v_refund.payment_key for update;
+  select * into v_refund from public.refunds where id = p_refund_id for update;
+  if v_refund.status <> 'pending' then
+    if v_refund.status = p_outcome then
+      return public.refund_json(v_refund, true);
+    end if;
+    raise exception using errcode = 'P0001', message = format('refund-already-settled: %s', v_refund.status);
+  end if;
   if coalesce(p_release_client_key, false) then
-    -- A temporary failure: the outcome is not final, the refund stays pending and retryable.
     update public.refunds set last_error = left(coalesce(p_failure_code, 'unknown'), 64),
       lease_token = null, lease_until = null
       where id = p_refund_id returning * into v_refund;

@@ -67,6 +67,8 @@ export interface TossFake {
    * `method` other than the contracted card makes the issue fail with NOT_SUPPORTED_METHOD.
    */
   billingAuth(customerKey: string, options?: { method?: string }): string
+  /** Register cards as if their billing keys had been issued (bulk seeding for benchmarks). */
+  registerCards(cards: ReadonlyArray<{ customerKey: string; billingKey: string }>): void
   /** The next charges on cards of `customerKey` fail, one code each (HTTP 400 unless 5xx-coded). */
   failCharges(customerKey: string, codes: string[]): void
   /** The next `count` charges are applied, then the connection is dropped before the answer. */
@@ -554,6 +556,12 @@ export async function startTossFake({
       const authKey = `bln_${randomUUID().replaceAll('-', '')}`
       authKeys.set(authKey, { customerKey, method })
       return authKey
+    },
+    registerCards(list) {
+      for (const { customerKey, billingKey } of list) {
+        cards.set(billingKey, { customerKey, billingKey, deleted: false })
+        issuedBillingKeys.push(billingKey)
+      }
     },
     failCharges(customerKey, codes) {
       chargeFailures.set(customerKey, [...(chargeFailures.get(customerKey) ?? []), ...codes])

@@ -264,6 +264,8 @@ describe.each([
         status: 'PARTIAL_CANCELED',
         totalAmount: 30000,
         balanceAmount: 20000,
+        // Toss's answer to a cancel names it: the refund is settled by this key (0004).
+        lastTransactionKey: 'tx-r1',
         cancels: [
           {
             transactionKey: 'tx-r1',
@@ -327,7 +329,7 @@ describe.each([
     ).toBe('refund-already-settled')
   })
 
-  it('replays a refund by client key and frees the key after a temporary failure', async () => {
+  it('replays a refund by client key, and keeps it pending (key kept) after a temporary failure', async () => {
     const paid = await seedPayment(h.db)
     const args = {
       p_payment_key: paid.paymentKey,
@@ -343,19 +345,20 @@ describe.each([
     expect((await fnError(h.db.call('refund_reserve', { ...args, p_amount: 600 }))).code).toBe(
       'idempotency-key-reused',
     )
-    await h.db.call('refund_settle', {
+    // 0004: a temporary failure is not an outcome; the same key resumes the same refund.
+    const kept = await h.db.call<Record<string, unknown>>('refund_settle', {
       p_refund_id: first.refundId,
       p_outcome: 'failed',
       p_failure_code: 'FAILED_REFUND_PROCESS',
       p_release_client_key: true,
     })
-    const fresh = await h.db.call<Record<string, unknown>>('refund_reserve', args)
-    expect(fresh.refundId).not.toBe(first.refundId)
-    expect(fresh.replayed).toBe(false)
+    expect(kept).toMatchObject({ status: 'pending', lastError: 'FAILED_REFUND_PROCESS' })
+    const again = await h.db.call<Record<string, unknown>>('refund_reserve', args)
+    expect(again).toMatchObject({ refundId: first.refundId, replayed: true, status: 'pending' })
     const pending = await h.db.call<Array<{ refundId: string }>>('refund_pending_list', {
       p_older_than_seconds: 0,
     })
-    expect(pending.map((r) => r.refundId)).toContain(fresh.refundId)
+    expect(pending.map((r) => r.refundId)).toContain(first.refundId)
   })
 
   it('requires a refund account for virtual-account payments and stores only its last digits', async () => {

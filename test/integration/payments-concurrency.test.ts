@@ -119,6 +119,8 @@ describe('payments under concurrency (PostgreSQL)', () => {
             status: balance === 0 ? 'CANCELED' : 'PARTIAL_CANCELED',
             totalAmount: paid.amount,
             balanceAmount: balance,
+            // Toss's answer names its cancel; the refund is settled by this key.
+            lastTransactionKey: `tx-${refund.refundId}`,
             cancels: [
               {
                 transactionKey: `tx-${refund.refundId}`,
@@ -167,6 +169,7 @@ describe('payments under concurrency (PostgreSQL)', () => {
         totalAmount: paid.amount,
         status: 'PARTIAL_CANCELED',
         balanceAmount: paid.amount - 10000,
+        lastTransactionKey: `tx-r-${round}`,
         cancels: [{ transactionKey: `tx-r-${round}`, cancelAmount: 10000, canceledAt: refundAt }],
       }
       // Ops cancelled the rest in Toss's console right after our refund.
@@ -174,6 +177,7 @@ describe('payments under concurrency (PostgreSQL)', () => {
         ...partial,
         status: 'CANCELED',
         balanceAmount: 0,
+        lastTransactionKey: `tx-c-${round}`,
         cancels: [
           ...partial.cancels,
           {
