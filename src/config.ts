@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { AppError } from './errors.js'
 
 /**
  * Configuration comes from the environment through this one schema. A bad or missing value
@@ -178,7 +179,7 @@ export interface Config extends ParsedEnv {
   isDevelopment: boolean
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends AppError {
   constructor(
     readonly variable: string,
     readonly expected: string,

@@ -4,6 +4,17 @@
  * `type` URI is derived from it.
  */
 
+/**
+ * The base of every error class the gateway defines (problems, configuration, flags, stores,
+ * database, vendors): `instanceof AppError` tells the gateway's own errors from a library's.
+ */
+export class AppError extends Error {
+  constructor(message?: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = new.target.name
+  }
+}
+
 export interface FieldProblem {
   /** JSON-pointer-ish path of the field at fault, e.g. `items.0.quantity` or `header:origin`. */
   field: string
@@ -22,7 +33,7 @@ export interface GatewayErrorOptions {
   extra?: Record<string, unknown>
 }
 
-export class GatewayError extends Error {
+export class GatewayError extends AppError {
   readonly status: number
   readonly code: string
   readonly title: string
@@ -137,7 +148,7 @@ export const serviceUnavailable = (
  * depends on the route's replay policy and the effect mark, not on this error; otherwise the
  * client gets 503 `dependency-unavailable` with `Retry-After`.
  */
-export class DependencyUnavailableError extends Error {
+export class DependencyUnavailableError extends AppError {
   constructor(
     readonly dependency: string,
     options?: { cause?: unknown },

@@ -1,3 +1,5 @@
+import { AppError } from '../../src/errors.js'
+
 /**
  * Encryption of identity data at rest and the keyed CI hash, with Web Crypto (Node and
  * workerd alike).
@@ -35,7 +37,7 @@ export interface IdentityCrypto {
   ciHash(ci: string): Promise<string>
 }
 
-export class UnknownKeyError extends Error {
+export class UnknownKeyError extends AppError {
   constructor(keyId: string) {
     super(`no identity key ${keyId} in IDENTITY_CI_KEYS`)
     this.name = 'UnknownKeyError'

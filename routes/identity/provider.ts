@@ -1,3 +1,4 @@
+import { AppError } from '../../src/errors.js'
 /**
  * The identity provider port: the gateway asks the provider for a verification by id and never
  * trusts the client's copy. One implementation per provider (PortOne V2 first, `portone.ts`).
@@ -31,14 +32,14 @@ export interface IdentityProvider {
   fetchVerification(id: string): Promise<ProviderVerification | undefined>
 }
 
-export class ProviderUnavailableError extends Error {
+export class ProviderUnavailableError extends AppError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options)
     this.name = 'ProviderUnavailableError'
   }
 }
 
-export class ProviderRejectedError extends Error {
+export class ProviderRejectedError extends AppError {
   constructor(
     readonly status: number,
     readonly code: string,

@@ -7,7 +7,7 @@ import {
   type JWTVerifyGetKey,
   jwtVerify,
 } from 'jose'
-import { GatewayError } from '../../src/errors.js'
+import { AppError, GatewayError } from '../../src/errors.js'
 
 /** Google's OIDC signing keys (the `jwks_uri` of accounts.google.com). */
 export const GOOGLE_JWKS_URL = 'https://www.googleapis.com/oauth2/v3/certs'
@@ -58,7 +58,7 @@ const expired = () =>
   unauthorized('token-expired', 'Scheduler token expired', 'The token has expired')
 
 /** Google's key set could not be fetched: the caller retries (Cloud Scheduler does). */
-export class GoogleKeysUnavailableError extends Error {
+export class GoogleKeysUnavailableError extends AppError {
   constructor(options?: { cause?: unknown }) {
     super('Google signing keys are unavailable', options)
     this.name = 'GoogleKeysUnavailableError'

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { AppError } from '../errors.js'
 import { percentToBasisPoints } from './bucket.js'
 
 /**
@@ -86,7 +87,7 @@ export interface FlagSource {
   current(): FlagTable
 }
 
-export class FlagsError extends Error {
+export class FlagsError extends AppError {
   constructor(
     readonly source: string,
     readonly problems: string[],

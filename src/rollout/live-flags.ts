@@ -1,3 +1,4 @@
+import { AppError } from '../errors.js'
 import { errorFields, type Logger } from '../observability/log.js'
 import type { Metrics } from '../observability/metrics.js'
 import {
@@ -54,7 +55,7 @@ export interface FlagChange {
 }
 
 /** The store changed since the version the caller read. */
-export class FlagConflictError extends Error {
+export class FlagConflictError extends AppError {
   constructor(
     readonly expected: string,
     readonly current: string,

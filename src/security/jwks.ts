@@ -1,4 +1,5 @@
 import { createLocalJWKSet, errors, type JWTVerifyGetKey } from 'jose'
+import { AppError } from '../errors.js'
 
 export interface CachedJwksOptions {
   /** The JSON Web Key Set URL, e.g. `${SUPABASE_URL}/auth/v1/.well-known/jwks.json`. */
@@ -13,7 +14,7 @@ export interface CachedJwksOptions {
 }
 
 /** The key set endpoint failed; tokens signed by keys we already know still verify. */
-export class JwksUnavailableError extends Error {
+export class JwksUnavailableError extends AppError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options)
     this.name = 'JwksUnavailableError'

@@ -1,3 +1,4 @@
+import { AppError } from '../../../src/errors.js'
 /**
  * What can go wrong talking to TossPayments, split by what the caller may conclude:
  * `TossError` (Toss answered with a code: it decided), `TossTimeoutError` (the request may have
@@ -6,7 +7,7 @@
  */
 
 /** Toss answered with an error body `{code, message}` and an HTTP status. */
-export class TossError extends Error {
+export class TossError extends AppError {
   constructor(
     readonly code: string,
     readonly status: number,
@@ -18,7 +19,7 @@ export class TossError extends Error {
 }
 
 /** No answer in time, or the connection broke after the request was written. */
-export class TossTimeoutError extends Error {
+export class TossTimeoutError extends AppError {
   constructor(
     readonly operation: string,
     options?: { cause?: unknown },
@@ -29,7 +30,7 @@ export class TossTimeoutError extends Error {
 }
 
 /** The request was not sent: circuit open or the host refused the connection. */
-export class TossUnavailableError extends Error {
+export class TossUnavailableError extends AppError {
   constructor(
     readonly reason: 'circuit-open' | 'unreachable',
     readonly retryAfterSeconds: number,

@@ -1,3 +1,4 @@
+import { AppError } from '../../errors.js'
 /**
  * The database port: one narrow interface over supabase-js `rpc()`, a direct Postgres driver
  * and embedded PGlite. Every multi-step change is one SQL function called by name with named
@@ -14,7 +15,7 @@ export interface Db {
 }
 
 /** Raised when the database cannot be reached (before any effect): callers may fall back. */
-export class DbUnavailableError extends Error {
+export class DbUnavailableError extends AppError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options)
     this.name = 'DbUnavailableError'
@@ -22,7 +23,7 @@ export class DbUnavailableError extends Error {
 }
 
 /** Raised by a SQL function with a stable code (`RAISE EXCEPTION USING ERRCODE = 'P0001', MESSAGE = 'code: detail'`). */
-export class DbFunctionError extends Error {
+export class DbFunctionError extends AppError {
   constructor(
     readonly code: string,
     readonly detail: string,

@@ -1,4 +1,5 @@
 import { PostgrestClient } from '@supabase/postgrest-js'
+import { AppError } from '../../errors.js'
 import { parseFunctionError } from './errors.js'
 import { type Db, DbFunctionError, DbUnavailableError } from './port.js'
 
@@ -15,7 +16,7 @@ export interface SupabaseDbOptions {
 const POSTGREST_UNAVAILABLE = new Set(['PGRST000', 'PGRST001', 'PGRST002', 'PGRST003'])
 
 /** An error PostgREST or PostgreSQL reported that is neither unavailability nor a function's own code. */
-export class SupabaseRpcError extends Error {
+export class SupabaseRpcError extends AppError {
   constructor(
     readonly code: string,
     message: string,

@@ -1,3 +1,4 @@
+import { AppError } from '../../errors.js'
 /**
  * The shared overlay the live flag store reads and writes: one record per deployment (a Redis
  * hash on Node, the same hash over Upstash REST on Workers, a Map in development and tests).
@@ -29,7 +30,7 @@ export interface FlagStore {
 }
 
 /** The store could not be reached or did not answer in time. */
-export class FlagStoreUnavailableError extends Error {
+export class FlagStoreUnavailableError extends AppError {
   constructor(kind: string, options?: { cause?: unknown }) {
     const why = options?.cause instanceof Error ? `: ${options.cause.message}` : ''
     super(`flag store ${kind} unavailable${why}`, options)

@@ -1,5 +1,6 @@
 import { Ratelimit } from '@upstash/ratelimit'
 import { Redis as UpstashRedis } from '@upstash/redis/cloudflare'
+import { AppError } from '../../errors.js'
 import type { RateLimiter, RateLimitOutcome } from '../../types.js'
 import { MemoryWindow } from './memory-window.js'
 
@@ -29,7 +30,7 @@ export interface RateLimiterOptions {
 }
 
 /** The store did not answer within the deadline. */
-export class RateLimiterTimeoutError extends Error {
+export class RateLimiterTimeoutError extends AppError {
   constructor(readonly timeoutMs: number) {
     super(`rate limiter did not answer within ${timeoutMs} ms`)
     this.name = 'RateLimiterTimeoutError'
