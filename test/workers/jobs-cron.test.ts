@@ -1,9 +1,14 @@
-import type { Miniflare } from 'miniflare'
+import { execFile } from 'node:child_process'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { Miniflare } from 'miniflare'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type LegacyStandIn, startLegacyStandIn } from '../fakes/legacy-functions.js'
 import { type PostgrestRpcFake, startPostgrestRpcFake } from '../fakes/postgrest-rpc.js'
 import { startTossFake, type TossFake } from '../fakes/toss.js'
-import { startWorkerd } from '../helpers/workerd.js'
+import { COMPATIBILITY_DATE } from '../helpers/workerd.js'
 import {
   type Harness,
   postgresHarness,
@@ -19,7 +24,8 @@ const ADMIN_TOKEN = 'worker-admin-token-0123456789abcdef'
 const CRON = '*/10 * * * *'
 
 /**
- * The Workers entry's `scheduled` handler in workerd (Miniflare), on a real PostgreSQL reached
+ * The deployable (wrangler's bundle of the Workers entry) and its `scheduled` handler in workerd
+ * (Miniflare), on a real PostgreSQL reached
  * through the PostgREST stand-in, as `wrangler dev --test-scheduled` would trigger it.
  */
 describe('Workers cron triggers in workerd', () => {
@@ -28,6 +34,7 @@ describe('Workers cron triggers in workerd', () => {
   let legacy: LegacyStandIn
   let toss: TossFake
   let mf: Miniflare
+  let outdir: string
 
   beforeAll(async () => {
     h = await postgresHarness()
@@ -38,24 +45,38 @@ describe('Workers cron triggers in workerd', () => {
     })
     legacy = await startLegacyStandIn()
     toss = await startTossFake()
-    mf = await startWorkerd('src/entries/worker.ts', {
-      APP_ENV: 'development',
-      LEGACY_FUNCTIONS_URL: legacy.functionsUrl,
-      SUPABASE_URL: rest.url,
-      SUPABASE_SERVICE_ROLE_KEY: SERVICE_KEY,
-      BFF_ADMIN_TOKEN: ADMIN_TOKEN,
-      SCHEDULER_AUDIENCE: 'https://gw.example.com/functions/v1/scheduled-dispatcher',
-      SCHEDULER_SERVICE_ACCOUNT: 'scheduler@project-id.iam.gserviceaccount.com',
-      TOSS_SECRET_KEY: toss.secretKey,
-      TOSS_API_URL: toss.url,
+    outdir = await mkdtemp(join(tmpdir(), 'bff-cron-'))
+    await promisify(execFile)(
+      'npx',
+      ['wrangler', 'deploy', '--dry-run', '--env', '', '--outdir', outdir],
+      { env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' } },
+    )
+    mf = new Miniflare({
+      modules: true,
+      script: await readFile(join(outdir, 'worker.js'), 'utf8'),
+      compatibilityDate: COMPATIBILITY_DATE,
+      compatibilityFlags: ['nodejs_compat'],
+      bindings: {
+        APP_ENV: 'development',
+        LEGACY_FUNCTIONS_URL: legacy.functionsUrl,
+        SUPABASE_URL: rest.url,
+        SUPABASE_SERVICE_ROLE_KEY: SERVICE_KEY,
+        BFF_ADMIN_TOKEN: ADMIN_TOKEN,
+        SCHEDULER_AUDIENCE: 'https://gw.example.com/functions/v1/scheduled-dispatcher',
+        SCHEDULER_SERVICE_ACCOUNT: 'scheduler@project-id.iam.gserviceaccount.com',
+        TOSS_SECRET_KEY: toss.secretKey,
+        TOSS_API_URL: toss.url,
+      },
     })
-  }, 120_000)
+    await mf.ready
+  }, 180_000)
   afterAll(async () => {
     await mf?.dispose()
     await toss?.close()
     await legacy?.close()
     await rest?.close()
     await h?.close()
+    if (outdir) await rm(outdir, { recursive: true, force: true })
   })
 
   const trigger = async (cron: string) => {
