@@ -22,6 +22,18 @@ async function seedMonth(ctx: Parameters<ParityHook>[0], creatorId: string, prod
      values ($1, '2020-01-01', 'business', '패리티 크리에이터', '국민은행', '4321') on conflict do nothing`,
     [creatorId],
   )
+  // Confirmation needs a verified identity (0007); its content is opaque to SQL.
+  await sql(
+    `insert into public.identity_verifications (user_id, provider, verification_id, ci_hash,
+       pii_key_id, pii_ciphertext, birth_year, verified_at)
+     values ($1, 'portone', $2, $3, 'k1', 'placeholder-ciphertext', 1990, now())
+     on conflict do nothing`,
+    [
+      creatorId,
+      `iv-parity-${creatorId}`,
+      `parity${creatorId.replace(/-/g, '')}`.slice(0, 43).padEnd(43, 'x'),
+    ],
+  )
   const sale = await seedPayment(db, {
     userId: ctx.vars.otherUserId,
     items: [{ productId, quantity: 2 }],
