@@ -1,11 +1,13 @@
 import { z } from 'zod'
 import { DependencyUnavailableError, GatewayError } from '../../src/errors.js'
+import { requireUserId } from '../../src/kit/caller.js'
+import { readJson } from '../../src/kit/request.js'
 import type { Logger } from '../../src/observability/log.js'
 import type { Db } from '../../src/platform/db/port.js'
 import { withEffect } from '../../src/platform/effect.js'
 import type { NativeHandler } from '../../src/types.js'
 import type { IdentityCrypto } from './crypto.js'
-import { dbCall, parse, readJson, requireUserId } from './http.js'
+import { dbCall, parse } from './http.js'
 import {
   type IdentityProvider,
   ProviderRejectedError,
