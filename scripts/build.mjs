@@ -14,7 +14,7 @@ await build({
   external: ['@electric-sql/pglite', 'pg-native'],
   // CommonJS packages in an ESM bundle still call require() for Node's built-ins.
   banner: {
-    js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+    js: "import { createRequire as __bundleCreateRequire } from 'node:module'; const require = __bundleCreateRequire(import.meta.url);",
   },
   sourcemap: true,
   logLevel: 'warning',

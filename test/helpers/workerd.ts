@@ -20,6 +20,8 @@ export async function startWorkerd(
     mainFields: ['module', 'main'],
     // Provided by workerd under nodejs_compat, as wrangler leaves them.
     external: ['node:*'],
+    // wrangler's nodejs_compat resolves bare built-in names (papaparse asks for `stream`) the same way.
+    alias: { stream: 'node:stream' },
     logLevel: 'silent',
   })
   const script = result.outputFiles[0]?.text ?? ''
