@@ -212,11 +212,11 @@ describe('statements and exports opened as a person would', () => {
     expect(parsed.meta.fields?.[0]).toBe('정산번호')
     const row = parsed.data.find((r) => r['크리에이터 ID'] === creator.id)
     expect(row).toBeDefined()
-    expect(row?.['성명']).toBe(`'=HYPERLINK("http://x")`)
+    expect(row?.성명).toBe(`'=HYPERLINK("http://x")`)
     expect(row?.['총 판매액']).toBe(1_000_000)
     expect(row?.['당월 환불']).toBe(50_000)
-    expect(row?.['실지급액']).toBe(817_610)
-    expect(row?.['상태']).toBe('paid')
+    expect(row?.실지급액).toBe(817_610)
+    expect(row?.상태).toBe('paid')
   })
 
   it('XLSX: streamed workbook read back by a reader library, amounts as numbers', async () => {

@@ -75,7 +75,7 @@ function compute(i: Inputs) {
     localTax = incomeTax ? trunc10((incomeTax * w.localTaxBp) / 10_000) : 0
   }
   const transfer = payable - incomeTax - localTax
-  const carryOut = base > 0 ? 0 : base
+  const carryOut = Math.min(base, 0)
   const lines = [
     { code: 'gross', label: '총 판매액', amountKrw: i.grossKrw },
     { code: 'refunds', label: '당월 환불·취소', amountKrw: neg(i.refundsKrw) },
