@@ -1,5 +1,6 @@
 import { fundingChargesJob, fundingClockJob } from './funding.js'
 import { refundRetryJob } from './refund-retry.js'
+import { settlementRecomputeJob } from './settlement-recompute.js'
 import type { Job, JobFactory, JobServices } from './types.js'
 
 /**
@@ -11,6 +12,7 @@ export const JOB_FACTORIES: readonly JobFactory[] = [
   refundRetryJob,
   fundingClockJob,
   fundingChargesJob,
+  settlementRecomputeJob,
 ]
 
 const JOB_NAME = /^[a-z0-9][a-z0-9-]{0,63}$/

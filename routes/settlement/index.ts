@@ -9,6 +9,8 @@ import { createSettlementExport } from './settlement-export.js'
 export type { SettlementDeps } from './deps.js'
 export type { XlsxWriterFactory } from './export-format.js'
 export type { FontSource } from './font.js'
+export { kstDate } from './period.js'
+export { runAll } from './run-all.js'
 
 /**
  * Creator settlement: payouts with withholding tax, payout statements (Korean PDF) and

@@ -158,7 +158,7 @@ describe('Workers cron triggers in workerd', () => {
 
   it('runs nothing for a cron expression no job uses', async () => {
     const before = (await cronRuns()).length
-    const result = await trigger('5 15 * * *')
+    const result = await trigger('0 0 1 1 *')
     expect(result.outcome).toBe('ok')
     expect(await cronRuns()).toHaveLength(before)
   })
