@@ -23,6 +23,40 @@ export const TTL_SECONDS: Record<Resolution, number> = {
   d: 400 * 86_400,
 }
 
+/** The Redis keys of the fleet counters, shared by the ioredis (Node) and Upstash (Workers) stores. */
+export const fleetKeys = {
+  slot: (prefix: string, s: SlotKey) => `${prefix}:${s.resolution}:${s.route}:${s.period}`,
+  note: (prefix: string, name: string) => `${prefix}:note:${name}`,
+}
+
+/**
+ * A hash as read back from Redis, as entries: ioredis answers HGETALL with an object, the
+ * Upstash REST API (deserialisation off, as the store runs it) with the raw flat array
+ * `[field, value, field, value, ...]`.
+ */
+function hashEntries(hash: unknown): Array<[string, unknown]> {
+  if (Array.isArray(hash)) {
+    const entries: Array<[string, unknown]> = []
+    for (let i = 0; i + 1 < hash.length; i += 2) entries.push([String(hash[i]), hash[i + 1]])
+    return entries
+  }
+  return Object.entries((hash ?? {}) as Record<string, unknown>)
+}
+
+/** A counter hash read back from Redis, values as numbers. */
+export function countsOf(hash: unknown): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const [k, v] of hashEntries(hash)) out[k] = Number(v)
+  return out
+}
+
+/** A note hash read back from Redis, values as JSON text. */
+export function notesOf(hash: unknown): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [k, v] of hashEntries(hash)) out[k] = typeof v === 'string' ? v : JSON.stringify(v)
+  return out
+}
+
 /** One counter hash: a route in one period at one resolution. */
 export interface SlotKey {
   route: string

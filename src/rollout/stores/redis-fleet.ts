@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis'
-import { type FleetStatsStore, type SlotKey, TTL_SECONDS } from '../fleet-stats.js'
+import { countsOf, type FleetStatsStore, fleetKeys, notesOf, TTL_SECONDS } from '../fleet-stats.js'
 
 export interface RedisFleetStoreOptions {
   url: string
@@ -8,8 +8,6 @@ export interface RedisFleetStoreOptions {
   timeoutMs?: number
   onError?: (error: Error) => void
 }
-
-const keyOf = (prefix: string, s: SlotKey) => `${prefix}:${s.resolution}:${s.route}:${s.period}`
 
 /**
  * Fleet counters in Redis (Node): one hash per route and period, written with HINCRBY in one
@@ -34,7 +32,7 @@ export function redisFleetStore({
     async add(increments) {
       const pipeline = redis.pipeline()
       for (const { slot, fields } of increments) {
-        const key = keyOf(prefix, slot)
+        const key = fleetKeys.slot(prefix, slot)
         for (const [field, n] of Object.entries(fields)) pipeline.hincrby(key, field, n)
         pipeline.expire(key, TTL_SECONDS[slot.resolution])
       }
@@ -45,28 +43,18 @@ export function redisFleetStore({
     async read(slots) {
       if (slots.length === 0) return []
       const pipeline = redis.pipeline()
-      for (const slot of slots) pipeline.hgetall(keyOf(prefix, slot))
+      for (const slot of slots) pipeline.hgetall(fleetKeys.slot(prefix, slot))
       const results = (await pipeline.exec()) ?? []
       return results.map(([error, value]) => {
         if (error) throw error
-        const out: Record<string, number> = {}
-        for (const [k, v] of Object.entries((value ?? {}) as Record<string, string>))
-          out[k] = Number(v)
-        return out
+        return countsOf(value)
       })
     },
     async putNote(name, field, json) {
-      await redis.hset(`${prefix}:note:${name}`, { [field]: json })
+      await redis.hset(fleetKeys.note(prefix, name), { [field]: json })
     },
     async notes(name) {
-      const value = (await redis.hgetall(`${prefix}:note:${name}`)) as Record<
-        string,
-        unknown
-      > | null
-      const out: Record<string, string> = {}
-      for (const [k, v] of Object.entries(value ?? {}))
-        out[k] = typeof v === 'string' ? v : JSON.stringify(v)
-      return out
+      return notesOf(await redis.hgetall(fleetKeys.note(prefix, name)))
     },
     async close() {
       redis.disconnect()

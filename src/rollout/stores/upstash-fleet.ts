@@ -1,7 +1,5 @@
 import { Redis } from '@upstash/redis/cloudflare'
-import { type FleetStatsStore, type SlotKey, TTL_SECONDS } from '../fleet-stats.js'
-
-const keyOf = (prefix: string, s: SlotKey) => `${prefix}:${s.resolution}:${s.route}:${s.period}`
+import { countsOf, type FleetStatsStore, fleetKeys, notesOf, TTL_SECONDS } from '../fleet-stats.js'
 
 /** Fleet counters in Upstash Redis over REST (Workers): the same keys as the ioredis store. */
 export function upstashFleetStore({
@@ -28,7 +26,7 @@ export function upstashFleetStore({
       if (increments.length === 0) return
       const pipeline = redis.pipeline()
       for (const { slot, fields } of increments) {
-        const key = keyOf(prefix, slot)
+        const key = fleetKeys.slot(prefix, slot)
         for (const [field, n] of Object.entries(fields)) pipeline.hincrby(key, field, n)
         pipeline.expire(key, TTL_SECONDS[slot.resolution])
       }
@@ -37,26 +35,17 @@ export function upstashFleetStore({
     async read(slots) {
       if (slots.length === 0) return []
       const pipeline = redis.pipeline()
-      for (const slot of slots) pipeline.hgetall(keyOf(prefix, slot))
-      const results = (await pipeline.exec()) as (Record<string, unknown> | null)[]
+      for (const slot of slots) pipeline.hgetall(fleetKeys.slot(prefix, slot))
+      const results = (await pipeline.exec()) as unknown[]
       return results.map((value) => {
-        const out: Record<string, number> = {}
-        for (const [k, v] of Object.entries(value ?? {})) out[k] = Number(v)
-        return out
+        return countsOf(value)
       })
     },
     async putNote(name, field, json) {
-      await redis.hset(`${prefix}:note:${name}`, { [field]: json })
+      await redis.hset(fleetKeys.note(prefix, name), { [field]: json })
     },
     async notes(name) {
-      const value = (await redis.hgetall(`${prefix}:note:${name}`)) as Record<
-        string,
-        unknown
-      > | null
-      const out: Record<string, string> = {}
-      for (const [k, v] of Object.entries(value ?? {}))
-        out[k] = typeof v === 'string' ? v : JSON.stringify(v)
-      return out
+      return notesOf(await redis.hgetall(fleetKeys.note(prefix, name)))
     },
     async close() {},
   }
