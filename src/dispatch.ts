@@ -5,7 +5,12 @@ import { GatewayError } from './errors.js'
 import { errorFields, type Logger } from './observability/log.js'
 import type { GatewayMetrics } from './observability/metrics.js'
 import { bufferBody } from './platform/body.js'
-import { gatewayHeaders, headerEntries, readHeader } from './platform/request-headers.js'
+import {
+  gatewayHeaders,
+  headerEntries,
+  legacyTrace,
+  readHeader,
+} from './platform/request-headers.js'
 import type { NativeBreakers } from './rollout/breaker.js'
 import { fallbackVerdict } from './rollout/fallback.js'
 import type { FlagSource } from './rollout/flags.js'
@@ -97,6 +102,7 @@ export function createDispatcher(opts: DispatchOptions) {
       proto: forwardedProto(c, url, opts.trustedIpHeader),
       clientIp: clientAddress(c, { trustedIpHeader: opts.trustedIpHeader }),
       requestId: c.get('requestId'),
+      ...legacyTrace(c),
     })
     return transport.forward(
       c,
