@@ -19,6 +19,10 @@ const DRILLS: Record<string, Drill> = {
     (await import('./redis.js')).redisDrill(
       short ? { rate: 40, beforeMs: 1_500, downMs: 2_500, afterMs: 6_000 } : {},
     ),
+  postgres: async (short) =>
+    (await import('./postgres.js')).postgresDrill(
+      short ? { rate: 40, beforeMs: 1_500, downMs: 2_500, afterMs: 4_000 } : {},
+    ),
 }
 
 async function main(): Promise<number> {
