@@ -52,6 +52,7 @@ export async function startNodeServer(
       level: config.LOG_LEVEL,
       base: { service: 'bff-gateway', env: config.APP_ENV },
       write: stdout.write,
+      traceProject: config.GOOGLE_CLOUD_PROJECT,
     })
   const identity = verifierFromConfig(config)
   const rateLimiter = rateLimiterFromConfig(config, {
