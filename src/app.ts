@@ -15,6 +15,7 @@ import { createRouteResolver, resolveRoute } from './middleware/resolve-route.js
 import { responseHeaders } from './middleware/response-headers.js'
 import { secureHeaders } from './middleware/secure-headers.js'
 import { sequence } from './middleware/sequence.js'
+import type { ErrorReporter } from './observability/error-report.js'
 import { errorFields, type Logger } from './observability/log.js'
 import { gatewayMetrics, Metrics } from './observability/metrics.js'
 import { openApiDocument } from './openapi.js'
@@ -52,6 +53,8 @@ export interface Deps {
   flags: FlagSource
   legacy: LegacyTransport
   logger: Logger
+  /** Where unexpected errors are reported (Sentry), when configured. */
+  errorReporter?: ErrorReporter
   metrics?: Metrics
   /** Native handlers by route id (built by the entries from the features, or given by tests). */
   native?: Record<string, NativeHandler>
@@ -134,7 +137,7 @@ export function createApp(deps: Deps) {
 
   const app = new Hono<AppEnv>()
 
-  app.onError(errorHandler(logger))
+  app.onError(errorHandler(logger, deps.errorReporter))
   app.notFound(notFoundHandler)
 
   app.use(

@@ -7,8 +7,10 @@ import { exceljsXlsxWriter } from '../../routes/settlement/export-xlsx-node.js'
 import { fontFromPackage } from '../../routes/settlement/font-node.js'
 import { createApp, type GatewayApp } from '../app.js'
 import { type Config, loadConfig } from '../config.js'
+import { dsnHost } from '../observability/error-report.js'
 import { createLogger, errorFields, type Logger } from '../observability/log.js'
 import { Metrics } from '../observability/metrics.js'
+import { sentryNodeReporter } from '../observability/sentry-node.js'
 import { batchedStdout } from '../observability/stdout.js'
 import { createDb, databaseKind } from '../platform/db/create.js'
 import { lazyDb } from '../platform/db/lazy.js'
@@ -54,6 +56,14 @@ export async function startNodeServer(
       write: stdout.write,
       traceProject: config.GOOGLE_CLOUD_PROJECT,
     })
+  // Loaded only when configured: without a DSN the SDK is neither imported nor bundled.
+  const errorReporter = config.SENTRY_DSN
+    ? await sentryNodeReporter({
+        dsn: config.SENTRY_DSN,
+        environment: config.APP_ENV,
+        release: config.SENTRY_RELEASE,
+      })
+    : undefined
   const identity = verifierFromConfig(config)
   const rateLimiter = rateLimiterFromConfig(config, {
     connectRedis: (url) =>
@@ -104,6 +114,7 @@ export async function startNodeServer(
     config,
     routes: ROUTES,
     logger,
+    errorReporter,
     metrics,
     flags: rollout.flags,
     rollout: rollout.hooks,
@@ -134,6 +145,8 @@ export async function startNodeServer(
     nativeRoutes: Object.keys(native),
     jwt: identity ? 'verified' : 'decoded only (development)',
     rateLimiter: rateLimiter.kind,
+    // Where exports go, by host only: a DSN's user part is a key.
+    errorReporting: config.SENTRY_DSN ? `sentry ${dsnHost(config.SENTRY_DSN)}` : 'off',
   })
 
   let closing: Promise<void> | undefined
@@ -163,6 +176,7 @@ export async function startNodeServer(
         rollout.close(),
         rateLimiter.close(),
         db.close(),
+        errorReporter?.close(Math.min(2_000, config.SHUTDOWN_GRACE_MS)),
       ])
       const left = Math.max(250, config.SHUTDOWN_GRACE_MS - (Date.now() - began))
       let releaseTimer: ReturnType<typeof setTimeout> | undefined
