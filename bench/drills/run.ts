@@ -15,6 +15,14 @@ type Drill = (short: boolean) => Promise<DrillReport>
 const DRILLS: Record<string, Drill> = {
   sigterm: async (short) =>
     (await import('./sigterm.js')).sigtermDrill(short ? { rate: 50, warmMs: 1_000 } : {}),
+  redis: async (short) =>
+    (await import('./redis.js')).redisDrill(
+      short ? { rate: 40, beforeMs: 1_500, downMs: 2_500, afterMs: 6_000 } : {},
+    ),
+  postgres: async (short) =>
+    (await import('./postgres.js')).postgresDrill(
+      short ? { rate: 40, beforeMs: 1_500, downMs: 2_500, afterMs: 4_000 } : {},
+    ),
 }
 
 async function main(): Promise<number> {

@@ -33,6 +33,8 @@ export interface StageOptions {
   users?: number
   /** Extra gateway environment. */
   env?: Record<string, string>
+  /** Auto-rollback on the native routes (on by default, as in production). */
+  rollback?: boolean
 }
 
 export interface Stage extends LoadTarget {
@@ -130,7 +132,19 @@ export async function startStage(options: StageOptions = {}): Promise<Stage> {
     const dir = mkdtempSync(join(tmpdir(), 'drill-'))
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
     const flags = join(dir, 'flags.json')
-    writeFileSync(flags, JSON.stringify(NATIVE_FLAGS))
+    const off = { rollback: { enabled: false } }
+    writeFileSync(
+      flags,
+      JSON.stringify(
+        options.rollback === false
+          ? {
+              routes: Object.fromEntries(
+                Object.entries(NATIVE_FLAGS.routes).map(([id, f]) => [id, { ...f, ...off }]),
+              ),
+            }
+          : NATIVE_FLAGS,
+      ),
+    )
     const adminToken = randomBytes(24).toString('hex')
     const env: Record<string, string> = {
       LEGACY_FUNCTIONS_URL: legacy.functionsUrl,
