@@ -10,8 +10,10 @@ import { type Config, loadConfig } from '../config.js'
 import { dsnHost } from '../observability/error-report.js'
 import { createLogger, errorFields, type Logger } from '../observability/log.js'
 import { Metrics } from '../observability/metrics.js'
+import { otlpNodeExporter } from '../observability/otlp-node.js'
 import { sentryNodeReporter } from '../observability/sentry-node.js'
 import { batchedStdout } from '../observability/stdout.js'
+import { otlpHeaders, Tracer, vendorFetches } from '../observability/tracing.js'
 import { createDb, databaseKind } from '../platform/db/create.js'
 import { lazyDb } from '../platform/db/lazy.js'
 import { type FlagRules, type FlagTable, flagsFromText } from '../rollout/flags.js'
@@ -54,6 +56,7 @@ export async function startNodeServer(
       level: config.LOG_LEVEL,
       base: { service: 'bff-gateway', env: config.APP_ENV },
       write: stdout.write,
+      traceProject: config.GOOGLE_CLOUD_PROJECT,
     })
   // Loaded only when configured: without a DSN the SDK is neither imported nor bundled.
   const errorReporter = config.SENTRY_DSN
@@ -63,6 +66,17 @@ export async function startNodeServer(
         release: config.SENTRY_RELEASE,
       })
     : undefined
+  const spanExporter = config.OTEL_EXPORTER_OTLP_ENDPOINT
+    ? await otlpNodeExporter({
+        endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
+        headers: otlpHeaders(config.OTEL_EXPORTER_OTLP_HEADERS),
+        serviceName: config.OTEL_SERVICE_NAME,
+        environment: config.APP_ENV,
+      })
+    : undefined
+  const tracer =
+    spanExporter &&
+    new Tracer({ exporter: spanExporter, sampleRatio: config.OTEL_TRACES_SAMPLER_ARG })
   const identity = verifierFromConfig(config)
   const rateLimiter = rateLimiterFromConfig(config, {
     connectRedis: (url) =>
@@ -87,6 +101,7 @@ export async function startNodeServer(
     metrics,
     db,
     resources: { 'settlement.font': fontFromPackage(), 'settlement.xlsx': exceljsXlsxWriter },
+    ...(tracer ? { vendorFetch: vendorFetches(tracer) } : {}),
   })
   const rules = flagRulesFor(ROUTES, native)
   const table = await loadFlagsFile(config.FLAGS_FILE, rules)
@@ -114,6 +129,7 @@ export async function startNodeServer(
     routes: ROUTES,
     logger,
     errorReporter,
+    tracer,
     metrics,
     flags: rollout.flags,
     rollout: rollout.hooks,
@@ -146,6 +162,9 @@ export async function startNodeServer(
     rateLimiter: rateLimiter.kind,
     // Where exports go, by host only: a DSN's user part is a key.
     errorReporting: config.SENTRY_DSN ? `sentry ${dsnHost(config.SENTRY_DSN)}` : 'off',
+    traces: config.OTEL_EXPORTER_OTLP_ENDPOINT
+      ? `otlp ${new URL(config.OTEL_EXPORTER_OTLP_ENDPOINT).host}`
+      : 'off',
   })
 
   let closing: Promise<void> | undefined
@@ -176,6 +195,7 @@ export async function startNodeServer(
         rateLimiter.close(),
         db.close(),
         errorReporter?.close(Math.min(2_000, config.SHUTDOWN_GRACE_MS)),
+        spanExporter?.close(Math.min(2_000, config.SHUTDOWN_GRACE_MS)),
       ])
       const left = Math.max(250, config.SHUTDOWN_GRACE_MS - (Date.now() - began))
       let releaseTimer: ReturnType<typeof setTimeout> | undefined
