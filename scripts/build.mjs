@@ -3,6 +3,7 @@
 // PGlite stays external because it loads its WebAssembly and data files from beside its own
 // module; pg-native is an optional native addon that pg only tries.
 import { build } from 'esbuild'
+import { copyDocsScript } from './docs-assets.mjs'
 
 await build({
   entryPoints: ['src/entries/node.ts'],
@@ -19,3 +20,6 @@ await build({
   sourcemap: true,
   logLevel: 'warning',
 })
+
+// The /docs reference's script beside the bundle (scripts/docs-assets.mjs).
+await copyDocsScript('dist/assets')
