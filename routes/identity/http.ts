@@ -1,17 +1,5 @@
-import type { z } from 'zod'
-import {
-  DependencyUnavailableError,
-  fieldProblemsFromZod,
-  type GatewayError,
-  validationFailed,
-} from '../../src/errors.js'
+import { DependencyUnavailableError, type GatewayError } from '../../src/errors.js'
 import { DbFunctionError, DbUnavailableError } from '../../src/platform/db/port.js'
-
-export function parse<S extends z.ZodType>(schema: S, value: unknown, prefix = ''): z.output<S> {
-  const result = schema.safeParse(value)
-  if (!result.success) throw validationFailed(fieldProblemsFromZod(result.error.issues, prefix))
-  return result.data
-}
 
 /**
  * A database call: unreachable before any effect → DependencyUnavailableError (503, or replay

@@ -1,11 +1,6 @@
 import { z } from 'zod'
-import {
-  badRequest,
-  fieldProblemsFromZod,
-  GatewayError,
-  serviceUnavailable,
-  validationFailed,
-} from '../../src/errors.js'
+import { GatewayError, serviceUnavailable, validationFailed } from '../../src/errors.js'
+import { parseInput, readJson } from '../../src/kit/request.js'
 import type { NativeHandler } from '../../src/types.js'
 import type { Dispatcher } from './dispatch.js'
 import { GoogleKeysUnavailableError, type SchedulerAuth } from './oidc.js'
@@ -51,22 +46,10 @@ export function createScheduledDispatcher({
     }
     c.set('logFields', { ...c.var.logFields, schedulerVia: caller.via })
 
-    const text = await c.req.text()
-    let body: unknown = {}
-    if (text.trim() !== '') {
-      try {
-        body = JSON.parse(text)
-      } catch {
-        throw badRequest('The body must be empty or a JSON object', [
-          { field: '(body)', message: 'not valid JSON' },
-        ])
-      }
-    }
-    const parsed = DispatchBody.safeParse(body)
-    if (!parsed.success) throw validationFailed(fieldProblemsFromZod(parsed.error.issues))
+    const body = parseInput(DispatchBody, await readJson(c, { empty: {} }))
     const selection = {
-      ...(parsed.data.jobs ? { jobs: parsed.data.jobs } : {}),
-      ...(parsed.data.cron ? { cron: parsed.data.cron } : {}),
+      ...(body.jobs ? { jobs: body.jobs } : {}),
+      ...(body.cron ? { cron: body.cron } : {}),
     }
     const { unknown } = dispatcher.select(selection)
     if (unknown.length > 0) {

@@ -1,6 +1,7 @@
 import { createMiddleware } from 'hono/factory'
 import type { Logger } from '../observability/log.js'
 import type { GatewayMetrics } from '../observability/metrics.js'
+import { formatTraceparent, traceContextOf } from '../observability/trace-context.js'
 import { gatewayHeaders, readHeader } from '../platform/request-headers.js'
 import type { AppEnv, RolloutHooks } from '../types.js'
 
@@ -17,7 +18,7 @@ export interface RequestContextOptions {
 }
 
 /**
- * First middleware: request id, timing, and after the response one JSON access-log line and
+ * First middleware: request id, trace context, timing, and after the response one JSON access-log line and
  * the per-route metrics.
  */
 export function requestContext({ logger, metrics, knownRoutes, observe }: RequestContextOptions) {
@@ -29,7 +30,15 @@ export function requestContext({ logger, metrics, knownRoutes, observe }: Reques
     c.set('startedAt', startedAt)
     c.set('sideEffect', false)
     c.set('logFields', {})
-    gatewayHeaders(c)['x-request-id'] = requestId
+    const trace = traceContextOf(
+      readHeader(c, 'traceparent'),
+      readHeader(c, 'x-cloud-trace-context'),
+    )
+    c.set('trace', trace)
+    const headers = gatewayHeaders(c)
+    headers['x-request-id'] = requestId
+    // The caller learns the trace (and the gateway's span) of its request, also on errors.
+    headers.traceparent = formatTraceparent(trace)
 
     await next()
 

@@ -93,6 +93,22 @@ describe('the built server process', () => {
     expect(await code).toBe(0)
     await expect(fetch(`${local.url}/health`)).rejects.toThrow()
   })
+
+  it('keeps draining through a second SIGTERM (the default action would kill it mid-request)', async () => {
+    const local = await spawnGateway({ LEGACY_FUNCTIONS_URL: legacy.functionsUrl })
+    const inFlight = fetch(`${local.url}/functions/v1/slow?ms=700`)
+    await new Promise((r) => setTimeout(r, 200))
+    const exited = new Promise<[number | null, string | null]>((resolve) =>
+      local.child.once('exit', (code, signal) => resolve([code, signal])),
+    )
+    local.child.kill('SIGTERM')
+    await new Promise((r) => setTimeout(r, 100))
+    local.child.kill('SIGTERM')
+    const res = await inFlight
+    expect(res.status).toBe(200)
+    expect(await res.text()).toBe('late')
+    expect(await exited).toEqual([0, null])
+  })
 })
 
 describe('start-up refuses bad configuration with one clear line', () => {
