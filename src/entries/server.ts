@@ -56,6 +56,7 @@ export async function startNodeServer(
       level: config.LOG_LEVEL,
       base: { service: 'bff-gateway', env: config.APP_ENV },
       write: stdout.write,
+      traceProject: config.GOOGLE_CLOUD_PROJECT,
     })
   // Loaded only when configured: without a DSN the SDK is neither imported nor bundled.
   const errorReporter = config.SENTRY_DSN
