@@ -1,11 +1,7 @@
 import type { z } from 'zod'
-import {
-  DependencyUnavailableError,
-  fieldProblemsFromZod,
-  type GatewayError,
-  validationFailed,
-} from '../../src/errors.js'
-import { DbFunctionError, DbUnavailableError } from '../../src/platform/db/port.js'
+import { fieldProblemsFromZod } from '../../src/errors.js'
+import { type SqlCodeRule, sqlProblems } from '../../src/platform/db/problems.js'
+import { validationFailed } from '../../src/problems.js'
 
 export function parse<S extends z.ZodType>(schema: S, value: unknown, prefix = ''): z.output<S> {
   const result = schema.safeParse(value)
@@ -13,23 +9,11 @@ export function parse<S extends z.ZodType>(schema: S, value: unknown, prefix = '
   return result.data
 }
 
+const identitySql = sqlProblems({})
+
 /**
  * A database call: unreachable before any effect → DependencyUnavailableError (503, or replay
  * to legacy while nothing was written); a SQL function's code → the problem `codes` maps it to.
  */
-export async function dbCall<T>(
-  call: Promise<T>,
-  codes: Record<string, (detail: string) => GatewayError> = {},
-): Promise<T> {
-  try {
-    return await call
-  } catch (error) {
-    if (error instanceof DbUnavailableError) {
-      throw new DependencyUnavailableError('database', { cause: error })
-    }
-    if (error instanceof DbFunctionError && codes[error.code]) {
-      throw (codes[error.code] as (detail: string) => GatewayError)(error.detail)
-    }
-    throw error
-  }
-}
+export const dbCall = <T>(call: Promise<T>, codes: Record<string, SqlCodeRule> = {}): Promise<T> =>
+  identitySql.call(call, codes)
