@@ -30,6 +30,10 @@ const DROPPED_REQUEST = new Set([
   'cf-connecting-ip',
   'x-bff-backend',
   'x-bff-canary',
+  // Trace context: the gateway sends its own child span (`ForwardContext.traceparent`).
+  'traceparent',
+  'tracestate',
+  'x-cloud-trace-context',
 ])
 
 /** Cookies that carry the canary override: the gateway's, not the function's. */
@@ -42,6 +46,10 @@ export interface ForwardContext {
   proto: string
   clientIp: string | undefined
   requestId: string
+  /** `traceparent` of the gateway's child span for this call (`outgoingTraceHeaders`). */
+  traceparent?: string
+  /** The caller's `tracestate`, passed on only when its `traceparent` was continued. */
+  tracestate?: string
 }
 
 /** Names listed in `Connection` are hop-by-hop for this message too. */
@@ -92,6 +100,10 @@ export function upstreamRequestHeaders(
     'x-request-id',
     ctx.requestId,
   )
+  if (ctx.traceparent) {
+    out.push('traceparent', ctx.traceparent)
+    if (ctx.tracestate) out.push('tracestate', ctx.tracestate)
+  }
   return out
 }
 

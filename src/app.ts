@@ -1,9 +1,9 @@
-import { Hono } from 'hono'
+import { Hono, type MiddlewareHandler } from 'hono'
 import { fetchTransport } from '../legacy-proxy/fetch-transport.js'
 import type { LegacyTransport } from '../legacy-proxy/transport.js'
 import type { Config } from './config.js'
 import { createDispatcher } from './dispatch.js'
-import { docsPage } from './docs-page.js'
+import { type DocsScript, docsRoutes } from './docs-page.js'
 import { errorHandler, notFoundHandler } from './error-handler.js'
 import { bodyLimit } from './middleware/body-limit.js'
 import { cors, strictOrigin } from './middleware/cors.js'
@@ -15,8 +15,11 @@ import { createRouteResolver, resolveRoute } from './middleware/resolve-route.js
 import { responseHeaders } from './middleware/response-headers.js'
 import { secureHeaders } from './middleware/secure-headers.js'
 import { sequence } from './middleware/sequence.js'
+import { spanNative, spanStep, traceSpans } from './middleware/trace-spans.js'
+import type { ErrorReporter } from './observability/error-report.js'
 import { errorFields, type Logger } from './observability/log.js'
 import { gatewayMetrics, Metrics } from './observability/metrics.js'
+import type { Tracer } from './observability/tracing.js'
 import { openApiDocument } from './openapi.js'
 import { opsRoutes } from './ops-routes.js'
 import { NativeBreakers } from './rollout/breaker.js'
@@ -52,6 +55,10 @@ export interface Deps {
   flags: FlagSource
   legacy: LegacyTransport
   logger: Logger
+  /** Where unexpected errors are reported (Sentry), when configured. */
+  errorReporter?: ErrorReporter
+  /** Spans of routed requests for OpenTelemetry export, when configured. */
+  tracer?: Tracer
   metrics?: Metrics
   /** Native handlers by route id (built by the entries from the features, or given by tests). */
   native?: Record<string, NativeHandler>
@@ -67,6 +74,8 @@ export interface Deps {
   /** The fetch shadow calls reach legacy with (the platform's by default; tests use a stand-in). */
   legacyFetch?: typeof fetch
   clock?: () => number
+  /** The `/docs` reference's script; absent where the platform serves it (Workers assets). */
+  docsScript?: DocsScript
 }
 
 /**
@@ -83,7 +92,8 @@ export function createApp(deps: Deps) {
   const metrics = gatewayMetrics(metricsRegistry)
   const routes = deps.routes
   const routeIds = new Set(routes.map((r) => r.id))
-  const native = deps.native ?? {}
+  const tracer = deps.tracer
+  const native = tracer ? tracedHandlers(tracer, deps.native ?? {}) : (deps.native ?? {})
   const nativeRoutes = new Set(Object.keys(native).filter((id) => routeIds.has(id)))
   const breakers = new NativeBreakers({
     clock: deps.clock,
@@ -115,6 +125,7 @@ export function createApp(deps: Deps) {
     trustedIpHeader: config.TRUSTED_IP_HEADER,
     metrics,
     logger,
+    tracer,
     shadow: {
       traffic: shadow,
       flags: deps.flags,
@@ -134,13 +145,18 @@ export function createApp(deps: Deps) {
 
   const app = new Hono<AppEnv>()
 
-  app.onError(errorHandler(logger))
+  app.onError(errorHandler(logger, deps.errorReporter))
   app.notFound(notFoundHandler)
 
   app.use(
     '*',
     requestContext({ logger, metrics, knownRoutes: routeIds, observe: deps.rollout?.observe }),
   )
+  if (tracer) {
+    const spans = traceSpans({ tracer })
+    app.use('/functions/v1/*', spans)
+    app.use('/api/v1/*', spans)
+  }
   app.use('*', responseHeaders())
   app.use('*', secureHeaders({ hsts: !config.isDevelopment }))
   // No CORS for /admin: an allowed app origin's script must not read the dashboard, its form
@@ -161,9 +177,11 @@ export function createApp(deps: Deps) {
     }),
   )
   app.get('/openapi.json', (c) => c.json(openApiDocument(routes)))
-  app.get('/docs', (c) => c.html(docsPage(routes)))
+  app.route('/', docsRoutes({ script: deps.docsScript }))
   deps.mount?.(app, { breakers, metrics: metricsRegistry, nativeRoutes, routes, shadow })
 
+  const traced = (name: string, step: MiddlewareHandler<AppEnv>) =>
+    tracer ? spanStep(tracer, name, step) : step
   const routed = [
     resolveRoute(resolver),
     strictOrigin({ allowedOrigins: config.ALLOWED_ORIGINS }),
@@ -180,16 +198,19 @@ export function createApp(deps: Deps) {
       trustedIpHeader: config.TRUSTED_IP_HEADER,
       onOutcome: (routeId, outcome) => metrics.rateLimit.inc({ route: routeId, outcome }),
     }),
-    decide({
-      flags: deps.flags,
-      nativeRoutes,
-      canarySecret: config.BFF_CANARY_SECRET,
-      environment: config.APP_ENV,
-      development: config.isDevelopment,
-      hold: (routeId) =>
-        breakers.state(routeId) === 'open' ? 'breaker-open' : deps.rollout?.hold(routeId),
-      metrics,
-    }),
+    traced(
+      'decision',
+      decide({
+        flags: deps.flags,
+        nativeRoutes,
+        canarySecret: config.BFF_CANARY_SECRET,
+        environment: config.APP_ENV,
+        development: config.isDevelopment,
+        hold: (routeId) =>
+          breakers.state(routeId) === 'open' ? 'breaker-open' : deps.rollout?.hold(routeId),
+        metrics,
+      }),
+    ),
   ]
   const pipeline = sequence(routed, dispatch)
   app.all('/functions/v1/*', pipeline)
@@ -199,3 +220,12 @@ export function createApp(deps: Deps) {
 }
 
 export type GatewayApp = ReturnType<typeof createApp>
+
+function tracedHandlers(
+  tracer: Tracer,
+  native: Record<string, NativeHandler>,
+): Record<string, NativeHandler> {
+  return Object.fromEntries(
+    Object.entries(native).map(([id, handler]) => [id, spanNative(tracer, id, handler)]),
+  )
+}

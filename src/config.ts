@@ -19,6 +19,9 @@ export const SECRET_VARS = new Set([
   'PORTONE_API_SECRET',
   'IDENTITY_CI_KEYS',
   'IDENTITY_CI_HASH_KEY',
+  // A Sentry DSN's user part is the project's ingest key; OTLP headers usually carry a token.
+  'SENTRY_DSN',
+  'OTEL_EXPORTER_OTLP_HEADERS',
 ])
 
 const httpUrl = z
@@ -67,6 +70,11 @@ const EnvSchema = z.object({
   PORT: int(1, 65535).default(8787),
   APP_ENV: z.enum(['development', 'staging', 'production']).default('development'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  // Google Cloud project id: access-log lines name their trace as Cloud Logging links it.
+  GOOGLE_CLOUD_PROJECT: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'a Google Cloud project id (6-30 of a-z, 0-9, -)')
+    .optional(),
   FLAGS_FILE: z.string().min(1).default('flags.json'),
   SUPABASE_URL: httpUrl.optional(),
   LEGACY_FUNCTIONS_URL: httpUrl.optional(),
@@ -166,6 +174,40 @@ const EnvSchema = z.object({
     .optional(),
   IDENTITY_CI_HASH_KEY: optionalSecret(32),
   IDENTITY_MAX_AGE_SECONDS: int(60, 86_400).default(1800),
+  // Error reporting (off unless set): unexpected errors go to Sentry, scrubbed of personal data.
+  SENTRY_DSN: z
+    .string()
+    .trim()
+    .refine(
+      (v) =>
+        /^https?:\/\/[^\s/@:]+(:[^\s/@]*)?@[^\s/@]+(\/[^\s]*)?\/\d+$/.test(v) && URL.canParse(v),
+      'a Sentry DSN (https://<key>@<host>/<project id>)',
+    )
+    .optional(),
+  SENTRY_RELEASE: z
+    .string()
+    .regex(/^[\w.@+-]{1,200}$/, 'a release name such as bff-gateway@1.2.3 (no spaces or slashes)')
+    .optional(),
+  // OpenTelemetry trace export over OTLP/HTTP (off unless set); names as the OTel SDKs read them.
+  OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl.optional(),
+  OTEL_EXPORTER_OTLP_HEADERS: z
+    .string()
+    .regex(
+      /^[^\s=,]+=[^,]*(,[^\s=,]+=[^,]*)*$/,
+      'comma-separated name=value pairs (e.g. authorization=Bearer%20token)',
+    )
+    .optional(),
+  OTEL_SERVICE_NAME: z
+    .string()
+    .regex(/^[\w.-]{1,100}$/, 'a service name such as bff-gateway')
+    .default('bff-gateway'),
+  /** Share of new traces (no sampled parent) that are exported, 0 to 1; a parent's choice wins. */
+  OTEL_TRACES_SAMPLER_ARG: z
+    .string()
+    .trim()
+    .regex(/^(0(\.\d+)?|1(\.0+)?)$/, 'a ratio from 0 to 1 such as 0.25')
+    .transform(Number)
+    .default(1),
 })
 
 export type Env = z.input<typeof EnvSchema>

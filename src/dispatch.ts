@@ -4,8 +4,14 @@ import type { LegacyTransport } from '../legacy-proxy/transport.js'
 import { GatewayError } from './errors.js'
 import { errorFields, type Logger } from './observability/log.js'
 import type { GatewayMetrics } from './observability/metrics.js'
+import type { Tracer } from './observability/tracing.js'
 import { bufferBody } from './platform/body.js'
-import { gatewayHeaders, headerEntries, readHeader } from './platform/request-headers.js'
+import {
+  gatewayHeaders,
+  headerEntries,
+  legacyTrace,
+  readHeader,
+} from './platform/request-headers.js'
 import type { NativeBreakers } from './rollout/breaker.js'
 import { fallbackVerdict } from './rollout/fallback.js'
 import type { FlagSource } from './rollout/flags.js'
@@ -24,6 +30,8 @@ export interface DispatchOptions {
   trustedIpHeader: string | undefined
   metrics: GatewayMetrics
   logger: Logger
+  /** Spans of the legacy call, when OpenTelemetry export is configured. */
+  tracer?: Tracer
   /** Shadow traffic for read-only routes (the flag table's `shadow` percentages). */
   shadow?: {
     traffic: ShadowTraffic
@@ -92,31 +100,48 @@ export function createDispatcher(opts: DispatchOptions) {
     c.set('backend', backend)
     const responseHeaders = gatewayHeaders(c)
     responseHeaders['x-bff-backend'] = backend
+    const trace = legacyTrace(c)
     const headers = upstreamRequestHeaders(headerEntries(c), readHeader(c, 'connection'), {
       host: readHeader(c, 'host') ?? new URL(url).host,
       proto: forwardedProto(c, url, opts.trustedIpHeader),
       clientIp: clientAddress(c, { trustedIpHeader: opts.trustedIpHeader }),
       requestId: c.get('requestId'),
+      ...trace,
     })
-    return transport.forward(
-      c,
-      {
-        target,
-        functionName: route.name,
-        method: c.req.method,
-        headers,
-        body,
-        bodyLength: body === 'stream' ? declaredLength(c) : undefined,
-        responseHeaders,
-        startedAt: c.get('startedAt'),
-        bodyLimitBytes: route.def.policy.bodyLimitBytes,
-        bodyDeadline: c.get('bodyDeadline'),
-      },
-      (outcome) => {
-        c.set('upstreamMs', outcome.headersMs)
-        c.set('sentStatus', outcome.status)
-      },
-    )
+    const forward = () =>
+      transport.forward(
+        c,
+        {
+          target,
+          functionName: route.name,
+          method: c.req.method,
+          headers,
+          body,
+          bodyLength: body === 'stream' ? declaredLength(c) : undefined,
+          responseHeaders,
+          startedAt: c.get('startedAt'),
+          bodyLimitBytes: route.def.policy.bodyLimitBytes,
+          bodyDeadline: c.get('bodyDeadline'),
+        },
+        (outcome) => {
+          c.set('upstreamMs', outcome.headersMs)
+          c.set('sentStatus', outcome.status)
+        },
+      )
+    if (!opts.tracer) return forward()
+    // The span's id is the one the function receives in `traceparent`.
+    return opts.tracer.clientSpan(`legacy ${route.name}`, trace.traceparent, forward, (o) => {
+      const status = o.result ? (c.get('sentStatus') ?? o.result.status) : undefined
+      return {
+        attributes: {
+          'bff.legacy_function': route.name,
+          'bff.backend': backend,
+          'http.request.method': c.req.method,
+          'http.response.status_code': status,
+        },
+        failed: status === undefined || status >= 500,
+      }
+    })
   }
 
   async function runNative(c: AppContext, handler: NativeHandler): Promise<Response> {

@@ -1,6 +1,7 @@
 import type { Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { DependencyUnavailableError, GatewayError, problemResponse } from './errors.js'
+import type { ErrorReporter } from './observability/error-report.js'
 import { errorFields, type Logger } from './observability/log.js'
 import { gatewayProblem, notFound } from './problems.js'
 import type { AppEnv } from './types.js'
@@ -11,8 +12,12 @@ import type { AppEnv } from './types.js'
  * status, a `DependencyUnavailableError` that was not replayed is a 503 `dependency-unavailable`,
  * and anything else is a logged 500 `internal` that says nothing of its cause. Test
  * harnesses install this same handler.
+ *
+ * Only that last kind goes to the error `reporter` (Sentry, when configured): a problem the
+ * gateway answers on purpose, 4xx or 5xx (an upstream timeout, a dependency down), is an
+ * outcome it planned for, logged and counted, not a bug to report.
  */
-export function errorHandler(logger: Logger) {
+export function errorHandler(logger: Logger, reporter?: ErrorReporter) {
   return function onError(error: Error, c: Context<AppEnv>): Response {
     const requestId = c.get('requestId') ?? 'unknown'
     if (error instanceof GatewayError) {
@@ -52,10 +57,14 @@ export function errorHandler(logger: Logger) {
         requestId,
       )
     }
-    logger.error('unhandled error', {
+    const routeId = c.get('route')?.def.id
+    logger.error('unhandled error', { requestId, route: routeId, ...errorFields(error) })
+    reporter?.report(error, {
       requestId,
-      route: c.get('route')?.def.id,
-      ...errorFields(error),
+      routeId,
+      traceId: undefined,
+      method: c.req.method,
+      path: c.req.path,
     })
     return problemResponse(
       gatewayProblem('internal', {

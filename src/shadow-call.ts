@@ -2,7 +2,7 @@ import { Hono } from 'hono'
 import { upstreamRequestHeaders } from '../legacy-proxy/headers.js'
 import { legacyTarget } from '../legacy-proxy/target.js'
 import { GatewayError, problemResponse } from './errors.js'
-import { headerEntries, readHeader } from './platform/request-headers.js'
+import { headerEntries, legacyTrace, readHeader } from './platform/request-headers.js'
 import { gatewayProblem } from './problems.js'
 import type { ObservedResponse } from './rollout/compare.js'
 import { readCapped } from './rollout/shadow.js'
@@ -53,6 +53,7 @@ export function snapshotRequest(
       proto: legacy.proto,
       clientIp: legacy.clientIp,
       requestId: `${c.get('requestId')}-shadow`,
+      ...legacyTrace(c),
     }),
   }
 }

@@ -1,4 +1,5 @@
 import type { Context } from 'hono'
+import type { TraceContext } from './observability/trace-context.js'
 import type { Bindings } from './platform/runtime.js'
 
 // The route vocabulary (the rows are declared by the features, see `src/route-table.ts`).
@@ -158,6 +159,8 @@ export type ReplayPolicy = 'always' | 'before-effect' | 'never'
 
 export type Variables = {
   requestId: string
+  /** W3C trace context of the request (continued from the caller or started here). */
+  trace: TraceContext
   /** performance.now() at the start of the request. */
   startedAt: number
   route: RouteMatch | undefined

@@ -1,13 +1,4 @@
-import type { z } from 'zod'
-import { fieldProblemsFromZod } from '../../src/errors.js'
 import { type SqlCodeRule, sqlProblems } from '../../src/platform/db/problems.js'
-import { validationFailed } from '../../src/problems.js'
-
-export function parse<S extends z.ZodType>(schema: S, value: unknown, prefix = ''): z.output<S> {
-  const result = schema.safeParse(value)
-  if (!result.success) throw validationFailed(fieldProblemsFromZod(result.error.issues, prefix))
-  return result.data
-}
 
 const identitySql = sqlProblems({})
 

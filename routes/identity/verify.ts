@@ -1,13 +1,13 @@
 import { z } from 'zod'
 import { DependencyUnavailableError } from '../../src/errors.js'
 import { requireUserId } from '../../src/kit/caller.js'
-import { readJson } from '../../src/kit/request.js'
+import { parseInput, readJson } from '../../src/kit/request.js'
 import type { Logger } from '../../src/observability/log.js'
 import type { Db } from '../../src/platform/db/port.js'
 import { withEffect } from '../../src/platform/effect.js'
 import type { NativeHandler } from '../../src/types.js'
 import type { IdentityCrypto } from './crypto.js'
-import { dbCall, parse } from './http.js'
+import { dbCall } from './http.js'
 import { IDENTITY_PROBLEMS } from './problems.js'
 import {
   type IdentityProvider,
@@ -64,7 +64,7 @@ export function createVerifyIdentity(deps: IdentityDeps): NativeHandler {
     if (c.req.method === 'GET') {
       return c.json(await dbCall(db.call<IdentityStatus>('identity_status', { p_user_id: userId })))
     }
-    const { identityVerificationId: id } = parse(VerifyBody, await readJson(c))
+    const { identityVerificationId: id } = parseInput(VerifyBody, await readJson(c))
 
     let verification: Awaited<ReturnType<IdentityProvider['fetchVerification']>>
     try {

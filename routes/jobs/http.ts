@@ -1,6 +1,6 @@
 import { z } from 'zod'
-import { fieldProblemsFromZod } from '../../src/errors.js'
-import { badRequest, validationFailed } from '../../src/problems.js'
+import { parseInput, readJson } from '../../src/kit/request.js'
+import { validationFailed } from '../../src/problems.js'
 import type { NativeHandler } from '../../src/types.js'
 import type { Dispatcher } from './dispatch.js'
 import { GoogleKeysUnavailableError, type SchedulerAuth } from './oidc.js'
@@ -49,22 +49,10 @@ export function createScheduledDispatcher({
     }
     c.set('logFields', { ...c.var.logFields, schedulerVia: caller.via })
 
-    const text = await c.req.text()
-    let body: unknown = {}
-    if (text.trim() !== '') {
-      try {
-        body = JSON.parse(text)
-      } catch {
-        throw badRequest('The body must be empty or a JSON object', [
-          { field: '(body)', message: 'not valid JSON' },
-        ])
-      }
-    }
-    const parsed = DispatchBody.safeParse(body)
-    if (!parsed.success) throw validationFailed(fieldProblemsFromZod(parsed.error.issues))
+    const body = parseInput(DispatchBody, await readJson(c, { empty: {} }))
     const selection = {
-      ...(parsed.data.jobs ? { jobs: parsed.data.jobs } : {}),
-      ...(parsed.data.cron ? { cron: parsed.data.cron } : {}),
+      ...(body.jobs ? { jobs: body.jobs } : {}),
+      ...(body.cron ? { cron: body.cron } : {}),
     }
     const { unknown } = dispatcher.select(selection)
     if (unknown.length > 0) {

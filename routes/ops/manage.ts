@@ -1,7 +1,7 @@
-import type { z } from 'zod'
-import { DependencyUnavailableError, fieldProblemsFromZod } from '../../src/errors.js'
+import { z } from 'zod'
+import { DependencyUnavailableError } from '../../src/errors.js'
 import { hasOpsRole } from '../../src/kit/caller.js'
-import { parseInput, readJson } from '../../src/kit/request.js'
+import { parseInput, readJson, validQuery } from '../../src/kit/request.js'
 import type { Logger } from '../../src/observability/log.js'
 import type { Db } from '../../src/platform/db/port.js'
 import { sqlProblems } from '../../src/platform/db/problems.js'
@@ -79,26 +79,15 @@ const opsSql = sqlProblems({
 })
 const sql = opsSql.call
 
+/** A path segment that must be a UUID, named `param:<name>` when it is not. */
 function parseParam(name: string, value: string | undefined): string {
-  const result = Uuid.safeParse(value)
-  if (!result.success) throw validationFailed([{ field: `param:${name}`, message: 'a UUID' }])
-  return result.data.toLowerCase()
+  const params = parseInput(z.object({ [name]: Uuid }), { [name]: value }, { target: 'param' })
+  return (params[name] as string).toLowerCase()
 }
 
-function parseQuery<S extends z.ZodType>(c: AppContext, schema: S): z.output<S> {
-  const query = Object.fromEntries(new URL(c.req.url).searchParams)
-  const result = schema.safeParse(query)
-  if (!result.success) {
-    // An unknown parameter is named itself, not the query as a whole.
-    const issues = result.error.issues.flatMap(
-      (issue): Array<{ path: readonly PropertyKey[]; message: string }> =>
-        issue.code === 'unrecognized_keys'
-          ? issue.keys.map((key) => ({ path: [key], message: 'not a parameter of this resource' }))
-          : [issue],
-    )
-    throw validationFailed(fieldProblemsFromZod(issues, 'query:'))
-  }
-  return result.data
+/** The query string; an unknown parameter is named itself, not the query as a whole. */
+function parseQuery<S extends z.ZodType>(c: AppContext, schema: S): Promise<z.output<S>> {
+  return validQuery(c, schema, { unknownMember: 'not a parameter of this resource' })
 }
 
 /** The operator: a verified user whose `app_metadata.role` is `ops` (as `/admin` checks). */
@@ -182,7 +171,7 @@ export function createOpsManage(deps: OpsDeps): NativeHandler {
         field: 'param:section',
       })
     }
-    const q = parseQuery(c, RecordsQuery)
+    const q = await parseQuery(c, RecordsQuery)
     const position = q.cursor ? decodeCursor(q.cursor) : undefined
     if (q.cursor && !position) {
       throw validationFailed([{ field: 'query:cursor', message: 'not a cursor of this API' }])
@@ -265,7 +254,7 @@ export function createOpsManage(deps: OpsDeps): NativeHandler {
 
     if (head === 'audit' && parts.length === 1) {
       if (method !== 'GET') throw methodNotAllowed(['GET'])
-      const q = parseQuery(c, AuditQuery)
+      const q = await parseQuery(c, AuditQuery)
       const entries = await sql(
         db.call<Array<{ id: number }>>('ops_audit_list', {
           p_actor: q.actor ?? null,

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { invalidInput } from '../../src/kit/request.js'
+import { parseInput as kitParseInput } from '../../src/kit/request.js'
 import { PERIOD_PATTERN } from './period.js'
 
 const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, {
@@ -50,16 +50,10 @@ export const ExportQuery = z
 export type ExportQuery = z.infer<typeof ExportQuery>
 
 /**
- * Validate with zod; every bad field is listed (422). An unknown member is named itself, not
- * its parent object, so a typo in a field name points at the typo.
+ * Validate with the request kit; every bad field is listed (422). An unknown member is named
+ * itself, not its parent object, so a typo in a field name points at the typo (as the legacy
+ * settlement functions answer).
  */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
-  const result = schema.safeParse(input)
-  if (result.success) return result.data
-  const issues = result.error.issues.flatMap((issue) =>
-    issue.code === 'unrecognized_keys'
-      ? issue.keys.map((key) => ({ path: [...issue.path, key], message: 'unknown member' }))
-      : [issue],
-  )
-  throw invalidInput(issues)
+  return kitParseInput(schema, input, { unknownMember: 'unknown member' })
 }

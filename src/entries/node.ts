@@ -9,8 +9,10 @@ import { startNodeServer } from './server.js'
 async function main() {
   try {
     const server = await startNodeServer(process.env)
+    // `on`, not `once`: a second SIGTERM (a supervisor repeating itself) must join the drain
+    // under way, not fall through to the default action that kills the process mid-request.
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-      process.once(signal, () => {
+      process.on(signal, () => {
         server.shutdown(signal).then(
           () => process.exit(0),
           () => process.exit(1),

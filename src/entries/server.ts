@@ -7,9 +7,13 @@ import { exceljsXlsxWriter } from '../../routes/settlement/export-xlsx-node.js'
 import { fontFromPackage } from '../../routes/settlement/font-node.js'
 import { createApp, type GatewayApp } from '../app.js'
 import { type Config, loadConfig } from '../config.js'
+import { dsnHost } from '../observability/error-report.js'
 import { createLogger, errorFields, type Logger } from '../observability/log.js'
 import { Metrics } from '../observability/metrics.js'
+import { otlpNodeExporter } from '../observability/otlp-node.js'
+import { sentryNodeReporter } from '../observability/sentry-node.js'
 import { batchedStdout } from '../observability/stdout.js'
+import { otlpHeaders, Tracer, vendorFetches } from '../observability/tracing.js'
 import { createDb, databaseKind } from '../platform/db/create.js'
 import { lazyDb } from '../platform/db/lazy.js'
 import { type FlagRules, type FlagTable, flagsFromText } from '../rollout/flags.js'
@@ -17,6 +21,7 @@ import { flagRulesFor } from '../route-table.js'
 import { verifierFromConfig } from '../security/from-config.js'
 import { rateLimiterFromConfig } from '../security/ratelimit/index.js'
 import { createIoredisAdapter } from '../security/ratelimit/redis-adapter.js'
+import { docsScriptFromDisk } from './docs-script-node.js'
 import { startNodeRollout } from './node-rollout.js'
 
 export interface RunningServer {
@@ -52,7 +57,27 @@ export async function startNodeServer(
       level: config.LOG_LEVEL,
       base: { service: 'bff-gateway', env: config.APP_ENV },
       write: stdout.write,
+      traceProject: config.GOOGLE_CLOUD_PROJECT,
     })
+  // Loaded only when configured: without a DSN the SDK is neither imported nor bundled.
+  const errorReporter = config.SENTRY_DSN
+    ? await sentryNodeReporter({
+        dsn: config.SENTRY_DSN,
+        environment: config.APP_ENV,
+        release: config.SENTRY_RELEASE,
+      })
+    : undefined
+  const spanExporter = config.OTEL_EXPORTER_OTLP_ENDPOINT
+    ? await otlpNodeExporter({
+        endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
+        headers: otlpHeaders(config.OTEL_EXPORTER_OTLP_HEADERS),
+        serviceName: config.OTEL_SERVICE_NAME,
+        environment: config.APP_ENV,
+      })
+    : undefined
+  const tracer =
+    spanExporter &&
+    new Tracer({ exporter: spanExporter, sampleRatio: config.OTEL_TRACES_SAMPLER_ARG })
   const identity = verifierFromConfig(config)
   const rateLimiter = rateLimiterFromConfig(config, {
     connectRedis: (url) =>
@@ -77,6 +102,7 @@ export async function startNodeServer(
     metrics,
     db,
     resources: { 'settlement.font': fontFromPackage(), 'settlement.xlsx': exceljsXlsxWriter },
+    ...(tracer ? { vendorFetch: vendorFetches(tracer) } : {}),
   })
   const rules = flagRulesFor(ROUTES, native)
   const table = await loadFlagsFile(config.FLAGS_FILE, rules)
@@ -103,6 +129,8 @@ export async function startNodeServer(
     config,
     routes: ROUTES,
     logger,
+    errorReporter,
+    tracer,
     metrics,
     flags: rollout.flags,
     rollout: rollout.hooks,
@@ -112,6 +140,7 @@ export async function startNodeServer(
     native,
     identity,
     rateLimiter,
+    docsScript: docsScriptFromDisk(),
     readiness: { accepting: () => !draining, database: () => db.ping(), ...rollout.readiness },
   })
 
@@ -133,6 +162,11 @@ export async function startNodeServer(
     nativeRoutes: Object.keys(native),
     jwt: identity ? 'verified' : 'decoded only (development)',
     rateLimiter: rateLimiter.kind,
+    // Where exports go, by host only: a DSN's user part is a key.
+    errorReporting: config.SENTRY_DSN ? `sentry ${dsnHost(config.SENTRY_DSN)}` : 'off',
+    traces: config.OTEL_EXPORTER_OTLP_ENDPOINT
+      ? `otlp ${new URL(config.OTEL_EXPORTER_OTLP_ENDPOINT).host}`
+      : 'off',
   })
 
   let closing: Promise<void> | undefined
@@ -162,6 +196,8 @@ export async function startNodeServer(
         rollout.close(),
         rateLimiter.close(),
         db.close(),
+        errorReporter?.close(Math.min(2_000, config.SHUTDOWN_GRACE_MS)),
+        spanExporter?.close(Math.min(2_000, config.SHUTDOWN_GRACE_MS)),
       ])
       const left = Math.max(250, config.SHUTDOWN_GRACE_MS - (Date.now() - began))
       let releaseTimer: ReturnType<typeof setTimeout> | undefined

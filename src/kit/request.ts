@@ -29,25 +29,60 @@ const PREFIX: Record<Target, string> = {
   cookie: 'cookie:',
 }
 
+type Issue = { path: ReadonlyArray<PropertyKey>; message: string; code?: string; keys?: string[] }
+
+export interface InputOptions {
+  /** Where the input came from: names the fields (`query:limit`); `json` by default. */
+  target?: Target
+  /**
+   * A member the schema does not know (a `.strict()` object) is named itself with this message
+   * (`items.0.colour: unknown member`) instead of its parent object: the contract of the routes
+   * whose legacy function names the typo.
+   */
+  unknownMember?: string
+}
+
 /** The one problem for input that breaks its schema: 422 listing every field at fault. */
 export function invalidInput(
-  issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>,
+  issues: ReadonlyArray<Issue>,
   target: Target = 'json',
+  unknownMember?: string,
 ): GatewayError {
-  return validationFailed(fieldProblemsFromZod(issues, PREFIX[target]))
+  const named = unknownMember
+    ? issues.flatMap((issue): Issue[] =>
+        issue.code === 'unrecognized_keys' && issue.keys
+          ? issue.keys.map((key) => ({ path: [...issue.path, key], message: unknownMember }))
+          : [issue],
+      )
+    : issues
+  return validationFailed(fieldProblemsFromZod(named, PREFIX[target]))
 }
 
 /** The hook every `zValidator` gets: a failure throws the 422 problem (the app renders it). */
 export function problemHook(result: { success: boolean; target: Target; error?: unknown }): void {
-  if (!result.success) {
-    const { issues } = result.error as z.ZodError
-    throw invalidInput(issues, result.target)
-  }
+  hookNaming(undefined)(result)
 }
 
+const hookNaming =
+  (unknownMember: string | undefined) =>
+  (result: { success: boolean; target: Target; error?: unknown }): void => {
+    if (!result.success) {
+      const { issues } = result.error as z.ZodError
+      throw invalidInput(issues as ReadonlyArray<Issue>, result.target, unknownMember)
+    }
+  }
+
 /** `zValidator` with the shared hook, for Hono routes. */
-export function validator<T extends Target, S extends z.ZodType>(target: T, schema: S) {
-  return zValidator(target, schema, problemHook)
+export function validator<T extends Target, S extends z.ZodType>(
+  target: T,
+  schema: S,
+  options: Pick<InputOptions, 'unknownMember'> = {},
+) {
+  return zValidator(
+    target,
+    schema,
+    options.unknownMember ? hookNaming(options.unknownMember) : problemHook,
+  )
 }
 
 const proceed = async () => {}
@@ -56,29 +91,51 @@ async function validTarget<S extends z.ZodType>(
   c: Context,
   target: 'query' | 'param' | 'header',
   schema: S,
+  options: Pick<InputOptions, 'unknownMember'>,
 ): Promise<z.output<S>> {
-  await validator(target, schema)(c, proceed)
+  await validator(target, schema, options)(c, proceed)
   return (c.req.valid as (t: string) => unknown)(target) as z.output<S>
 }
 
 /**
  * The JSON body, whatever the `Content-Type` says (as the Edge Functions read it).
+ * `empty`: what an empty body stands for on a route that allows one (otherwise it is a 400).
  * @throws GatewayError 400 naming `(body)` when it is missing or not JSON.
  */
-export async function readJson(c: Context): Promise<unknown> {
+export async function readJson(c: Context, options: { empty?: unknown } = {}): Promise<unknown> {
+  const notJson = () =>
+    badRequest(
+      options.empty === undefined
+        ? 'The body must be a JSON object'
+        : 'The body must be empty or a JSON object',
+      [{ field: '(body)', message: 'not valid JSON' }],
+    )
+  if (options.empty === undefined) {
+    try {
+      return await c.req.json()
+    } catch {
+      throw notJson()
+    }
+  }
+  const text = await c.req.text()
+  if (text.trim() === '') return options.empty
   try {
-    return await c.req.json()
+    return JSON.parse(text)
   } catch {
-    throw badRequest('The body must be a JSON object', [
-      { field: '(body)', message: 'not valid JSON' },
-    ])
+    throw notJson()
   }
 }
 
 /** Validate a value already read (a body whose schema depends on its content). */
-export function parseInput<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+export function parseInput<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  options: InputOptions = {},
+): z.output<S> {
   const result = schema.safeParse(value)
-  if (!result.success) throw invalidInput(result.error.issues)
+  if (!result.success) {
+    throw invalidInput(result.error.issues, options.target, options.unknownMember)
+  }
   return result.data
 }
 
@@ -88,13 +145,17 @@ export async function validJson<S extends z.ZodType>(c: Context, schema: S): Pro
 }
 
 /** The query string, validated (fields named `query:<name>`). */
-export function validQuery<S extends z.ZodType>(c: AppContext, schema: S): Promise<z.output<S>> {
-  return validTarget(c, 'query', schema)
+export function validQuery<S extends z.ZodType>(
+  c: AppContext,
+  schema: S,
+  options: Pick<InputOptions, 'unknownMember'> = {},
+): Promise<z.output<S>> {
+  return validTarget(c, 'query', schema, options)
 }
 
 /** The path parameters, validated (fields named `param:<name>`). */
 export function validParams<S extends z.ZodType>(c: Context, schema: S): Promise<z.output<S>> {
-  return validTarget(c, 'param', schema)
+  return validTarget(c, 'param', schema, {})
 }
 
 /** `Idempotency-Key` (IETF draft-ietf-httpapi-idempotency-key-header), at most 300 printable characters like Toss's. */

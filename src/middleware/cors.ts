@@ -23,6 +23,8 @@ export const CORS_ALLOW_HEADERS = [
 
 export const CORS_EXPOSE_HEADERS = [
   'x-request-id',
+  // W3C trace context of the request, so a browser can link its own telemetry to the trace.
+  'traceparent',
   'x-bff-backend',
   'server-timing',
   'ratelimit-limit',

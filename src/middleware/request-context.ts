@@ -1,6 +1,7 @@
 import { createMiddleware } from 'hono/factory'
 import type { Logger } from '../observability/log.js'
 import type { GatewayMetrics } from '../observability/metrics.js'
+import { formatTraceparent, traceContextOf } from '../observability/trace-context.js'
 import { gatewayHeaders, readHeader } from '../platform/request-headers.js'
 import type { AppEnv, RolloutHooks } from '../types.js'
 
@@ -17,7 +18,7 @@ export interface RequestContextOptions {
 }
 
 /**
- * First middleware: request id, timing, and after the response one JSON access-log line and
+ * First middleware: request id, trace context, timing, and after the response one JSON access-log line and
  * the per-route metrics.
  */
 export function requestContext({ logger, metrics, knownRoutes, observe }: RequestContextOptions) {
@@ -29,7 +30,15 @@ export function requestContext({ logger, metrics, knownRoutes, observe }: Reques
     c.set('startedAt', startedAt)
     c.set('sideEffect', false)
     c.set('logFields', {})
-    gatewayHeaders(c)['x-request-id'] = requestId
+    const trace = traceContextOf(
+      readHeader(c, 'traceparent'),
+      readHeader(c, 'x-cloud-trace-context'),
+    )
+    c.set('trace', trace)
+    const headers = gatewayHeaders(c)
+    headers['x-request-id'] = requestId
+    // The caller learns the trace (and the gateway's span) of its request, also on errors.
+    headers.traceparent = formatTraceparent(trace)
 
     await next()
 
@@ -51,11 +60,13 @@ export function requestContext({ logger, metrics, knownRoutes, observe }: Reques
     if (upstreamMs !== undefined) metrics.upstream.observe({ route: label }, upstreamMs / 1000)
     if (!logger.enabled('info')) return
     const decision = c.get('decision')
-    logger.info('request', {
+    logger.access({
       requestId,
+      requestIdFromClient: requestId === incomingId,
       method: c.req.method,
       path: c.req.path,
       route: route.def.id,
+      routeKnown: !route.unknown,
       backend,
       reason: decision?.reason,
       bucket: decision?.bucket,
@@ -63,7 +74,8 @@ export function requestContext({ logger, metrics, knownRoutes, observe }: Reques
       status,
       latencyMs: Math.round(seconds * 10_000) / 10,
       upstreamMs: upstreamMs === undefined ? undefined : Math.round(upstreamMs * 10) / 10,
-      ...c.get('logFields'),
+      trace,
+      extra: c.get('logFields'),
     })
   })
 }

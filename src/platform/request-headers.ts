@@ -1,3 +1,4 @@
+import { outgoingTraceHeaders } from '../observability/trace-context.js'
 import type { AppContext } from '../types.js'
 import { nodeRequest } from './runtime.js'
 
@@ -57,4 +58,17 @@ export function gatewayHeaders(c: AppContext): Record<string, string> {
     c.set('responseHeaders', headers)
   }
   return headers
+}
+
+/**
+ * Trace context for a call the gateway makes to a legacy function on behalf of this request:
+ * the `traceparent` of a new child span of the request's, and the caller's `tracestate` when
+ * its `traceparent` was continued (a restarted trace drops it, as the W3C specification asks).
+ */
+export function legacyTrace(c: AppContext): { traceparent?: string; tracestate?: string } {
+  const trace = c.get('trace')
+  if (!trace) return {}
+  const { traceparent } = outgoingTraceHeaders(trace)
+  const tracestate = trace.source === 'traceparent' ? readHeader(c, 'tracestate') : undefined
+  return tracestate ? { traceparent, tracestate } : { traceparent }
 }

@@ -271,6 +271,10 @@ export class LiveFlags implements FlagSource {
     this.activeHolds = this.holdsFrom(snapshot.holds)
     if (writes !== this.writes) return
     if (snapshot.version === this.overlayVersion && !this.rejected) return
+    if (snapshot.version === 0 && snapshot.overlay === undefined && this.overlayVersion > 0) {
+      await this.restoreLostRecord(writes)
+      return
+    }
     try {
       const base = this.parse(snapshot)
       this.rejected = undefined
@@ -293,6 +297,41 @@ export class LiveFlags implements FlagSource {
       }
       this.rejected = { version: snapshot.version, problems }
     }
+  }
+
+  /**
+   * The store answers with no record at all while this instance holds a written overlay: the
+   * store lost its data (a Redis restarted without persistence, a failover to an empty replica),
+   * not an operator's decision; every change goes through `change()`, which never empties the
+   * record. Falling back to the file would silently undo every change since, kill switches
+   * included. The last good table stays and is written back (compare-and-set on the empty
+   * record, so of several instances exactly one writes and the others adopt its copy).
+   */
+  private async restoreLostRecord(writes: number): Promise<void> {
+    const { store, logger } = this.opts
+    const lost = this.overlayVersion
+    logger.error('flag store lost its record: keeping the last good table and writing it back', {
+      store: store.kind,
+      version: this.table.version,
+    })
+    const overlay: Overlay = {
+      routes: this.overlay,
+      updatedAt: new Date(this.clock()).toISOString(),
+      updatedBy: `restored after the store lost version ${lost}`,
+    }
+    let written = false
+    try {
+      written = await store.compareAndSet(0, JSON.stringify(overlay))
+    } catch (error) {
+      logger.warn(
+        'flag store restore not written; retrying on the next refresh',
+        errorFields(error),
+      )
+      return
+    }
+    if (!written || writes !== this.writes) return
+    this.writes += 1
+    this.swap(this.compile(this.overlay, 1), this.overlay, 1)
   }
 
   /** The stored record as a table. @throws FlagsError when it is not valid. */

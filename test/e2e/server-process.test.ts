@@ -65,12 +65,14 @@ describe('the built server process', () => {
       .map((l) => JSON.parse(l))
       .find((l) => l.requestId === 'e2e-log-line-1')
     expect(line).toMatchObject({
-      msg: 'request',
+      severity: 'INFO',
+      message: 'request',
       route: 'echo',
       backend: 'legacy',
-      status: 200,
-      method: 'GET',
+      httpRequest: { requestMethod: 'GET', requestUrl: '/functions/v1/echo', status: 200 },
     })
+    expect(line.httpRequest.latency).toMatch(/^\d+\.\d{3,4}s$/)
+    expect(line['logging.googleapis.com/spanId']).toMatch(/^[0-9a-f]{16}$/)
     expect(typeof line.latencyMs).toBe('number')
     expect(typeof line.upstreamMs).toBe('number')
   })
@@ -92,6 +94,22 @@ describe('the built server process', () => {
     expect(await res.text()).toBe('late')
     expect(await code).toBe(0)
     await expect(fetch(`${local.url}/health`)).rejects.toThrow()
+  })
+
+  it('keeps draining through a second SIGTERM (the default action would kill it mid-request)', async () => {
+    const local = await spawnGateway({ LEGACY_FUNCTIONS_URL: legacy.functionsUrl })
+    const inFlight = fetch(`${local.url}/functions/v1/slow?ms=700`)
+    await new Promise((r) => setTimeout(r, 200))
+    const exited = new Promise<[number | null, string | null]>((resolve) =>
+      local.child.once('exit', (code, signal) => resolve([code, signal])),
+    )
+    local.child.kill('SIGTERM')
+    await new Promise((r) => setTimeout(r, 100))
+    local.child.kill('SIGTERM')
+    const res = await inFlight
+    expect(res.status).toBe(200)
+    expect(await res.text()).toBe('late')
+    expect(await exited).toEqual([0, null])
   })
 })
 

@@ -155,6 +155,7 @@ describe('cors: actual requests', () => {
     const exposed = res.headers.get('access-control-expose-headers') ?? ''
     for (const h of [
       'x-request-id',
+      'traceparent',
       'x-bff-backend',
       'server-timing',
       'ratelimit-limit',

@@ -27,6 +27,14 @@ describe('loadConfig', () => {
     expect(config.jwtIssuer).toBe('https://abc.supabase.co/auth/v1')
   })
 
+  it('takes a Google Cloud project id for the log lines’ trace field, and refuses a malformed one', () => {
+    expect(loadConfig({ GOOGLE_CLOUD_PROJECT: 'bff-gateway-prod' }).GOOGLE_CLOUD_PROJECT).toBe(
+      'bff-gateway-prod',
+    )
+    expect(loadConfig({}).GOOGLE_CLOUD_PROJECT).toBeUndefined()
+    expect(errorOf({ GOOGLE_CLOUD_PROJECT: 'Bad/Project' })).toContain('GOOGLE_CLOUD_PROJECT')
+  })
+
   it('treats empty strings as unset', () => {
     expect(loadConfig({ PORT: '', APP_ENV: '' }).PORT).toBe(8787)
   })
@@ -81,5 +89,37 @@ describe('loadConfig', () => {
       ALLOWED_ORIGINS: '*',
     }
     expect(errorOf(env)).toContain('ALLOWED_ORIGINS')
+  })
+
+  it('reads the telemetry exporters, off by default', () => {
+    const off = loadConfig({})
+    expect(off.SENTRY_DSN).toBeUndefined()
+    expect(off.OTEL_EXPORTER_OTLP_ENDPOINT).toBeUndefined()
+    expect(off.OTEL_SERVICE_NAME).toBe('bff-gateway')
+    expect(off.OTEL_TRACES_SAMPLER_ARG).toBe(1)
+    const on = loadConfig({
+      SENTRY_DSN: 'https://0123abcd@o1.ingest.sentry.io/4501',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318/',
+      OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20abc,x-tenant=gw',
+      OTEL_TRACES_SAMPLER_ARG: '0.25',
+    })
+    expect(on.SENTRY_DSN).toBe('https://0123abcd@o1.ingest.sentry.io/4501')
+    expect(on.OTEL_EXPORTER_OTLP_ENDPOINT).toBe('http://127.0.0.1:4318')
+    expect(on.OTEL_TRACES_SAMPLER_ARG).toBe(0.25)
+  })
+
+  it('refuses a malformed DSN or OTLP setting without echoing the DSN', () => {
+    const message = errorOf({ SENTRY_DSN: 'https://o1.ingest.sentry.io/4501?key=secret123' })
+    expect(message).toBe(
+      'config error: SENTRY_DSN must be a Sentry DSN (https://<key>@<host>/<project id>)',
+    )
+    expect(message).not.toContain('secret123')
+    expect(errorOf({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toContain(
+      'OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s) URL',
+    )
+    expect(errorOf({ OTEL_EXPORTER_OTLP_HEADERS: 'Bearer abc' })).toBe(
+      'config error: OTEL_EXPORTER_OTLP_HEADERS must be comma-separated name=value pairs (e.g. authorization=Bearer%20token)',
+    )
+    expect(errorOf({ OTEL_TRACES_SAMPLER_ARG: '1.5' })).toContain('OTEL_TRACES_SAMPLER_ARG')
   })
 })

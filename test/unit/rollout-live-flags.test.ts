@@ -195,6 +195,41 @@ describe('LiveFlags', () => {
     expect(lines.some((l) => l.includes('flag store reachable again'))).toBe(true)
   })
 
+  it('keeps the last good table when the store comes back empty, and writes it back once', async () => {
+    let inner = memoryFlagStore()
+    // Two instances over one store whose data can be lost (a Redis restarted without persistence).
+    const store: FlagStore = {
+      kind: 'memory',
+      read: () => inner.read(),
+      compareAndSet: (e, o) => inner.compareAndSet(e, o),
+      placeHold: (...a) => inner.placeHold(...a),
+      releaseHold: (...a) => inner.releaseHold(...a),
+      close: async () => {},
+    }
+    const lines: string[] = []
+    const a = live(store, lines).flags
+    const b = live(store).flags
+    await Promise.all([a.start(), b.start()])
+    await a.change({ percents: { 'ai-reply-suggest': 0 }, actor: 'ops kill' })
+    await b.refresh()
+    expect(b.current().routes.get('ai-reply-suggest')?.percent).toBe(0)
+    inner = memoryFlagStore()
+    await Promise.all([a.refresh(), b.refresh()])
+    for (const flags of [a, b]) {
+      // Not the file's 5 %: the kill stays in force.
+      expect(flags.current().routes.get('ai-reply-suggest')?.percent).toBe(0)
+    }
+    const stored = await inner.read()
+    expect(stored.version).toBe(1)
+    expect(JSON.parse(stored.overlay ?? '{}').routes).toEqual({ 'ai-reply-suggest': { native: 0 } })
+    await Promise.all([a.refresh(), b.refresh()])
+    expect((await inner.read()).version).toBe(1)
+    expect(a.current().version).toBe('v1')
+    expect(b.current().version).toBe('v1')
+    expect(lines.some((l) => l.includes('flag store lost its record'))).toBe(true)
+    await Promise.all([a.stop(), b.stop()])
+  })
+
   it('starts on the file table when the store is down at start', async () => {
     const { store, state } = flakyStore()
     state.down = true
