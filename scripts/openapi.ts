@@ -3,10 +3,10 @@
  * (or stdout) without starting the gateway, for client generators (openapi-generator `dart-dio`).
  */
 import { writeFileSync } from 'node:fs'
-import { ROUTES } from '../routes/index.js'
+import { PROBLEM_SETS, ROUTES } from '../routes/index.js'
 import { openApiDocument } from '../src/openapi.js'
 
-const text = `${JSON.stringify(openApiDocument(ROUTES), null, 2)}\n`
+const text = `${JSON.stringify(openApiDocument(ROUTES, { problems: PROBLEM_SETS }), null, 2)}\n`
 const out = process.argv[2]
 if (out) writeFileSync(out, text)
 else process.stdout.write(text)

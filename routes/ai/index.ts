@@ -2,6 +2,7 @@ import { closed, defineFeature, KiB } from '../../src/route-table.js'
 import { anthropicFromConfig } from './anthropic.js'
 import type { AiDeps } from './deps.js'
 import { createAiPollSuggest, PollSuggestBody } from './poll-suggest.js'
+import { AI_PROBLEMS } from './problems.js'
 import { createAiReplySuggest, ReplySuggestBody } from './reply-suggest.js'
 import { PollSuggestAnswer, ReplySuggestAnswer } from './schemas.js'
 
@@ -11,6 +12,7 @@ import { PollSuggestAnswer, ReplySuggestAnswer } from './schemas.js'
  */
 export const ai = defineFeature<AiDeps>({
   name: 'ai',
+  problems: [AI_PROBLEMS],
   setup: ({ config, db, logger, metrics, vendorFetch }) => {
     if (!db) return undefined
     const anthropic = anthropicFromConfig(

@@ -11,6 +11,7 @@ import { createCampaignComplete } from './campaign-complete.js'
 import type { FundingDeps } from './deps.js'
 import { tossBilling } from './payment-method.js'
 import { createFundingPledge } from './pledge.js'
+import { FUNDING_PROBLEMS, FUNDING_SQL_PROBLEMS } from './problems.js'
 import { retryScheduleFrom } from './schedule.js'
 import { BillingDeletedEvent, CompleteBody, PledgeBody, ReviewBody, StudioBody } from './schemas.js'
 import { createFundingStudioSubmit } from './studio-submit.js'
@@ -61,6 +62,7 @@ export function fundingDeps({
  */
 export const funding = defineFeature<FundingDeps>({
   name: 'funding',
+  problems: [FUNDING_PROBLEMS, FUNDING_SQL_PROBLEMS],
   setup: fundingDeps,
   routes: [
     {

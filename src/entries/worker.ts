@@ -1,14 +1,15 @@
 import type { ExecutionContext } from 'hono'
 import flagsDocument from '../../flags.json'
 import { fetchTransport } from '../../legacy-proxy/fetch-transport.js'
-import { nativeHandlers, ROUTES } from '../../routes/index.js'
+import { nativeHandlers, PROBLEM_SETS, ROUTES } from '../../routes/index.js'
 import { jobDispatcher, runCron } from '../../routes/jobs/index.js'
 import { createApp, type GatewayApp } from '../app.js'
 import { type ConfigError, loadConfig } from '../config.js'
-import { GatewayError, problemResponse } from '../errors.js'
+import { problemResponse } from '../errors.js'
 import { createLogger } from '../observability/log.js'
 import { Metrics } from '../observability/metrics.js'
 import { createSupabaseDb } from '../platform/db/supabase.js'
+import { gatewayProblem } from '../problems.js'
 import { compileFlags } from '../rollout/flags.js'
 import { flagRulesFor } from '../route-table.js'
 import { verifierFromConfig } from '../security/from-config.js'
@@ -74,6 +75,7 @@ function build(env: WorkerEnv): Built {
   const app = createApp({
     config,
     routes: ROUTES,
+    problems: PROBLEM_SETS,
     logger,
     flags: rollout.flags,
     rollout: rollout.hooks,
@@ -121,12 +123,7 @@ export default {
     const built = ensureBuilt(env)
     if (!built) {
       return problemResponse(
-        new GatewayError({
-          status: 500,
-          code: 'misconfigured',
-          title: 'Gateway misconfigured',
-          detail: 'The gateway could not start; see its logs',
-        }),
+        gatewayProblem('misconfigured', { detail: 'The gateway could not start; see its logs' }),
         crypto.randomUUID(),
       )
     }

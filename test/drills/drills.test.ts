@@ -4,6 +4,7 @@ import { formatReport } from '../../bench/drills/lib/report.js'
 import { postgresDrill } from '../../bench/drills/postgres.js'
 import { redisDrill } from '../../bench/drills/redis.js'
 import { sigtermDrill } from '../../bench/drills/sigterm.js'
+import { soakDrill } from '../../bench/drills/soak.js'
 
 /**
  * The short forms of the reliability drills (bench/drills/, `npm run drills` runs the full
@@ -30,5 +31,9 @@ describe('reliability drills (short forms)', () => {
 
   it('legacy pathologies: hang, reset, 1 byte/s, 100 MiB are bounded; no descriptor leak', async () => {
     expectPass(await legacyDrill({ rate: 30, each: 2, totalTimeoutMs: 3_000 }))
+  }, 90_000)
+
+  it('soak: RSS, heap and descriptors do not grow beyond noise; no 5xx', async () => {
+    expectPass(await soakDrill({ seconds: 15, sampleMs: 1_000, users: 100, judgeLatency: false }))
   }, 90_000)
 })

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ROUTES } from '../../routes/index.js'
+import { PROBLEM_SETS, ROUTES } from '../../routes/index.js'
 import { buildTestApp } from '../helpers/gateway.js'
 
 // /openapi.json as the app serves it, generated from the route table and the zod schemas the
@@ -17,7 +17,10 @@ let doc: Json
 let dir: string
 
 beforeAll(async () => {
-  const app = buildTestApp('http://127.0.0.1:9/functions/v1', { transport: 'fetch' })
+  const app = buildTestApp('http://127.0.0.1:9/functions/v1', {
+    transport: 'fetch',
+    extra: { problems: PROBLEM_SETS },
+  })
   const res = await app.request('/openapi.json')
   expect(res.status).toBe(200)
   doc = (await res.json()) as Json
@@ -99,6 +102,37 @@ describe('/openapi.json', () => {
         for (const o of Object.values(path) as Json[]) expect(o['x-legacy-only'], r.id).toBe(true)
       }
     }
+  })
+
+  it('documents every problem+json answer of a route, from the catalogues', () => {
+    const checkout = op('/functions/v1/payment-checkout')
+    const problems = (status: string) =>
+      Object.keys(checkout.responses[status]?.content['application/problem+json'].examples ?? {})
+    expect(problems('422')).toContain('validation-failed')
+    expect(problems('400')).toContain('bad-request')
+    expect(problems('401')).toEqual(
+      expect.arrayContaining(['authentication-required', 'invalid-token']),
+    )
+    expect(problems('403')).toContain('origin-not-allowed')
+    expect(problems('429')).toContain('rate-limited')
+    expect(problems('413')).toContain('payload-too-large')
+    // The feature's own catalogue (routes/payments/problems.ts), not another feature's.
+    const paymentCodes = PROBLEM_SETS.filter((s) => s.scope === 'payments').flatMap((s) =>
+      s.entries.map((e) => e.code),
+    )
+    const all = Object.values(checkout.responses).flatMap((r) =>
+      Object.keys((r as Json).content?.['application/problem+json']?.examples ?? {}),
+    )
+    expect(all).toEqual(expect.arrayContaining(paymentCodes))
+    const example =
+      checkout.responses['422'].content['application/problem+json'].examples['validation-failed']
+        .value
+    expect(example).toMatchObject({ status: 422, code: 'validation-failed' })
+    // A legacy-only route gets the pipeline's problems but none of the native handler's.
+    const confirm = op('/functions/v1/payment-confirm')
+    expect(confirm.responses['422']).toBeUndefined()
+    expect(Object.keys(confirm.responses)).toEqual(expect.arrayContaining(['401', '429', '502']))
+    expect(doc.components.schemas.Problem.properties.code.enum).toContain('validation-failed')
   })
 
   it('documents the query and path parameters of a sub-resource', () => {
