@@ -160,6 +160,20 @@ export function nodeTransport({
         // time, re-arms itself for what is left of the total.
         const onDeadline = () => {
           if (!headersArrived) {
+            // The client is still sending its body: the function cannot be blamed for not
+            // answering yet. The body deadline (408) bounds the upload; the headers deadline
+            // counts from the moment the body went out whole.
+            if (
+              call.body === 'stream' &&
+              call.bodyDeadline !== undefined &&
+              !upstreamReq.writableFinished &&
+              !upstreamReq.destroyed
+            ) {
+              upstreamReq.once('finish', () => {
+                if (!settled) deadline = setTimeout(onDeadline, headersTimeoutMs)
+              })
+              return
+            }
             fail(upstreamTimeout('The legacy function did not answer in time'))
             return
           }

@@ -5,6 +5,7 @@
 // are imported only when configured (SENTRY_DSN, OTEL_EXPORTER_OTLP_ENDPOINT): kept out of the
 // bundle, a gateway without them does not parse them at start.
 import { build } from 'esbuild'
+import { copyDocsScript } from './docs-assets.mjs'
 
 await build({
   entryPoints: ['src/entries/node.ts'],
@@ -28,3 +29,6 @@ await build({
   sourcemap: true,
   logLevel: 'warning',
 })
+
+// The /docs reference's script beside the bundle (scripts/docs-assets.mjs).
+await copyDocsScript('dist/assets')

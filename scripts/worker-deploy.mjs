@@ -5,6 +5,7 @@
  * `[vars]` to the Worker that production's environment is named after.
  */
 import { spawnSync } from 'node:child_process'
+import { copyDocsScript } from './docs-assets.mjs'
 
 const ENVIRONMENTS = ['staging', 'production']
 const args = process.argv.slice(2)
@@ -21,5 +22,6 @@ if (!ENVIRONMENTS.includes(env)) {
   )
   process.exit(2)
 }
+await copyDocsScript('workers-assets')
 const wrangler = spawnSync('npx', ['wrangler', 'deploy', ...args], { stdio: 'inherit' })
 process.exit(wrangler.status ?? 1)

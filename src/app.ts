@@ -3,7 +3,7 @@ import { fetchTransport } from '../legacy-proxy/fetch-transport.js'
 import type { LegacyTransport } from '../legacy-proxy/transport.js'
 import type { Config } from './config.js'
 import { createDispatcher } from './dispatch.js'
-import { docsPage } from './docs-page.js'
+import { type DocsScript, docsRoutes } from './docs-page.js'
 import { errorHandler, notFoundHandler } from './error-handler.js'
 import { bodyLimit } from './middleware/body-limit.js'
 import { cors, strictOrigin } from './middleware/cors.js'
@@ -74,6 +74,8 @@ export interface Deps {
   /** The fetch shadow calls reach legacy with (the platform's by default; tests use a stand-in). */
   legacyFetch?: typeof fetch
   clock?: () => number
+  /** The `/docs` reference's script; absent where the platform serves it (Workers assets). */
+  docsScript?: DocsScript
 }
 
 /**
@@ -175,7 +177,7 @@ export function createApp(deps: Deps) {
     }),
   )
   app.get('/openapi.json', (c) => c.json(openApiDocument(routes)))
-  app.get('/docs', (c) => c.html(docsPage(routes)))
+  app.route('/', docsRoutes({ script: deps.docsScript }))
   deps.mount?.(app, { breakers, metrics: metricsRegistry, nativeRoutes, routes, shadow })
 
   const traced = (name: string, step: MiddlewareHandler<AppEnv>) =>

@@ -70,6 +70,11 @@ const EnvSchema = z.object({
   PORT: int(1, 65535).default(8787),
   APP_ENV: z.enum(['development', 'staging', 'production']).default('development'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  // Google Cloud project id: access-log lines name their trace as Cloud Logging links it.
+  GOOGLE_CLOUD_PROJECT: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'a Google Cloud project id (6-30 of a-z, 0-9, -)')
+    .optional(),
   FLAGS_FILE: z.string().min(1).default('flags.json'),
   SUPABASE_URL: httpUrl.optional(),
   LEGACY_FUNCTIONS_URL: httpUrl.optional(),

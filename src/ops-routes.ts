@@ -3,6 +3,7 @@ import type { Config } from './config.js'
 import { GatewayError } from './errors.js'
 import type { Metrics } from './observability/metrics.js'
 import { bearerToken, timingSafeEqual } from './platform/credentials.js'
+import { processMemoryMetrics } from './platform/runtime.js'
 import type { AppEnv, ReadinessCheck, ReadinessProbe } from './types.js'
 
 export interface OpsRoutesOptions {
@@ -82,7 +83,8 @@ export function opsRoutes({ config, metricsRegistry, readiness, legacyKind }: Op
         detail: 'Set BFF_ADMIN_TOKEN to expose metrics',
       })
     }
-    return c.body(metricsRegistry.render(), 200, {
+    // Memory gauges on Node (RSS, heap), so a slow leak shows on the dashboard (and in the soak).
+    return c.body(metricsRegistry.render() + processMemoryMetrics(), 200, {
       'content-type': 'text/plain; version=0.0.4; charset=utf-8',
     })
   })

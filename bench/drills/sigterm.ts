@@ -21,9 +21,9 @@ export interface SigtermOptions {
 }
 
 interface AccessLine {
-  msg?: string
+  message?: string
   requestId?: string
-  status?: number
+  httpRequest?: { status?: number }
   outcome?: string
 }
 
@@ -91,8 +91,9 @@ async function round(
   const log = accessLog(g)
   const received = new Map<string, number>()
   for (const l of log)
-    if (l.msg === 'request' && l.requestId) received.set(l.requestId, l.status ?? 0)
-  const stopped = log.find((l) => l.msg === 'stopped')
+    if (l.message === 'request' && l.requestId)
+      received.set(l.requestId, l.httpRequest?.status ?? 0)
+  const stopped = log.find((l) => l.message === 'stopped')
   const failed = samples.filter((s: Sample) => s.status === 0)
   // A request with no access-log line never reached the app (an idle keep-alive connection
   // closed as the request was written) only if the process drained and stopped on its own.

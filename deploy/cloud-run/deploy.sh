@@ -10,13 +10,15 @@ service="bff-gateway-$TARGET"
 runtime_sa="bff-gateway-$TARGET@$PROJECT_ID.iam.gserviceaccount.com"
 
 # The plain configuration, plus what the scheduled dispatcher verifies Cloud Scheduler's OIDC
-# token against (scheduler.sh creates the jobs with the same audience and account).
+# token against (scheduler.sh creates the jobs with the same audience and account), and the
+# project id the log lines name their trace with (Cloud Logging links them to Cloud Trace).
 env_file=$(mktemp)
 trap 'rm -f "$env_file"' EXIT
 cat "$TARGET.env.yaml" >"$env_file"
 cat >>"$env_file" <<YAML
 SCHEDULER_AUDIENCE: https://$service-$PROJECT_NUMBER.$REGION.run.app/functions/v1/scheduled-dispatcher
 SCHEDULER_SERVICE_ACCOUNT: bff-scheduler-$TARGET@$PROJECT_ID.iam.gserviceaccount.com
+GOOGLE_CLOUD_PROJECT: $PROJECT_ID
 YAML
 
 # Every secret of secrets.txt that exists for this environment; one not created (an integration

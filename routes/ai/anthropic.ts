@@ -6,6 +6,7 @@ import Anthropic, {
 } from '@anthropic-ai/sdk'
 import type { CircuitBreakerPolicy } from 'cockatiel'
 import type { Config } from '../../src/config.js'
+import { outgoingTraceHeaders, type TraceContext } from '../../src/observability/trace-context.js'
 import { loadCockatiel } from '../../src/platform/resilience.js'
 
 /** Why a model did not produce the answer; shown to clients in `meta.fallback`. */
@@ -43,6 +44,8 @@ export interface AiRequest<T> {
   /** Turn the model's text into the value, or undefined when it is not acceptable. */
   accept: (text: string) => T | undefined
   signal?: AbortSignal
+  /** The request's trace (`c.get('trace')`): each model call is sent as a child span. */
+  trace?: TraceContext
 }
 
 export type AiResult<T> =
@@ -190,7 +193,12 @@ export function createAnthropicClient({
                 }
               : {}),
           },
-          { timeout: timeoutMs, maxRetries, ...(request.signal ? { signal: request.signal } : {}) },
+          {
+            timeout: timeoutMs,
+            maxRetries,
+            headers: outgoingTraceHeaders(request.trace),
+            ...(request.signal ? { signal: request.signal } : {}),
+          },
         ),
       )
       const usage = {

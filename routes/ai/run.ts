@@ -78,6 +78,7 @@ export async function runSuggestion<T>(
       maxTokens: job.maxTokens,
       jsonSchema: job.jsonSchema,
       signal: c.req.raw.signal,
+      trace: c.get('trace'),
       accept: (text) => {
         const checked = job.validate(text)
         dropped += checked.dropped.length

@@ -1,7 +1,6 @@
 import { z } from 'zod'
 import {
   DependencyUnavailableError,
-  fieldProblemsFromZod,
   GatewayError,
   methodNotAllowed,
   notFound,

@@ -43,7 +43,7 @@ export function createRefundProcess(deps: PaymentDeps): NativeHandler {
       if (refund.status !== 'pending') return settledAnswer(c, refund)
       failFastWhenTossIsDown(toss)
       markEffect(c, 'refund-send')
-      return runAnswer(c, await runRefund(deps, refund, input.refundReceiveAccount))
+      return runAnswer(c, await runRefund(deps, refund, input.refundReceiveAccount, c.get('trace')))
     }
 
     const userId = ops ? optionalUserId(c) : requireUserId(c)
@@ -69,7 +69,10 @@ export function createRefundProcess(deps: PaymentDeps): NativeHandler {
       c.header('idempotent-replayed', 'true')
       if (refund.status !== 'pending') return settledAnswer(c, refund)
     }
-    return runAnswer(c, await dbCall(runRefund(deps, refund, input.refundReceiveAccount)))
+    return runAnswer(
+      c,
+      await dbCall(runRefund(deps, refund, input.refundReceiveAccount, c.get('trace'))),
+    )
   }
 }
 

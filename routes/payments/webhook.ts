@@ -125,7 +125,7 @@ export function createPaymentWebhook({ db, toss, logger }: PaymentDeps): NativeH
       })
     let payment: TossPayment
     try {
-      payment = await toss.getPayment(event.data.paymentKey)
+      payment = await toss.getPayment(event.data.paymentKey, { trace: c.get('trace') })
     } catch (error) {
       log.warn('webhook payment re-fetch failed', {
         paymentKey: event.data.paymentKey,

@@ -21,6 +21,7 @@ import { flagRulesFor } from '../route-table.js'
 import { verifierFromConfig } from '../security/from-config.js'
 import { rateLimiterFromConfig } from '../security/ratelimit/index.js'
 import { createIoredisAdapter } from '../security/ratelimit/redis-adapter.js'
+import { docsScriptFromDisk } from './docs-script-node.js'
 import { startNodeRollout } from './node-rollout.js'
 
 export interface RunningServer {
@@ -56,6 +57,7 @@ export async function startNodeServer(
       level: config.LOG_LEVEL,
       base: { service: 'bff-gateway', env: config.APP_ENV },
       write: stdout.write,
+      traceProject: config.GOOGLE_CLOUD_PROJECT,
     })
   // Loaded only when configured: without a DSN the SDK is neither imported nor bundled.
   const errorReporter = config.SENTRY_DSN
@@ -138,6 +140,7 @@ export async function startNodeServer(
     native,
     identity,
     rateLimiter,
+    docsScript: docsScriptFromDisk(),
     readiness: { accepting: () => !draining, database: () => db.ping(), ...rollout.readiness },
   })
 

@@ -50,6 +50,7 @@ function build(env: WorkerEnv): Built {
   const logger = createLogger({
     level: config.LOG_LEVEL,
     base: { service: 'bff-gateway', env: config.APP_ENV },
+    traceProject: config.GOOGLE_CLOUD_PROJECT,
   })
   const metrics = new Metrics()
   // Workers reach the database only through PostgREST (supabase-js rpc()).

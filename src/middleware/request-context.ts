@@ -60,11 +60,13 @@ export function requestContext({ logger, metrics, knownRoutes, observe }: Reques
     if (upstreamMs !== undefined) metrics.upstream.observe({ route: label }, upstreamMs / 1000)
     if (!logger.enabled('info')) return
     const decision = c.get('decision')
-    logger.info('request', {
+    logger.access({
       requestId,
+      requestIdFromClient: requestId === incomingId,
       method: c.req.method,
       path: c.req.path,
       route: route.def.id,
+      routeKnown: !route.unknown,
       backend,
       reason: decision?.reason,
       bucket: decision?.bucket,
@@ -72,7 +74,8 @@ export function requestContext({ logger, metrics, knownRoutes, observe }: Reques
       status,
       latencyMs: Math.round(seconds * 10_000) / 10,
       upstreamMs: upstreamMs === undefined ? undefined : Math.round(upstreamMs * 10) / 10,
-      ...c.get('logFields'),
+      trace,
+      extra: c.get('logFields'),
     })
   })
 }

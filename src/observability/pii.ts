@@ -10,7 +10,10 @@
  *   credentials.
  *
  * It runs on every log line, so strings with nothing that could match leave on a fast path.
+ * Untrusted text on its way to an outside service (a fan message sent to the AI model) goes
+ * through `maskUntrusted`, which also finds numbers written to slip past these patterns.
  */
+import { classifyDigitRun, digitRuns, foldText } from './normalise.js'
 
 const REDACTED = '[redacted]'
 const MAX_DEPTH = 8
@@ -79,6 +82,29 @@ export function maskString(value: string): string {
     .replace(CARD, (m) => (isCardNumber(m.replace(/[ -]/g, '')) ? '[card]' : m))
     .replace(RRN_PLAIN, (m) => (isResidentNumber(m) ? '[rrn]' : m))
     .replace(ACCOUNT, (m) => (isAccountLength(m) ? '[account]' : m))
+}
+
+/**
+ * Mask personal data in untrusted text before it leaves the gateway (a fan message sent to the
+ * AI model): `maskString` on the folded text (`foldText`: NFKC, invisible characters removed,
+ * percent-encoding and character references decoded), then every run of digits however it is
+ * written (`digitRuns`: `900101 1234567`, `010ㅡ1234ㅡ5678`, `공일공 일이삼사 오육칠팔`,
+ * full-width or circled digits) that is a resident registration, phone, card or account number.
+ * @example maskUntrusted('주민번호 900101 1234567') // '주민번호 [rrn]'
+ */
+export function maskUntrusted(value: string): string {
+  const folded = maskString(foldText(value))
+  const runs = digitRuns(folded)
+  if (runs.length === 0) return folded
+  let out = ''
+  let at = 0
+  for (const run of runs) {
+    const kind = classifyDigitRun(run)
+    if (!kind) continue
+    out += `${folded.slice(at, run.start)}[${kind}]`
+    at = run.end
+  }
+  return out + folded.slice(at)
 }
 
 /** Base64 with its own symbols or mixed-case letters: not a hex digest or a plain word. */

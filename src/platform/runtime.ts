@@ -61,3 +61,39 @@ export function waitUntil(c: AnyContext, work: Promise<unknown>): void {
   const settled = work.catch(() => {})
   ctx?.waitUntil(settled)
 }
+
+export interface ProcessMemory {
+  rss: number
+  heapTotal: number
+  heapUsed: number
+  external: number
+}
+
+/**
+ * The process's memory in bytes (Node's `process.memoryUsage()`); undefined where the runtime
+ * has no such figure (Workers).
+ */
+export function processMemory(): ProcessMemory | undefined {
+  const proc = (globalThis as { process?: { memoryUsage?: () => ProcessMemory } }).process
+  if (typeof proc?.memoryUsage !== 'function') return undefined
+  try {
+    const { rss, heapTotal, heapUsed, external } = proc.memoryUsage()
+    return rss > 0 ? { rss, heapTotal, heapUsed, external } : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** `processMemory()` as Prometheus text (the names prom-client uses), or '' without it. */
+export function processMemoryMetrics(): string {
+  const m = processMemory()
+  if (!m) return ''
+  const gauge = (name: string, help: string, value: number) =>
+    `# HELP ${name} ${help}\n# TYPE ${name} gauge\n${name} ${value}\n`
+  return (
+    gauge('process_resident_memory_bytes', 'Resident memory size in bytes', m.rss) +
+    gauge('nodejs_heap_size_total_bytes', 'V8 heap size in bytes', m.heapTotal) +
+    gauge('nodejs_heap_size_used_bytes', 'V8 heap used in bytes', m.heapUsed) +
+    gauge('nodejs_external_memory_bytes', 'Memory of C++ objects bound to JS, in bytes', m.external)
+  )
+}

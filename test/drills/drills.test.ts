@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest'
+import { legacyDrill } from '../../bench/drills/legacy.js'
 import { formatReport } from '../../bench/drills/lib/report.js'
 import { postgresDrill } from '../../bench/drills/postgres.js'
 import { redisDrill } from '../../bench/drills/redis.js'
 import { sigtermDrill } from '../../bench/drills/sigterm.js'
+import { soakDrill } from '../../bench/drills/soak.js'
 
 /**
  * The short forms of the reliability drills (bench/drills/, `npm run drills` runs the full
@@ -25,5 +27,13 @@ describe('reliability drills (short forms)', () => {
 
   it('PostgreSQL restart: money routes 503 + Retry-After, never 500, nothing half-applied', async () => {
     expectPass(await postgresDrill({ rate: 40, beforeMs: 1_500, downMs: 2_500, afterMs: 4_000 }))
+  }, 90_000)
+
+  it('legacy pathologies: hang, reset, 1 byte/s, 100 MiB are bounded; no descriptor leak', async () => {
+    expectPass(await legacyDrill({ rate: 30, each: 2, totalTimeoutMs: 3_000 }))
+  }, 90_000)
+
+  it('soak: RSS, heap and descriptors do not grow beyond noise; no 5xx', async () => {
+    expectPass(await soakDrill({ seconds: 15, sampleMs: 1_000, users: 100, judgeLatency: false }))
   }, 90_000)
 })

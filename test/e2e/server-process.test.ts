@@ -65,12 +65,14 @@ describe('the built server process', () => {
       .map((l) => JSON.parse(l))
       .find((l) => l.requestId === 'e2e-log-line-1')
     expect(line).toMatchObject({
-      msg: 'request',
+      severity: 'INFO',
+      message: 'request',
       route: 'echo',
       backend: 'legacy',
-      status: 200,
-      method: 'GET',
+      httpRequest: { requestMethod: 'GET', requestUrl: '/functions/v1/echo', status: 200 },
     })
+    expect(line.httpRequest.latency).toMatch(/^\d+\.\d{3,4}s$/)
+    expect(line['logging.googleapis.com/spanId']).toMatch(/^[0-9a-f]{16}$/)
     expect(typeof line.latencyMs).toBe('number')
     expect(typeof line.upstreamMs).toBe('number')
   })

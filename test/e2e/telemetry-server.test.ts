@@ -50,7 +50,7 @@ describe('telemetry in the built server', () => {
   it('says at start where reports and traces go, never the key', () => {
     const listening = gateway.stdout
       .map((line) => JSON.parse(line) as Record<string, unknown>)
-      .find((line) => line.msg === 'listening')
+      .find((line) => line.message === 'listening')
     const sentryHost = new URL(sentry.dsn).host
     expect(listening).toMatchObject({
       errorReporting: `sentry ${sentryHost}`,

@@ -84,6 +84,40 @@ const functions: Record<string, Handler> = {
   hang() {
     // Never answers; the gateway must time out or propagate the client's abort.
   },
+  reset(req) {
+    // Drops the connection without a byte of answer (a crashed function, a proxy reset).
+    req.socket.destroy()
+  },
+  trickle(_req, res, _body, q) {
+    // Answers at once, then sends its body one byte every `gap` ms (1 byte/s by default).
+    const bytes = Number(q.get('bytes') ?? 60)
+    const gap = Number(q.get('gap') ?? 1_000)
+    res.writeHead(200, { 'content-type': 'text/plain' })
+    let sent = 0
+    const timer = setInterval(() => {
+      res.write('.')
+      if (++sent >= bytes) {
+        clearInterval(timer)
+        res.end()
+      }
+    }, gap)
+    res.once('close', () => clearInterval(timer))
+  },
+  huge(_req, res, _body, q) {
+    // Streams `mb` MiB (100 by default) with backpressure.
+    const total = Number(q.get('mb') ?? 100) * 1024 * 1024
+    const chunk = Buffer.alloc(64 * 1024, 120)
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': total })
+    let sent = 0
+    const pump = () => {
+      while (sent < total) {
+        sent += chunk.length
+        if (!res.write(chunk)) return void res.once('drain', pump)
+      }
+      res.end()
+    }
+    pump()
+  },
   error(_req, res) {
     res.writeHead(500, { 'content-type': 'application/json' })
     res.end(JSON.stringify({ error: 'legacy exploded', code: 'LEGACY_500' }))

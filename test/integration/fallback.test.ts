@@ -227,7 +227,7 @@ describe('fallback to legacy', () => {
     )
     expect(
       logs.some(
-        (l) => l.msg === 'native failed, replaying to legacy' && l.route === 'payment-webhook',
+        (l) => l.message === 'native failed, replaying to legacy' && l.route === 'payment-webhook',
       ),
     ).toBe(true)
   })

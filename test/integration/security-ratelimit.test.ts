@@ -223,7 +223,7 @@ describe('Redis rate limiter (real Redis)', () => {
     expect(retryAfter).toBeLessThanOrEqual(5)
     expect(await res.json()).toMatchObject({ status: 503, code: 'rate-limiter-unavailable' })
     expect(outcomes).toEqual(['failed-closed'])
-    expect(lines.some((l) => l.msg === 'rate limiter failed closed')).toBe(true)
+    expect(lines.some((l) => l.message === 'rate limiter failed closed')).toBe(true)
   })
 
   it('a Redis that accepts and never answers: rejected at the deadline, 503 on fail-closed', async () => {
@@ -253,9 +253,13 @@ describe('Redis rate limiter (real Redis)', () => {
       expect(res.headers.get('ratelimit-limit')).toBeNull()
     }
     expect(outcomes).toEqual(['failed-open', 'failed-open'])
-    const warnings = lines.filter((l) => l.msg === 'rate limiter failed open')
+    const warnings = lines.filter((l) => l.message === 'rate limiter failed open')
     expect(warnings).toHaveLength(2)
-    expect(warnings[0]).toMatchObject({ level: 'warn', route: 'payment-webhook', limiter: 'redis' })
+    expect(warnings[0]).toMatchObject({
+      severity: 'WARNING',
+      route: 'payment-webhook',
+      limiter: 'redis',
+    })
   })
 
   it('the library never gets to answer "success on timeout"', async () => {

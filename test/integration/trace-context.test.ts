@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createLogger } from '../../src/observability/log.js'
 import { parseTraceparent } from '../../src/observability/trace-context.js'
 import { type LegacyStandIn, startLegacyStandIn } from '../fakes/legacy-functions.js'
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js'
@@ -86,5 +87,40 @@ describe('trace context on answers the gateway writes itself', () => {
       flags: 0,
     })
     await res.arrayBuffer()
+  })
+})
+
+describe('the access-log line names the trace as Cloud Logging links it', () => {
+  it('carries projects/<GOOGLE_CLOUD_PROJECT>/traces/<traceId>, the span id and the sampling flag', async () => {
+    const lines: Record<string, unknown>[] = []
+    const gateway = await startTestGateway(legacy.functionsUrl, {
+      env: { GOOGLE_CLOUD_PROJECT: 'bff-gateway-prod' },
+      extra: {
+        logger: createLogger({
+          level: 'info',
+          traceProject: 'bff-gateway-prod',
+          write: (line) => lines.push(JSON.parse(line)),
+        }),
+      },
+    })
+    try {
+      const res = await fetch(`${gateway.url}/functions/v1/echo`, {
+        headers: { 'x-cloud-trace-context': `${TRACE}/42;o=1`, 'x-request-id': 'trace-log-0001' },
+      })
+      const echo = (await res.json()) as Echo
+      const answered = parseTraceparent(res.headers.get('traceparent'))
+      const line = lines.find((l) => l.requestId === 'trace-log-0001')
+      expect(line).toMatchObject({
+        severity: 'INFO',
+        message: 'request',
+        'logging.googleapis.com/trace': `projects/bff-gateway-prod/traces/${TRACE}`,
+        'logging.googleapis.com/spanId': answered?.parentId,
+        'logging.googleapis.com/trace_sampled': true,
+      })
+      // Legacy's span is a child of the one the log line names.
+      expect(parseTraceparent(echo.headers.traceparent)?.traceId).toBe(TRACE)
+    } finally {
+      await gateway.close()
+    }
   })
 })

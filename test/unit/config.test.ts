@@ -27,6 +27,14 @@ describe('loadConfig', () => {
     expect(config.jwtIssuer).toBe('https://abc.supabase.co/auth/v1')
   })
 
+  it('takes a Google Cloud project id for the log lines’ trace field, and refuses a malformed one', () => {
+    expect(loadConfig({ GOOGLE_CLOUD_PROJECT: 'bff-gateway-prod' }).GOOGLE_CLOUD_PROJECT).toBe(
+      'bff-gateway-prod',
+    )
+    expect(loadConfig({}).GOOGLE_CLOUD_PROJECT).toBeUndefined()
+    expect(errorOf({ GOOGLE_CLOUD_PROJECT: 'Bad/Project' })).toContain('GOOGLE_CLOUD_PROJECT')
+  })
+
   it('treats empty strings as unset', () => {
     expect(loadConfig({ PORT: '', APP_ENV: '' }).PORT).toBe(8787)
   })

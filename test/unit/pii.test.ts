@@ -273,6 +273,96 @@ describe('maskPii', () => {
     for (const secret of ['kim@example.com', '01012345678', '4111', '456789', 'test_sk_']) {
       expect(line).not.toContain(secret)
     }
-    expect(JSON.parse(line).msg).toBe('checkout for [email]')
+    expect(JSON.parse(line).message).toBe('checkout for [email]')
+  })
+})
+
+describe('the access-log line', () => {
+  const record = {
+    requestId: 'a1b2c3d4-0000-4000-8000-000000000000',
+    requestIdFromClient: false,
+    method: 'GET',
+    path: '/functions/v1/echo',
+    route: 'echo',
+    routeKnown: true,
+    backend: 'legacy',
+    reason: 'no-native-handler',
+    bucket: undefined,
+    subjectSource: 'none',
+    status: 200,
+    latencyMs: 12.3,
+    upstreamMs: 10.1,
+    trace: undefined,
+    extra: undefined,
+  }
+
+  it('masks every field a client controls, including a method Workers would pass', () => {
+    const lines: string[] = []
+    const logger = createLogger({ write: (line) => lines.push(line) })
+    logger.access({
+      ...record,
+      requestId: '010-2345-6789',
+      requestIdFromClient: true,
+      method: '01023456789',
+      path: '/functions/v1/900101-1234568/kim%40example.com',
+      route: '900101-1234568',
+      routeKnown: false,
+      extra: { note: 'call 010-2345-6789', email: 'kim@example.com', fallback: 'flag' },
+    })
+    const line = lines[0] ?? ''
+    for (const secret of ['010-2345-6789', '01023456789', '900101-1234568', 'kim', 'example.com'])
+      expect(line).not.toContain(secret)
+    expect(JSON.parse(line)).toMatchObject({ fallback: 'flag', httpRequest: { status: 200 } })
+  })
+
+  it('writes Cloud Logging fields, and the gateway keys win over a handler’s field', () => {
+    const lines: string[] = []
+    const logger = createLogger({
+      write: (line) => lines.push(line),
+      base: { service: 'bff-gateway' },
+      traceProject: 'my-project',
+    })
+    logger.access({
+      ...record,
+      trace: {
+        traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+        spanId: '00f067aa0ba902b7',
+        parentSpanId: undefined,
+        sampled: true,
+        source: 'traceparent',
+      },
+      extra: { route: 'spoofed', severity: 'ERROR' },
+    })
+    const parsed = JSON.parse(lines[0] ?? '')
+    expect(parsed).toMatchObject({
+      severity: 'INFO',
+      message: 'request',
+      service: 'bff-gateway',
+      route: 'echo',
+      httpRequest: {
+        requestMethod: 'GET',
+        requestUrl: '/functions/v1/echo',
+        status: 200,
+        latency: '0.0123s',
+      },
+      'logging.googleapis.com/trace': 'projects/my-project/traces/4bf92f3577b34da6a3ce929d0e0e4736',
+      'logging.googleapis.com/spanId': '00f067aa0ba902b7',
+      'logging.googleapis.com/trace_sampled': true,
+    })
+    expect(parsed.httpRequest.remoteIp).toBeUndefined()
+    expect(parsed.httpRequest.userAgent).toBeUndefined()
+  })
+
+  it('maps levels to Cloud Logging severities and writes nothing below the threshold', () => {
+    const lines: string[] = []
+    const logger = createLogger({ level: 'warn', write: (line) => lines.push(line) })
+    logger.info('dropped')
+    logger.access(record)
+    logger.warn('w')
+    logger.error('e', { severity: 'DEBUG', message: 'spoofed' })
+    expect(lines.map((l) => JSON.parse(l))).toEqual([
+      expect.objectContaining({ severity: 'WARNING', message: 'w' }),
+      expect.objectContaining({ severity: 'ERROR', message: 'e' }),
+    ])
   })
 })

@@ -1,5 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto'
-import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
@@ -193,9 +200,49 @@ export async function startStage(options: StageOptions = {}): Promise<Stage> {
   }
 }
 
-/** Open file descriptors of a process (sockets included). */
-export function fdCount(pid: number): number {
-  return readdirSync(`/proc/${pid}/fd`).length
+/**
+ * Open file descriptors of a process (sockets included), leaving out TCP connections to
+ * `excludePorts` (the database pool keeps up to 10 connections, closing idle ones after 10 s:
+ * not a leak, but noise in a before/after count).
+ */
+export function fdCount(pid: number, excludePorts: readonly number[] = []): number {
+  const fds = readdirSync(`/proc/${pid}/fd`)
+  if (excludePorts.length === 0) return fds.length
+  const excluded = socketsTo(pid, excludePorts)
+  let n = 0
+  for (const fd of fds) {
+    try {
+      const target = readlinkSync(`/proc/${pid}/fd/${fd}`)
+      const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1]
+      if (!inode || !excluded.has(inode)) n++
+    } catch {
+      // closed while we looked
+    }
+  }
+  return n
+}
+
+/** Inodes of the process's TCP sockets whose remote port is one of `ports`. */
+function socketsTo(pid: number, ports: readonly number[]): Set<string> {
+  const wanted = new Set(ports)
+  const inodes = new Set<string>()
+  for (const file of ['tcp', 'tcp6']) {
+    let text = ''
+    try {
+      text = readFileSync(`/proc/${pid}/net/${file}`, 'utf8')
+    } catch {
+      continue
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/)
+      const remote = cols[2]
+      const inode = cols[9]
+      if (!remote || !inode) continue
+      const port = Number.parseInt(remote.split(':')[1] ?? '', 16)
+      if (wanted.has(port)) inodes.add(inode)
+    }
+  }
+  return inodes
 }
 
 /** Socket descriptors of a process. */

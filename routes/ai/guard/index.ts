@@ -1,5 +1,7 @@
+export type { TextViews } from './normalise.js'
+export { viewsOf } from './normalise.js'
 export type { LeakGuard, Violation } from './output-rules.js'
-export { findViolation } from './output-rules.js'
+export { findJoinedViolation, findViolation } from './output-rules.js'
 export { parseModelJson } from './parse-json.js'
 export type { BuildPromptInput, BuiltPrompt, DataItem } from './prompt.js'
 export { buildPrompt, newCanary } from './prompt.js'

@@ -1,4 +1,9 @@
-import { normalizeText } from './sanitize.js'
+import { findPhoneNumbersInText } from 'libphonenumber-js'
+import { LinkifyIt } from 'linkify-it'
+import tlds from 'tlds'
+import { classifyDigitRun, type DigitRun, digitRuns } from '../../../src/observability/normalise.js'
+import { type TextViews, viewsOf } from './normalise.js'
+import { policyViolation } from './policy.js'
 
 /** Why one suggestion was refused; stable names, used in logs and metrics. */
 export type Violation =
@@ -6,11 +11,15 @@ export type Violation =
   | 'link'
   | 'email'
   | 'phone'
+  | 'account'
+  | 'wallet'
   | 'contact-handle'
   | 'encoded-payload'
   | 'markup'
   | 'prompt-leak'
   | 'instruction-echo'
+  | 'payment-solicitation'
+  | 'hate'
 
 /** What an output is compared against to detect a leak of the system prompt. */
 export interface LeakGuard {
@@ -22,75 +31,171 @@ export interface LeakGuard {
   ngram?: number
 }
 
-const TLD =
-  '(?:com|net|org|io|kr|co|me|ly|gg|app|xyz|link|site|shop|info|biz|tv|to|cc|ai|dev|page|club|online|store|us|jp|cn|ru|so|in|be|gl|do|sh|la|ws)'
-const DOT =
-  '(?:[.。・·]|\\s*(?:\\[\\.\\]|\\(\\.\\)|\\{\\.\\}|\\[dot\\]|\\(dot\\)|\\bdot\\b|닷|쩜)\\s*)'
+// ---------------------------------------------------------------------------------------------
+// Links and e-mail: linkify-it with the full IANA TLD list (the `tlds` package), on the view
+// where spelled-out dots and at-signs are written as `.` and `@`.
 
-const LINK_PATTERNS: readonly RegExp[] = [
-  /\b(?:https?|hxxps?|h\s*t\s*t\s*p\s*s?|ftp)\s*[:;]\s*\/\s*\//i,
-  /\bhxxps?\b/i,
-  /\bwww\s*(?:[.。]|\[\.\]|\(\.\)|\bdot\b)/i,
-  new RegExp(`[\\p{L}\\p{N}-]+${DOT}${TLD}(?![\\p{L}\\p{N}])`, 'iu'),
-  /닷\s*(?:컴|넷|오알지|케이알|씨오)|쩜\s*(?:컴|넷)|dot\s*com\b/i,
-  /\]\s*\(/,
-  /\bbit\s*\.\s*ly\b|\bt\s*\.\s*me\s*\//i,
-]
-
-const EMAIL_PATTERNS: readonly RegExp[] = [
-  /[\p{L}\p{N}._%+-]+\s*@\s*[\p{L}\p{N}-]+\s*(?:[.。]|\bdot\b|닷|쩜)/iu,
-  /[\p{L}\p{N}._%+-]+\s*(?:\[at\]|\(at\)|\{at\}|골뱅이)\s*[\p{L}\p{N}-]+/iu,
-  /\b(?:gmail|hanmail|naver\s*mail|daum\s*mail|outlook|hotmail|icloud)\b|지메일|한메일|네이버\s*메일/iu,
-]
-
-const CONTACT_PATTERNS: readonly RegExp[] = [
-  /@\s*[\p{L}\p{N}_.]{2,}/u,
-  /kakao|카카오|카톡|까톡|open\s*\.?\s*chat|오픈\s*채팅|오픈\s*카톡|오픈\s*톡/iu,
-  /telegram|텔레그램|텔레|whats\s*app|왓츠앱|wechat|위챗|discord|디스코드|snapchat|스냅챗/iu,
-  /\bline\s*id\b|라인\s*(?:아이디|id)|\bsignal\s*app\b/iu,
-  /(?:instagram|insta|인스타(?:그램)?|트위터|twitter|tiktok|틱톡)\s*(?:id|아이디|계정|handle|dm|디엠)/iu,
-  /(?:아이디|id)\s*(?:는|은|:|=)\s*[a-z0-9_.]{3,}/iu,
-  /(?:dm|디엠|쪽지|연락)\s*(?:주세요|줘|me|하세요|해\s*주세요)/iu,
-]
-
-/** Korean, Sino-Korean and English digit words, so `공일공…` is seen as digits. */
-const DIGIT_WORDS: ReadonlyArray<[RegExp, string]> = [
-  [/[공영]/g, '0'],
-  [/일/g, '1'],
-  [/이/g, '2'],
-  [/삼/g, '3'],
-  [/사/g, '4'],
-  [/오/g, '5'],
-  [/육/g, '6'],
-  [/칠/g, '7'],
-  [/팔/g, '8'],
-  [/구/g, '9'],
-  [/\bzero\b|\boh\b/gi, '0'],
-  [/\bone\b/gi, '1'],
-  [/\btwo\b/gi, '2'],
-  [/\bthree\b/gi, '3'],
-  [/\bfour\b/gi, '4'],
-  [/\bfive\b/gi, '5'],
-  [/\bsix\b/gi, '6'],
-  [/\bseven\b/gi, '7'],
-  [/\beight\b/gi, '8'],
-  [/\bnine\b/gi, '9'],
-]
-
-/** Nine or more digits in a row once separators are gone: a phone or account number. */
-function hasPhoneLike(text: string): boolean {
-  if (/\+\s*\d{1,3}[\s-]*\d/.test(text)) return true
-  const squash = (s: string) => s.replace(/[\s\-–—.()/_~·,]+/g, '')
-  if (/\d{9,}/.test(squash(text))) return true
-  let spelled = text
-  for (const [re, digit] of DIGIT_WORDS) spelled = spelled.replace(re, digit)
-  return /\d{9,}/.test(squash(spelled))
+let linkifier: LinkifyIt | undefined
+function linkify(): LinkifyIt {
+  linkifier ??= new LinkifyIt({ fuzzyLink: true, fuzzyEmail: true, fuzzyIP: true }).tlds(tlds)
+  return linkifier
 }
 
-const ENCODED = /[A-Za-z0-9+/_-]{28,}={0,2}|[A-Za-z0-9+/]{16,}={1,2}/
+/** Schemes and link shapes linkify-it does not report: obfuscated or non-web schemes. */
+const LINK_PATTERNS: readonly RegExp[] = [
+  /\b(?:https?|hxxps?|ftp|wss?)\s*[:;]\s*\/\s*\//,
+  /\bhxxps?\b|h\s*t\s*t\s*p\s*s?\s*:\s*\/\s*\//,
+  /\bwww\s*\./,
+  /\]\s*\(/,
+  /!\s*\[[^\]]*\]|\[[^\]]+\]\s*\[[^\]]*\]|^\s*\[[^\]]+\]\s*:\s*\S/m,
+  /\b(?:bit\s*\.\s*ly|t\s*\.\s*me|open\s*\.\s*kakao|line\s*\.\s*me|wa\s*\.\s*me)\b/,
+  // Bare IPv4 (each octet ≤ 255), with any of the dots spelled or spaced.
+  /(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\s?\.\s?){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\d.])/,
+  /\[[0-9a-f:]*::[0-9a-f:]*\]/,
+]
+const SCRIPT_SCHEME = /\b(?:javascript|vbscript|data|file|blob|intent)\s*:/
+
+function findLink(views: TextViews): Violation | undefined {
+  const squashedSchemes = views.skeleton.replace(/[\s\p{Cf}]+/gu, '')
+  if (SCRIPT_SCHEME.test(squashedSchemes)) return 'link'
+  for (const view of [views.dotted, views.skeleton, views.spacedOut]) {
+    if (LINK_PATTERNS.some((re) => re.test(view))) return 'link'
+    const matches = linkify().match(view)
+    if (matches?.some((m) => m.schema === 'mailto:')) return 'email'
+    if (matches?.length) return 'link'
+  }
+  return undefined
+}
+
+const EMAIL_PATTERNS: readonly RegExp[] = [
+  /[\p{L}\p{N}._%+-]+\s*@\s*[\p{L}\p{N}-]+\s*\.\s*[a-z]{2,}/u,
+  /[\p{L}\p{N}._%+-]+\s*(?:\[\s*at\s*\]|\(\s*at\s*\)|골뱅이|앳)\s*[\p{L}\p{N}-]+/u,
+  /\b(?:gmail|hanmail|naver\s*mail|daum\s*mail|outlook|hotmail|icloud|proton\s*mail|yahoo\s*mail)\b|지메일|한메일|네이버\s*메일|다음\s*메일/u,
+]
+
+// ---------------------------------------------------------------------------------------------
+// Messenger handles and contact channels. Our own rules: no library knows Korean spellings.
+
+const CONTACT_PATTERNS: readonly RegExp[] = [
+  // @handle (Instagram, X, TikTok …), dots and underscores included.
+  /@\s*[a-z0-9_][a-z0-9_.]{1,}/,
+  // KakaoTalk and open chat, not the company's brands (카카오프렌즈, 카카오페이지 stay).
+  /카카오\s*톡|카톡|까톡|캌톡|카\s*[카코]\s*오?\s*톡|카카오\s*(?:아이디|id|계정|친구|친추|프로필)|kakao\s*talk|kakaotalk|\bkatalk\b|kakao\s*(?:id|아이디)|\bkt\s*id\b/,
+  /오픈\s*(?:채팅|챗|카톡|톡|방)|\bopen\s*\.?\s*chat|openchat|오챗|단톡\s*(?:방|링크|주소)/,
+  // Telegram, not words that start like it (텔레파시, 텔레비전, 텔레토비).
+  /텔레그램|텔레\s*(?:아이디|id|계정|채널|방|주소|로\s*(?:연락|와|오|dm|디엠)|:|@)|telegram|\btg\s*[:@]|\bt\.me\b/,
+  /wechat|we\s*chat|weixin|위챗|微信|\b(?:wx|vx)\s*[:@]/,
+  /\bline\s*(?:id|아이디|:)|라인\s*(?:아이디|id|계정|:|친추|친구\s*추가)|\bline\.me\b/,
+  /whats\s*app|왓츠\s*앱|왓츠앱|discord|디스코드|디코\s*(?:아이디|id|서버)|snapchat|스냅챗|\bsignal\s*app\b|\bkik\b/,
+  /(?:instagram|insta|인스타(?:그램)?|\big|트위터|twitter|\bx\s*계정|tiktok|틱톡|스레드|threads)\s*(?:id|아이디|계정|handle|dm|디엠|:)/,
+  /(?:instagram|insta|인스타(?:그램)?|\big)\s*@?\s*[a-z0-9_]+[._][a-z0-9_.]+/,
+  /(?:아이디|id)\s*(?:는|은|:|=)\s*[a-z0-9_.]{3,}/,
+  /(?:dm|디엠|쪽지|개인\s*연락|따로\s*연락|연락)\s*(?:주세요|줘|me|하세요|해\s*주세요|드릴게요|할게요)/,
+]
+
+// ---------------------------------------------------------------------------------------------
+// Numbers: phone and account numbers however the digits are written (`digitRuns`), and phone
+// numbers libphonenumber-js recognises (international formats, Korean service numbers).
+
+function numberViolation(folded: string, strict: boolean): Violation | undefined {
+  const runs = digitRuns(folded)
+  for (const run of runs) {
+    const kind = classifyDigitRun(run)
+    if (kind === 'phone') return 'phone'
+    if (!strict) continue
+    if (kind === 'account' || kind === 'card' || kind === 'rrn') return 'account'
+    // Nine or more digits in one run are a number to call or pay, whatever the grouping.
+    if (run.digits.length >= 9) return 'phone'
+  }
+  if (strict && phoneByLibrary(folded, runs)) return 'phone'
+  return undefined
+}
+
+function phoneByLibrary(folded: string, runs: readonly DigitRun[]): boolean {
+  if (!/\d{2}/.test(folded) && runs.length === 0) return false
+  const candidates = [folded, ...runs.filter((r) => r.digits.length >= 8).map((r) => r.digits)]
+  return candidates.some((text) =>
+    findPhoneNumbersInText(text, { defaultCountry: 'KR' }).some(
+      (m) =>
+        m.number.isValid() &&
+        // A bare 8-digit group is as often a date or a code; count it with a prefix only.
+        (/^[+0]|^1[5-8]\d\d\D/.test(text.slice(m.startsAt, m.endsAt)) ||
+          m.number.nationalNumber.length >= 9),
+    ),
+  )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Payloads: crypto wallets and base64 split into groups, long encoded runs.
+
+/** Runs of Latin/digit chunks separated by spaces, dashes, dots …, joined into one string. */
+function joinedChunks(folded: string): string[] {
+  const out: string[] = []
+  for (const m of folded.matchAll(
+    /[A-Za-z0-9+/=]{3,}(?:[\s\-_.·|,~:]{1,3}[A-Za-z0-9+/=]{2,}){1,}|[A-Za-z0-9+/=]{16,}/g,
+  )) {
+    out.push(m[0].replace(/[\s\-_.·|,~:]+/g, ''))
+  }
+  return out
+}
+
+const BASE58 = '[1-9A-HJ-NP-Za-km-z]'
+const WALLETS: readonly RegExp[] = [
+  /0x[0-9a-fA-F]{40}/,
+  /\b(?:bc1|tb1)[02-9ac-hj-np-z]{25,62}/i,
+  new RegExp(`[13]${BASE58}{25,34}`),
+  new RegExp(`T${BASE58}{33}`),
+]
+
+/** Mixed case and digits: what an address or a payload has and joined prose has not. */
+const looksRandom = (s: string) =>
+  (s.match(/\d/g)?.length ?? 0) >= 3 &&
+  (s.match(/[A-Z]/g)?.length ?? 0) >= 3 &&
+  (s.match(/[a-z]/g)?.length ?? 0) >= 3
+
+function walletIn(chunk: string): boolean {
+  if (WALLETS[0]?.test(chunk) || WALLETS[1]?.test(chunk)) return true
+  return WALLETS.slice(2).some((re) => {
+    const m = re.exec(chunk)
+    return m !== null && looksRandom(m[0])
+  })
+}
+
+/** Base64 that decodes to readable text: an instruction or a link smuggled past the reader. */
+function base64Text(chunk: string): boolean {
+  for (const m of chunk.matchAll(/[A-Za-z0-9+/]{16,}={0,2}/g)) {
+    const candidate = m[0].slice(
+      0,
+      m[0].length - (m[0].replace(/=+$/, '').length % 4 === 1 ? 1 : 0),
+    )
+    let decoded: string
+    try {
+      decoded = atob(candidate.replace(/=+$/, '').padEnd(Math.ceil(candidate.length / 4) * 4, '='))
+    } catch {
+      continue
+    }
+    if (decoded.length < 10) continue
+    const readable = decoded.replace(/[^\x20-\x7E\n\t]/g, '').length / decoded.length
+    if (readable >= 0.9 && /[a-z]{3}/i.test(decoded)) return true
+  }
+  return false
+}
+
+const ENCODED = /[A-Za-z0-9+/_-]{28,}={0,2}|[A-Za-z0-9+/]{16,}={1,2}|\b[0-9a-f]{32,}\b/i
+
+function payloadViolation(folded: string): Violation | undefined {
+  const chunks = joinedChunks(folded)
+  if (chunks.some(walletIn)) return 'wallet'
+  if (ENCODED.test(folded)) return 'encoded-payload'
+  if (chunks.some(base64Text)) return 'encoded-payload'
+  return undefined
+}
+
+// ---------------------------------------------------------------------------------------------
+// Markup and echoes of the prompt.
 
 const MARKUP =
-  /<\s*\/?\s*[a-z_!?]|&lt;|&gt;|```|\[\/?(?:b|i|u|s|url|img|code|quote|color|size)\b[^\]]*\]/i
+  /<\s*\/?\s*[a-z_!?]|&lt;|&gt;|```|\[\/?(?:b|i|u|s|url|img|code|quote|color|size)\b[^\]]*\]|\bon[a-z]+\s*=\s*["']/i
 
 const INSTRUCTION_ECHO: readonly RegExp[] = [
   /(?:ignor|disregard|forget|overrid)\w*\s+(?:all\s+|the\s+|any\s+|my\s+|your\s+)*(?:previous|prior|above|earlier|preceding|former|original)/i,
@@ -101,49 +206,122 @@ const INSTRUCTION_ECHO: readonly RegExp[] = [
   /instructions?\s*(?:are|were|say|:)|my instructions|confidential marker/i,
 ]
 
-const words = (s: string) =>
-  s
-    .toLowerCase()
-    .split(/[^\p{L}\p{N}]+/u)
-    .filter(Boolean)
+const words = (s: string) => s.split(/[^\p{L}\p{N}]+/u).filter(Boolean)
+const alnum = (s: string) => s.replace(/[^\p{L}\p{N}]+/gu, '')
 
-/** True when `text` shares `n` consecutive words with `source`. */
-function sharesNgram(text: string, source: string, n: number): boolean {
-  const src = words(source)
-  if (src.length < n) return false
-  const grams = new Set<string>()
-  for (let i = 0; i + n <= src.length; i++) grams.add(src.slice(i, i + n).join(' '))
-  const out = words(text)
-  for (let i = 0; i + n <= out.length; i++) {
-    if (grams.has(out.slice(i, i + n).join(' '))) return true
-  }
-  return false
+/** Word n-grams and character shingles of a system prompt, computed once per prompt. */
+interface PromptPrint {
+  grams: Set<string>
+  shingles: Set<string>
+  canary: string
+  tags: string[]
+  n: number
 }
 
-const alnum = (s: string) => s.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '')
+const SHINGLE = 8
+const prints = new WeakMap<LeakGuard, PromptPrint>()
 
-function leaks(text: string, guard: LeakGuard): boolean {
-  const flat = alnum(text)
-  if (flat.includes(alnum(guard.canary))) return true
-  if (guard.tagNames?.some((t) => flat.includes(alnum(t)))) return true
-  return sharesNgram(text, guard.system, guard.ngram ?? 6)
+function printOf(guard: LeakGuard): PromptPrint {
+  const known = prints.get(guard)
+  if (known) return known
+  const n = guard.ngram ?? 6
+  const skeleton = viewsOf(guard.system).skeleton
+  const src = words(skeleton)
+  const grams = new Set<string>()
+  for (let i = 0; i + n <= src.length; i++) grams.add(src.slice(i, i + n).join(' '))
+  const flat = alnum(skeleton)
+  const shingles = new Set<string>()
+  for (let i = 0; i + SHINGLE <= flat.length; i++) shingles.add(flat.slice(i, i + SHINGLE))
+  const print = {
+    grams,
+    shingles,
+    canary: alnum(guard.canary.toLowerCase()),
+    tags: (guard.tagNames ?? []).map((t) => alnum(t.toLowerCase())),
+    n,
+  }
+  prints.set(guard, print)
+  return print
+}
+
+/**
+ * A leak of the system prompt, compared on skeletons (look-alike letters, spacing and case do
+ * not hide it): the canary or a tag name anywhere; `n` consecutive words of the prompt; or most
+ * of the text's character 8-grams found in the prompt (a paraphrase-free copy, however split).
+ */
+function leaks(views: TextViews, guard: LeakGuard): boolean {
+  const print = printOf(guard)
+  const flat = alnum(views.skeleton)
+  const squeezedFlat = alnum(views.squeezed)
+  if (flat.includes(print.canary) || squeezedFlat.includes(print.canary)) return true
+  if (print.tags.some((t) => flat.includes(t))) return true
+  const out = words(views.skeleton)
+  for (let i = 0; i + print.n <= out.length; i++) {
+    if (print.grams.has(out.slice(i, i + print.n).join(' '))) return true
+  }
+  const total = flat.length - SHINGLE + 1
+  if (total < 16) return false
+  let hits = 0
+  for (let i = 0; i < total; i++) if (print.shingles.has(flat.slice(i, i + SHINGLE))) hits++
+  return hits / total >= 0.5
 }
 
 /**
  * The first rule a model output breaks, or undefined when it may be shown to a user. The text
- * is inspected in normalised form (NFKC, invisible characters removed), so full-width and
- * zero-width tricks do not hide a link, a number or a handle.
+ * is inspected in its normalised views (`viewsOf`), so full-width, zero-width, look-alike,
+ * entity-encoded, spelled-out and spaced-out tricks do not hide a link, a number or a handle.
  */
 export function findViolation(text: string, guard?: LeakGuard): Violation | undefined {
-  const t = normalizeText(text).trim()
+  const views = viewsOf(text)
+  const t = views.folded.trim()
   if (!t) return 'empty'
-  if (guard && leaks(t, guard)) return 'prompt-leak'
-  if (MARKUP.test(t)) return 'markup'
-  if (EMAIL_PATTERNS.some((re) => re.test(t))) return 'email'
-  if (LINK_PATTERNS.some((re) => re.test(t))) return 'link'
-  if (CONTACT_PATTERNS.some((re) => re.test(t))) return 'contact-handle'
-  if (hasPhoneLike(t)) return 'phone'
-  if (ENCODED.test(t)) return 'encoded-payload'
-  if (INSTRUCTION_ECHO.some((re) => re.test(t))) return 'instruction-echo'
+  if (guard && leaks(views, guard)) return 'prompt-leak'
+  if (MARKUP.test(t) || MARKUP.test(views.skeleton)) return 'markup'
+  const link = findLink(views)
+  if (
+    link === 'email' ||
+    EMAIL_PATTERNS.some((re) => re.test(views.dotted) || re.test(views.skeleton))
+  ) {
+    return 'email'
+  }
+  if (link) return link
+  if (CONTACT_PATTERNS.some((re) => re.test(views.skeleton) || re.test(views.squeezed))) {
+    return 'contact-handle'
+  }
+  const numbers = numberViolation(t, true)
+  if (numbers) return numbers
+  const payload = payloadViolation(t)
+  if (payload) return payload
+  const policy = policyViolation(views)
+  if (policy) return policy
+  if (INSTRUCTION_ECHO.some((re) => re.test(t) || re.test(views.skeleton))) {
+    return 'instruction-echo'
+  }
+  return undefined
+}
+
+/**
+ * What the items of one answer say together: a link, number, handle, payload or prompt leak
+ * split across items (poll options, several suggestions) that no single item shows. Only
+ * rules that ordinary items side by side (years, counts, sentences) cannot trip are applied:
+ * links on the items joined with spaces (joined without, `Thanks.` + `So happy` would read as
+ * a `.so` domain), numbers only when they make a phone number.
+ */
+export function findJoinedViolation(
+  texts: readonly string[],
+  guard?: LeakGuard,
+): Violation | undefined {
+  if (texts.length < 2) return undefined
+  const spaced = viewsOf(texts.join(' '))
+  if (guard && leaks(spaced, guard)) return 'prompt-leak'
+  const link = findLink(spaced)
+  if (link) return link
+  for (const views of [spaced, viewsOf(texts.join(''))]) {
+    if (CONTACT_PATTERNS.slice(1).some((re) => re.test(views.squeezed))) return 'contact-handle'
+    const numbers = numberViolation(views.folded, false)
+    if (numbers) return numbers
+    const chunks = joinedChunks(views.folded)
+    if (chunks.some(walletIn)) return 'wallet'
+    if (chunks.some(base64Text)) return 'encoded-payload'
+  }
   return undefined
 }

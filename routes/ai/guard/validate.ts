@@ -1,7 +1,12 @@
 import type { z } from 'zod'
-import { findViolation, type LeakGuard, type Violation } from './output-rules.js'
+import { cleanForDisplay } from '../../../src/observability/normalise.js'
+import {
+  findJoinedViolation,
+  findViolation,
+  type LeakGuard,
+  type Violation,
+} from './output-rules.js'
 import { parseModelJson } from './parse-json.js'
-import { normalizeText } from './sanitize.js'
 
 export interface SuggestionSchema<T> {
   /** Property of the answer object holding the list (a bare array is accepted too). */
@@ -18,7 +23,7 @@ export interface SuggestionSchema<T> {
   guard?: LeakGuard
 }
 
-/** Why one item was dropped during repair. */
+/** Why one item was dropped during repair (`index` -1: the items together, see `joined`). */
 export interface DroppedItem {
   index: number
   reason: Violation | 'schema' | 'duplicate'
@@ -26,7 +31,12 @@ export interface DroppedItem {
 
 export type SuggestionResult<T> =
   | { ok: true; items: T[]; dropped: DroppedItem[] }
-  | { ok: false; reason: 'unparseable' | 'wrong-shape' | 'too-few'; dropped: DroppedItem[] }
+  | {
+      ok: false
+      /** `joined`: the kept items together break a rule (a link or number split across them). */
+      reason: 'unparseable' | 'wrong-shape' | 'too-few' | 'joined'
+      dropped: DroppedItem[]
+    }
 
 /** Apply `fn` to every string in a JSON value, so checked and returned text are the same text. */
 function mapStrings(value: unknown, fn: (s: string) => string): unknown {
@@ -41,7 +51,10 @@ function mapStrings(value: unknown, fn: (s: string) => string): unknown {
 /**
  * Parse and validate a model's suggestions, repairing what can be repaired: items that break the
  * schema or an output rule (links, contact data, prompt echo, …) are dropped and the good ones
- * kept. Strings are returned normalised (NFKC, invisible characters removed), exactly as checked.
+ * kept; then the kept items are checked together (`findJoinedViolation`), and a leak split
+ * across them fails the whole answer. Each string is checked in its normalised views and
+ * returned as shown to the user (`cleanForDisplay`: invisible characters removed, emoji
+ * sequences intact).
  *
  * @example
  * const result = validateSuggestions(text, {
@@ -65,7 +78,7 @@ export function validateSuggestions<T>(
   const dropped: DroppedItem[] = []
   const seen = new Set<string>()
   for (const [index, candidate] of list.entries()) {
-    const cleaned = mapStrings(candidate, (s) => normalizeText(s).trim())
+    const cleaned = mapStrings(candidate, (s) => cleanForDisplay(s).trim())
     const item = schema.item.safeParse(cleaned)
     if (!item.success) {
       dropped.push({ index, reason: 'schema' })
@@ -86,5 +99,10 @@ export function validateSuggestions<T>(
     if (items.length < schema.max) items.push(item.data)
   }
   if (items.length < schema.min) return { ok: false, reason: 'too-few', dropped }
+  const joined = findJoinedViolation(items.flatMap(schema.texts), schema.guard)
+  if (joined) {
+    dropped.push({ index: -1, reason: joined })
+    return { ok: false, reason: 'joined', dropped }
+  }
   return { ok: true, items, dropped }
 }
