@@ -9,6 +9,7 @@
  * function name is proxied to legacy with `unknownRoute`'s policy.
  */
 import type { Config } from './config.js'
+import type { ProblemSet } from './errors.js'
 import type { Logger } from './observability/log.js'
 import type { Metrics } from './observability/metrics.js'
 import type { Db } from './platform/db/port.js'
@@ -118,12 +119,19 @@ export interface FeatureSpec<D> {
    * start). Without `setup` the factories receive the services themselves.
    */
   setup?: (services: NativeServices) => D | undefined
+  /**
+   * The feature's problem catalogues (`routes/<feature>/problems.ts`): every code its handlers
+   * answer with besides the gateway's own, so the whole set is enumerable (OpenAPI, the
+   * catalogue test).
+   */
+  problems?: readonly ProblemSet[]
 }
 
 /** A feature as the route table sees it (built by `defineFeature`). */
 export interface Feature {
   readonly name: string
   readonly routes: readonly RouteDef[]
+  readonly problems: readonly ProblemSet[]
   /** Native handlers by route id: the routes that have one, when the feature's setup succeeds. */
   nativeHandlers(services: NativeServices): Record<string, NativeHandler>
 }
@@ -164,6 +172,7 @@ export function defineFeature<D = NativeServices>(spec: FeatureSpec<D>): Feature
   return {
     name: spec.name,
     routes,
+    problems: spec.problems ?? [],
     nativeHandlers(services) {
       const handlers: Record<string, NativeHandler> = {}
       const native = spec.routes.filter((r) => r.native)

@@ -2,6 +2,7 @@ import { closed, defineFeature, KiB } from '../../src/route-table.js'
 import { anthropicFromConfig } from './anthropic.js'
 import type { AiDeps } from './deps.js'
 import { createAiPollSuggest } from './poll-suggest.js'
+import { AI_PROBLEMS } from './problems.js'
 import { createAiReplySuggest } from './reply-suggest.js'
 
 /**
@@ -10,6 +11,7 @@ import { createAiReplySuggest } from './reply-suggest.js'
  */
 export const ai = defineFeature<AiDeps>({
   name: 'ai',
+  problems: [AI_PROBLEMS],
   setup: ({ config, db, logger, metrics, vendorFetch }) => {
     if (!db) return undefined
     const anthropic = anthropicFromConfig(

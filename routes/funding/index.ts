@@ -5,6 +5,7 @@ import { createCampaignComplete } from './campaign-complete.js'
 import type { FundingDeps } from './deps.js'
 import { tossBilling } from './payment-method.js'
 import { createFundingPledge } from './pledge.js'
+import { FUNDING_PROBLEMS, FUNDING_SQL_PROBLEMS } from './problems.js'
 import { retryScheduleFrom } from './schedule.js'
 import { createFundingStudioSubmit } from './studio-submit.js'
 import { createFundingPaymentWebhook } from './webhook.js'
@@ -54,6 +55,7 @@ export function fundingDeps({
  */
 export const funding = defineFeature<FundingDeps>({
   name: 'funding',
+  problems: [FUNDING_PROBLEMS, FUNDING_SQL_PROBLEMS],
   setup: fundingDeps,
   routes: [
     {

@@ -1,6 +1,7 @@
 import { closed, defineFeature, KiB } from '../../src/route-table.js'
 import { identityCrypto } from './crypto.js'
 import { portOneProvider } from './portone.js'
+import { IDENTITY_PROBLEMS } from './problems.js'
 import { createVerifyIdentity, type IdentityDeps } from './verify.js'
 
 export type { IdentityCrypto, SealedRecord } from './crypto.js'
@@ -15,6 +16,7 @@ export { type SealedPerson, sealAad } from './verify.js'
  */
 export const identity = defineFeature<IdentityDeps>({
   name: 'identity',
+  problems: [IDENTITY_PROBLEMS],
   setup: ({ config, db, logger, vendorFetch }) => {
     if (
       !db ||

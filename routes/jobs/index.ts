@@ -5,6 +5,7 @@ import { defineFeature, KiB, open } from '../../src/route-table.js'
 import { createDispatcher, type Dispatcher } from './dispatch.js'
 import { createScheduledDispatcher } from './http.js'
 import { type SchedulerAuth, schedulerAuth } from './oidc.js'
+import { JOBS_PROBLEMS } from './problems.js'
 import { buildJobs } from './registry.js'
 import type { JobFactory } from './types.js'
 
@@ -65,6 +66,7 @@ export function schedulerDeps(services: JobsServices): SchedulerDeps | undefined
  */
 export const jobs = defineFeature<SchedulerDeps>({
   name: 'jobs',
+  problems: [JOBS_PROBLEMS],
   setup: ({ config, logger, db, vendorFetch }) =>
     db ? schedulerDeps({ config, logger, db, ...(vendorFetch ? { vendorFetch } : {}) }) : undefined,
   routes: [

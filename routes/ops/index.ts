@@ -2,6 +2,7 @@ import { defineFeature, KiB, open } from '../../src/route-table.js'
 import { identityCrypto } from '../identity/index.js'
 import { TossClient } from '../payments/index.js'
 import { createOpsManage, type OpsDeps } from './manage.js'
+import { OPS_PROBLEMS } from './problems.js'
 
 export { OPS_SECTIONS, type OpsSection } from './manage.js'
 
@@ -11,6 +12,7 @@ export { OPS_SECTIONS, type OpsSection } from './manage.js'
  */
 export const ops = defineFeature<OpsDeps>({
   name: 'ops',
+  problems: [OPS_PROBLEMS],
   setup: ({ config, db, logger, vendorFetch }) => {
     if (!db) return undefined
     return {

@@ -1,13 +1,16 @@
 import { closed, defineFeature, KiB } from '../../src/route-table.js'
 import { createPaymentCheckout } from './checkout.js'
 import type { PaymentDeps } from './deps.js'
+import { PAYMENT_PROBLEMS, PAYMENT_SQL_PROBLEMS } from './problems.js'
 import { createRefundProcess } from './refund.js'
 import { tossFromServices } from './toss/client.js'
+import { TOSS_PROBLEMS } from './toss/problems.js'
 import { createPaymentWebhook } from './webhook.js'
 import { tossWebhookPolicy } from './webhook-policy.js'
 
 export { dbProblem } from './db-problems.js'
 export { runRefundRetryJob } from './jobs.js'
+export { PAYMENT_PROBLEMS, PAYMENT_SQL_PROBLEMS } from './problems.js'
 export { type RefundRow, type RefundRunResult, runRefund } from './refund-run.js'
 export { PaymentStatusChangedEvent, RefundAccount } from './schemas.js'
 export {
@@ -19,6 +22,7 @@ export {
   tossFromServices,
   tossProblem,
 } from './toss/client.js'
+export { TOSS_PROBLEMS } from './toss/problems.js'
 export { webhookEventId } from './webhook-event.js'
 export { tossWebhookPolicy } from './webhook-policy.js'
 
@@ -28,6 +32,7 @@ export { tossWebhookPolicy } from './webhook-policy.js'
  */
 export const payments = defineFeature<PaymentDeps>({
   name: 'payments',
+  problems: [PAYMENT_PROBLEMS, PAYMENT_SQL_PROBLEMS, TOSS_PROBLEMS],
   setup: ({ config, db, logger, vendorFetch }) => {
     const toss = tossFromServices({ config, vendorFetch })
     if (!db || !toss) return undefined

@@ -4,6 +4,7 @@ import type { XlsxWriterFactory } from './export-format.js'
 import { type FontSource, fontFromUrl } from './font.js'
 import { createPayoutCalculate } from './payout-calculate.js'
 import { createPayoutStatement } from './payout-statement.js'
+import { SETTLEMENT_PROBLEMS, SETTLEMENT_SQL_PROBLEMS } from './problems.js'
 import { createSettlementExport } from './settlement-export.js'
 
 export type { SettlementDeps } from './deps.js'
@@ -20,6 +21,7 @@ export { runAll } from './run-all.js'
  */
 export const settlement = defineFeature<SettlementDeps>({
   name: 'settlement',
+  problems: [SETTLEMENT_PROBLEMS, SETTLEMENT_SQL_PROBLEMS],
   setup: settlementSetup,
   routes: [
     {

@@ -5,13 +5,14 @@ import { nativeHandlers, ROUTES } from '../../routes/index.js'
 import { jobDispatcher, runCron } from '../../routes/jobs/index.js'
 import { createApp, type GatewayApp } from '../app.js'
 import { type Config, type ConfigError, loadConfig } from '../config.js'
-import { GatewayError, problemResponse } from '../errors.js'
+import { problemResponse } from '../errors.js'
 import { deferredReporter } from '../observability/error-report.js'
 import { createLogger } from '../observability/log.js'
 import { Metrics } from '../observability/metrics.js'
 import { otlpFetchExporter } from '../observability/otlp-fetch.js'
 import { otlpHeaders, Tracer, vendorFetches } from '../observability/tracing.js'
 import { createSupabaseDb } from '../platform/db/supabase.js'
+import { gatewayProblem } from '../problems.js'
 import { compileFlags } from '../rollout/flags.js'
 import { flagRulesFor } from '../route-table.js'
 import { verifierFromConfig } from '../security/from-config.js'
@@ -172,12 +173,7 @@ export default {
     const built = ensureBuilt(env)
     if (!built) {
       return problemResponse(
-        new GatewayError({
-          status: 500,
-          code: 'misconfigured',
-          title: 'Gateway misconfigured',
-          detail: 'The gateway could not start; see its logs',
-        }),
+        gatewayProblem('misconfigured', { detail: 'The gateway could not start; see its logs' }),
         crypto.randomUUID(),
       )
     }
