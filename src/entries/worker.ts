@@ -1,7 +1,7 @@
 import type { ExecutionContext } from 'hono'
 import flagsDocument from '../../flags.json'
 import { fetchTransport } from '../../legacy-proxy/fetch-transport.js'
-import { nativeHandlers, ROUTES } from '../../routes/index.js'
+import { nativeHandlers, PROBLEM_SETS, ROUTES } from '../../routes/index.js'
 import { jobDispatcher, runCron } from '../../routes/jobs/index.js'
 import { createApp, type GatewayApp } from '../app.js'
 import { type Config, type ConfigError, loadConfig } from '../config.js'
@@ -97,6 +97,7 @@ function build(env: WorkerEnv): Built {
   const app = createApp({
     config,
     routes: ROUTES,
+    problems: PROBLEM_SETS,
     logger,
     ...(config.SENTRY_DSN
       ? {
