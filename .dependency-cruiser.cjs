@@ -3,7 +3,8 @@
 // layer it belongs to.
 
 /** Core primitives: imported by every layer, import nothing above themselves. */
-const PRIMITIVES = '^src/(errors|types|config|route-table)\\.ts$|^src/(platform|observability|kit)/'
+const PRIMITIVES =
+  '^src/(errors|problems|types|config|route-table)\\.ts$|^src/(platform|observability|kit)/'
 const ROLLOUT = '^src/rollout/'
 const LEGACY = '^legacy-proxy/'
 const CORE = '^src/[^/]+\\.tsx?$|^src/(middleware|security)/'

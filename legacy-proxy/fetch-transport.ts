@@ -1,5 +1,6 @@
-import { GatewayError, upstreamTimeout, upstreamUnavailable } from '../src/errors.js'
+import { GatewayError } from '../src/errors.js'
 import { applyGatewayHeaders } from '../src/platform/response-headers.js'
+import { upstreamTimeout, upstreamUnavailable } from '../src/problems.js'
 import { connectionTokens, isForwardableResponseHeader } from './headers.js'
 import { clientClosed, type LegacyTransport, serverTiming } from './transport.js'
 

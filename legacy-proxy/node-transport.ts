@@ -3,10 +3,11 @@ import https from 'node:https'
 import type { Socket } from 'node:net'
 import { Readable } from 'node:stream'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
-import { GatewayError, upstreamTimeout, upstreamUnavailable } from '../src/errors.js'
+import type { GatewayError } from '../src/errors.js'
 import { BodyCounter, bodyTimeout } from '../src/platform/body-limit.js'
 import { appendGatewayHeaders } from '../src/platform/response-headers.js'
 import { nodeExchange } from '../src/platform/runtime.js'
+import { gatewayProblem, upstreamTimeout, upstreamUnavailable } from '../src/problems.js'
 import { connectionTokens, isForwardableResponseHeader } from './headers.js'
 import {
   clientClosed,
@@ -35,12 +36,8 @@ export interface NodeTransportOptions {
 }
 
 const legacyBusy = () =>
-  new GatewayError({
-    status: 503,
-    code: 'legacy-function-busy',
-    title: 'Legacy function busy',
+  gatewayProblem('legacy-function-busy', {
     detail: 'Too many calls to this legacy function are in flight; retry shortly',
-    headers: { 'retry-after': '1' },
   })
 
 /**

@@ -1,13 +1,5 @@
-import { GatewayError } from '../src/errors.js'
 import { FUNCTION_NAME } from '../src/platform/function-name.js'
-
-const invalidPath = (detail: string) =>
-  new GatewayError({
-    status: 400,
-    code: 'invalid-function-path',
-    title: 'Invalid function path',
-    detail,
-  })
+import { invalidFunctionPath } from '../src/problems.js'
 
 /**
  * The legacy URL for a function: `${base}/<name>[/<rest>][?query]`.
@@ -18,20 +10,21 @@ const invalidPath = (detail: string) =>
  */
 export function legacyTarget(base: string, name: string, rest: string, search: string): string {
   if (!FUNCTION_NAME.test(name))
-    throw invalidPath('function names are [a-z0-9_-], 1 to 64 characters')
+    throw invalidFunctionPath('function names are [a-z0-9_-], 1 to 64 characters')
   if (rest === '') return `${base}/${name}${search}`
   for (const segment of rest.split('/')) {
-    if (segment === '') throw invalidPath('empty path segment')
+    if (segment === '') throw invalidFunctionPath('empty path segment')
     let decoded: string
     try {
       decoded = decodeURIComponent(segment)
     } catch {
-      throw invalidPath('malformed percent-encoding in the path')
+      throw invalidFunctionPath('malformed percent-encoding in the path')
     }
-    if (decoded === '.' || decoded === '..') throw invalidPath('dot segments are not allowed')
+    if (decoded === '.' || decoded === '..')
+      throw invalidFunctionPath('dot segments are not allowed')
     // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
     if (/[/\\]/.test(decoded) || /[\u0000-\u001f]/.test(decoded)) {
-      throw invalidPath('encoded slashes and control characters are not allowed')
+      throw invalidFunctionPath('encoded slashes and control characters are not allowed')
     }
   }
   return `${base}/${name}/${rest}${search}`

@@ -1,12 +1,9 @@
-import { GatewayError } from '../src/errors.js'
+import { gatewayProblem } from '../src/problems.js'
 import type { AppContext } from '../src/types.js'
 
 /** Nobody reads this answer; the status (nginx's 499) is for the access log and metrics. */
 export const clientClosed = () =>
-  new GatewayError({
-    status: 499,
-    code: 'client-closed',
-    title: 'Client closed the request',
+  gatewayProblem('client-closed', {
     detail: 'The client went away before the legacy function answered',
   })
 

@@ -1,3 +1,5 @@
+import type { ProblemSet } from '../src/errors.js'
+import { GATEWAY_PROBLEMS } from '../src/problems.js'
 import { assembleRouteTable, type NativeServices } from '../src/route-table.js'
 import type { NativeHandler } from '../src/types.js'
 import { ai } from './ai/index.js'
@@ -20,6 +22,15 @@ export const FEATURES = [payments, ai, settlement, funding, identity, ops, jobs]
 export const ROUTE_TABLE = assembleRouteTable(FEATURES)
 export const ROUTES = ROUTE_TABLE.routes
 export const ROUTE_IDS = ROUTE_TABLE.ids
+
+/**
+ * Every problem the gateway answers with: its own (`src/problems.ts`) and each feature's
+ * (`routes/<feature>/problems.ts`). A code has one status wherever it is declared.
+ */
+export const PROBLEM_SETS: readonly ProblemSet[] = [
+  GATEWAY_PROBLEMS,
+  ...FEATURES.flatMap((feature) => feature.problems),
+]
 
 /**
  * Native handlers by route id. A route whose feature's dependencies are not configured gets no

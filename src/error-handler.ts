@@ -1,14 +1,9 @@
 import type { Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
-import {
-  DependencyUnavailableError,
-  GatewayError,
-  notFound,
-  problemResponse,
-  serviceUnavailable,
-} from './errors.js'
+import { DependencyUnavailableError, GatewayError, problemResponse } from './errors.js'
 import type { ErrorReporter } from './observability/error-report.js'
 import { errorFields, type Logger } from './observability/log.js'
+import { gatewayProblem, notFound } from './problems.js'
 import type { AppEnv } from './types.js'
 
 /**
@@ -43,15 +38,15 @@ export function errorHandler(logger: Logger, reporter?: ErrorReporter) {
         ...errorFields(error.cause ?? error),
       })
       return problemResponse(
-        serviceUnavailable(
-          'A service this route needs is unavailable; retry later',
-          5,
-          'dependency-unavailable',
-        ),
+        gatewayProblem('dependency-unavailable', {
+          detail: 'A service this route needs is unavailable; retry later',
+        }),
         requestId,
       )
     }
     if (error instanceof HTTPException) {
+      // A library's exception keeps its own status and message: the one problem that is not
+      // in a catalogue, since its status is the library's choice.
       const status = error.status
       return problemResponse(
         new GatewayError({
@@ -64,18 +59,17 @@ export function errorHandler(logger: Logger, reporter?: ErrorReporter) {
     }
     const routeId = c.get('route')?.def.id
     logger.error('unhandled error', { requestId, route: routeId, ...errorFields(error) })
+    const trace = c.get('trace')
     reporter?.report(error, {
       requestId,
       routeId,
-      traceId: undefined,
+      traceId: trace?.traceId,
+      spanId: trace?.spanId,
       method: c.req.method,
       path: c.req.path,
     })
     return problemResponse(
-      new GatewayError({
-        status: 500,
-        code: 'internal',
-        title: 'Internal error',
+      gatewayProblem('internal', {
         detail: 'The gateway failed to handle the request; quote the request id when reporting it',
       }),
       requestId,

@@ -1,9 +1,9 @@
 import { Hono } from 'hono'
 import type { Config } from './config.js'
-import { GatewayError } from './errors.js'
 import type { Metrics } from './observability/metrics.js'
 import { bearerToken, timingSafeEqual } from './platform/credentials.js'
 import { processMemoryMetrics } from './platform/runtime.js'
+import { bearerProblem, GATEWAY_PROBLEMS, gatewayProblem } from './problems.js'
 import type { AppEnv, ReadinessCheck, ReadinessProbe } from './types.js'
 
 export interface OpsRoutesOptions {
@@ -67,21 +67,14 @@ export function opsRoutes({ config, metricsRegistry, readiness, legacyKind }: Op
     if (token) {
       const given = bearerToken(c.req.header('authorization')) ?? ''
       if (!timingSafeEqual(given, token)) {
-        throw new GatewayError({
-          status: 401,
-          code: 'unauthorized',
-          title: 'Unauthorized',
-          detail: 'Metrics need the admin bearer token',
-          headers: { 'www-authenticate': 'Bearer realm="bff-metrics"' },
-        })
+        throw bearerProblem(
+          GATEWAY_PROBLEMS.get('unauthorized'),
+          'Metrics need the admin bearer token',
+          { realm: 'bff-metrics' },
+        )
       }
     } else if (!config.isDevelopment) {
-      throw new GatewayError({
-        status: 403,
-        code: 'metrics-disabled',
-        title: 'Forbidden',
-        detail: 'Set BFF_ADMIN_TOKEN to expose metrics',
-      })
+      throw gatewayProblem('metrics-disabled', { detail: 'Set BFF_ADMIN_TOKEN to expose metrics' })
     }
     // Memory gauges on Node (RSS, heap), so a slow leak shows on the dashboard (and in the soak).
     return c.body(metricsRegistry.render() + processMemoryMetrics(), 200, {

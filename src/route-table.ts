@@ -9,13 +9,23 @@
  * function name is proxied to legacy with `unknownRoute`'s policy.
  */
 import type { Config } from './config.js'
+import type { ProblemSet } from './errors.js'
 import type { Logger } from './observability/log.js'
 import type { Metrics } from './observability/metrics.js'
 import type { Db } from './platform/db/port.js'
 import { FUNCTION_NAME } from './platform/function-name.js'
-import type { NativeHandler, Phase, RateLimitPolicy, RouteDef, RoutePolicy } from './types.js'
+import type {
+  ApiOperation,
+  NativeHandler,
+  Phase,
+  RateLimitPolicy,
+  RouteDef,
+  RoutePolicy,
+} from './types.js'
 
 export type {
+  ApiHeader,
+  ApiOperation,
   AuthPolicy,
   Phase,
   RateLimitPolicy,
@@ -105,6 +115,11 @@ export interface RouteSpec<D> {
    * the route is always proxied to its legacy function.
    */
   native?: (deps: D) => NativeHandler
+  /**
+   * What the native handler accepts and answers, by operation, with the zod schemas it validates
+   * with: `/openapi.json` and the typed client (`AppType`) are built from it.
+   */
+  api?: readonly ApiOperation[]
 }
 
 export interface FeatureSpec<D> {
@@ -118,12 +133,19 @@ export interface FeatureSpec<D> {
    * start). Without `setup` the factories receive the services themselves.
    */
   setup?: (services: NativeServices) => D | undefined
+  /**
+   * The feature's problem catalogues (`routes/<feature>/problems.ts`): every code its handlers
+   * answer with besides the gateway's own, so the whole set is enumerable (OpenAPI, the
+   * catalogue test).
+   */
+  problems?: readonly ProblemSet[]
 }
 
 /** A feature as the route table sees it (built by `defineFeature`). */
 export interface Feature {
   readonly name: string
   readonly routes: readonly RouteDef[]
+  readonly problems: readonly ProblemSet[]
   /** Native handlers by route id: the routes that have one, when the feature's setup succeeds. */
   nativeHandlers(services: NativeServices): Record<string, NativeHandler>
 }
@@ -154,6 +176,7 @@ export function defineFeature<D = NativeServices>(spec: FeatureSpec<D>): Feature
       policy: { ...basePolicy, ...r.policy },
       stayLegacy: r.phase === 'stay-legacy',
       feature: spec.name,
+      ...(r.api ? { api: r.api } : {}),
     }),
   )
   for (const r of spec.routes) {
@@ -164,6 +187,7 @@ export function defineFeature<D = NativeServices>(spec: FeatureSpec<D>): Feature
   return {
     name: spec.name,
     routes,
+    problems: spec.problems ?? [],
     nativeHandlers(services) {
       const handlers: Record<string, NativeHandler> = {}
       const native = spec.routes.filter((r) => r.native)

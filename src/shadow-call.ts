@@ -3,6 +3,7 @@ import { upstreamRequestHeaders } from '../legacy-proxy/headers.js'
 import { legacyTarget } from '../legacy-proxy/target.js'
 import { GatewayError, problemResponse } from './errors.js'
 import { headerEntries, legacyTrace, readHeader } from './platform/request-headers.js'
+import { gatewayProblem } from './problems.js'
 import type { ObservedResponse } from './rollout/compare.js'
 import { readCapped } from './rollout/shadow.js'
 import type { AppContext, AppEnv, NativeHandler } from './types.js'
@@ -106,10 +107,7 @@ export function nativeShadowRunner(native: Readonly<Record<string, NativeHandler
   app.onError((error, c) => {
     const requestId = c.get('requestId') ?? 'shadow'
     if (error instanceof GatewayError) return problemResponse(error, requestId)
-    return problemResponse(
-      new GatewayError({ status: 500, code: 'internal', title: 'Internal error' }),
-      requestId,
-    )
+    return problemResponse(gatewayProblem('internal'), requestId)
   })
   return async function nativeShadowCall(req: ShadowRequest): Promise<ObservedResponse> {
     const response = await app.request(

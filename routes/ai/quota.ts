@@ -1,5 +1,6 @@
-import { DependencyUnavailableError, GatewayError } from '../../src/errors.js'
+import { DependencyUnavailableError, type GatewayError } from '../../src/errors.js'
 import { type Db, DbFunctionError, DbUnavailableError } from '../../src/platform/db/port.js'
+import { AI_PROBLEMS } from './problems.js'
 
 /** Quota features, as keyed in `ai_quota_settings`. */
 export type AiFeature = 'reply-suggest' | 'poll-suggest'
@@ -46,15 +47,12 @@ function quotaExhausted(
   const at = resetsAt ? Date.parse(resetsAt) : Number.NaN
   const seconds = Number.isFinite(at) ? Math.ceil((at - now) / 1000) : undefined
   const known = seconds !== undefined && seconds > 0
-  return new GatewayError({
+  return AI_PROBLEMS.error('ai-quota-exhausted', {
     cause,
-    status: 429,
-    code: 'ai-quota-exhausted',
-    title: 'AI suggestion quota used up',
     detail: known
       ? `Your ${feature} quota is used up; it is refilled at ${new Date(at).toISOString()}.`
       : `Your ${feature} quota is used up; it is refilled daily.`,
-    headers: known ? { 'retry-after': String(seconds) } : {},
+    retryAfterSeconds: known ? seconds : undefined,
     extra: { feature, ...(known ? { resetsAt: new Date(at).toISOString() } : {}) },
   })
 }

@@ -1,10 +1,9 @@
-import { GatewayError } from '../../src/errors.js'
 import { isOps, optionalUserId } from '../../src/kit/caller.js'
 import { parseInput, readJson } from '../../src/kit/request.js'
 import { withEffect } from '../../src/platform/effect.js'
 import type { AppContext, NativeHandler } from '../../src/types.js'
 import type { FundingDeps } from './deps.js'
-import { fundingCall } from './problems.js'
+import { FUNDING_PROBLEMS, fundingCall } from './problems.js'
 import { ReviewBody } from './schemas.js'
 
 /** Who acted, for the transition history: the ops user, or `service` for a service-role call. */
@@ -27,11 +26,7 @@ export function createFundingAdminReview({
 }: FundingDeps): NativeHandler {
   return async function fundingAdminReview(c) {
     if (!isOps(c.var.identity)) {
-      throw new GatewayError({
-        status: 403,
-        code: 'ops-only',
-        title: 'Only ops may review campaigns',
-      })
+      throw FUNDING_PROBLEMS.error('ops-only')
     }
     const body = parseInput(ReviewBody, await readJson(c))
     const now = new Date(clock()).toISOString()

@@ -1,4 +1,4 @@
-import { GatewayError } from '../../src/errors.js'
+import type { GatewayError } from '../../src/errors.js'
 import {
   type TossClient,
   TossError,
@@ -6,6 +6,7 @@ import {
   TossTimeoutError,
   TossUnavailableError,
 } from '../payments/index.js'
+import { FUNDING_PROBLEMS } from './problems.js'
 
 /** A card registered for later charging; `billingKey` never leaves the server. */
 export interface RegisteredCard {
@@ -75,24 +76,16 @@ function classify(error: unknown): ChargeOutcome {
 function issueProblem(error: unknown): GatewayError {
   if (error instanceof TossError && error.status < 500) {
     const notSupported = error.code === 'NOT_SUPPORTED_METHOD'
-    return new GatewayError({
-      status: 422,
-      code: notSupported ? 'payment-method-not-supported' : 'card-not-registered',
-      title: notSupported
-        ? 'This payment method cannot be registered for funding'
-        : 'The card could not be registered; start the card registration again',
-      errors: [{ field: 'authKey', message: 'not accepted by the payment provider' }],
-      extra: { tossCode: error.code },
-      cause: error,
-    })
+    return FUNDING_PROBLEMS.error(
+      notSupported ? 'payment-method-not-supported' : 'card-not-registered',
+      {
+        errors: [{ field: 'authKey', message: 'not accepted by the payment provider' }],
+        extra: { tossCode: error.code },
+        cause: error,
+      },
+    )
   }
-  return new GatewayError({
-    status: 503,
-    code: 'toss-unavailable',
-    title: 'The payment provider is unavailable; retry later',
-    headers: { 'retry-after': '10' },
-    cause: error,
-  })
+  return FUNDING_PROBLEMS.error('toss-unavailable', { cause: error })
 }
 
 /** The Toss billing API (docs.tosspayments.com/guides/billing) behind the port. */

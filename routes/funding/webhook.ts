@@ -1,10 +1,11 @@
-import { GatewayError, validationFailed } from '../../src/errors.js'
+import { GatewayError } from '../../src/errors.js'
 import { parseInput, readJson } from '../../src/kit/request.js'
 import { withEffect } from '../../src/platform/effect.js'
+import { validationFailed } from '../../src/problems.js'
 import type { NativeHandler } from '../../src/types.js'
 import { PaymentStatusChangedEvent, tossProblem, webhookEventId } from '../payments/index.js'
 import type { FundingDeps } from './deps.js'
-import { fundingCall } from './problems.js'
+import { FUNDING_PROBLEMS, fundingCall } from './problems.js'
 import { BillingDeletedEvent } from './schemas.js'
 
 interface AttemptRef {
@@ -64,12 +65,7 @@ export function createFundingPaymentWebhook(deps: FundingDeps): NativeHandler {
     )
     if (begun === 'duplicate') return c.json({ ok: true, outcome: 'duplicate' }, 200)
     if (begun === 'in-progress') {
-      throw new GatewayError({
-        status: 409,
-        code: 'webhook-in-progress',
-        title: 'This delivery is being processed',
-        headers: { 'retry-after': '30' },
-      })
+      throw FUNDING_PROBLEMS.error('webhook-in-progress')
     }
     let outcome: string
     try {

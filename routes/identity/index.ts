@@ -1,7 +1,8 @@
 import { closed, defineFeature, KiB } from '../../src/route-table.js'
 import { identityCrypto } from './crypto.js'
 import { portOneProvider } from './portone.js'
-import { createVerifyIdentity, type IdentityDeps } from './verify.js'
+import { IDENTITY_PROBLEMS } from './problems.js'
+import { createVerifyIdentity, type IdentityDeps, VerifyBody } from './verify.js'
 
 export type { IdentityCrypto, SealedRecord } from './crypto.js'
 export { identityCrypto } from './crypto.js'
@@ -15,6 +16,7 @@ export { type SealedPerson, sealAad } from './verify.js'
  */
 export const identity = defineFeature<IdentityDeps>({
   name: 'identity',
+  problems: [IDENTITY_PROBLEMS],
   setup: ({ config, db, logger, vendorFetch }) => {
     if (
       !db ||
@@ -49,6 +51,10 @@ export const identity = defineFeature<IdentityDeps>({
       // A provider outage before anything is written may go to legacy; after the record, never.
       policy: { replay: 'before-effect', rateLimit: closed(10), bodyLimitBytes: 4 * KiB },
       native: createVerifyIdentity,
+      api: [
+        { method: 'GET', summary: "The caller's identity verification status" },
+        { method: 'POST', summary: 'Record a completed PortOne verification', body: VerifyBody },
+      ],
     },
   ],
 })

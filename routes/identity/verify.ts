@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { DependencyUnavailableError, GatewayError } from '../../src/errors.js'
+import { DependencyUnavailableError } from '../../src/errors.js'
 import { requireUserId } from '../../src/kit/caller.js'
 import { parseInput, readJson } from '../../src/kit/request.js'
 import type { Logger } from '../../src/observability/log.js'
@@ -8,6 +8,7 @@ import { withEffect } from '../../src/platform/effect.js'
 import type { NativeHandler } from '../../src/types.js'
 import type { IdentityCrypto } from './crypto.js'
 import { dbCall } from './http.js'
+import { IDENTITY_PROBLEMS } from './problems.js'
 import {
   type IdentityProvider,
   ProviderRejectedError,
@@ -32,15 +33,6 @@ export const VerifyBody = z
       .regex(/^[A-Za-z0-9_-]{1,200}$/, '1-200 characters of A-Z a-z 0-9 _ -'),
   })
   .strict()
-
-const problem = (status: number, code: string, title: string, detail: string, field?: string) =>
-  new GatewayError({
-    status,
-    code,
-    title,
-    detail,
-    ...(field ? { errors: [{ field, message: detail }] } : {}),
-  })
 
 /** Personal data the gateway stores encrypted (never logged, never answered). */
 export interface SealedPerson {
@@ -86,64 +78,44 @@ export function createVerifyIdentity(deps: IdentityDeps): NativeHandler {
           status: error.status,
           code: error.code,
         })
-        throw problem(
-          502,
-          'identity-provider-error',
-          'The identity provider refused the lookup',
-          error.code,
-        )
+        throw IDENTITY_PROBLEMS.error('identity-provider-error', { detail: error.code })
       }
       throw error
     }
     const field = 'identityVerificationId'
     if (!verification) {
-      throw problem(
-        404,
-        'verification-not-found',
-        'Unknown verification',
-        'The provider does not know this id',
+      throw IDENTITY_PROBLEMS.error('verification-not-found', {
+        detail: 'The provider does not know this id',
         field,
-      )
+      })
     }
     if (verification.status !== 'VERIFIED') {
-      throw problem(
-        422,
-        'verification-not-verified',
-        'The verification is not complete',
-        `The provider reports ${verification.status}`,
+      throw IDENTITY_PROBLEMS.error('verification-not-verified', {
+        detail: `The provider reports ${verification.status}`,
         field,
-      )
+      })
     }
     const { person } = verification
     if (person.customerId?.toLowerCase() !== userId) {
       log.warn('verification bound to another customer refused', { provider: provider.name })
-      throw problem(
-        403,
-        'verification-other-user',
-        'This verification belongs to someone else',
-        'The verification was not requested for the signed-in user',
+      throw IDENTITY_PROBLEMS.error('verification-other-user', {
+        detail: 'The verification was not requested for the signed-in user',
         field,
-      )
+      })
     }
     const verifiedAtMs = Date.parse(verification.verifiedAt)
     if (!Number.isFinite(verifiedAtMs) || clock() - verifiedAtMs > maxAgeSeconds * 1000) {
-      throw problem(
-        422,
-        'verification-expired',
-        'The verification is too old',
-        `Verify again: a result is accepted for ${maxAgeSeconds} seconds`,
+      throw IDENTITY_PROBLEMS.error('verification-expired', {
+        detail: `Verify again: a result is accepted for ${maxAgeSeconds} seconds`,
         field,
-      )
+      })
     }
     const birth = /^(\d{4})-(\d{2})-(\d{2})$/.exec(person.birthDate)
     if (!person.ci || !birth) {
-      throw problem(
-        422,
-        'verification-incomplete',
-        'The provider returned no CI or birth date',
-        'This verification channel does not deliver what the platform needs',
+      throw IDENTITY_PROBLEMS.error('verification-incomplete', {
+        detail: 'This verification channel does not deliver what the platform needs',
         field,
-      )
+      })
     }
 
     const sealed = await crypto.seal(
@@ -177,13 +149,10 @@ export function createVerifyIdentity(deps: IdentityDeps): NativeHandler {
         ),
         {
           'verification-reused': () =>
-            problem(
-              409,
-              'verification-reused',
-              'This verification was already used',
-              'Start a new verification',
+            IDENTITY_PROBLEMS.error('verification-reused', {
+              detail: 'Start a new verification',
               field,
-            ),
+            }),
         },
       ),
     )
@@ -191,10 +160,7 @@ export function createVerifyIdentity(deps: IdentityDeps): NativeHandler {
       log.warn('identity already verified on another account: flagged for ops', {
         flagId: result.flagId,
       })
-      throw new GatewayError({
-        status: 409,
-        code: 'identity-already-linked',
-        title: 'This person is already verified on another account',
+      throw IDENTITY_PROBLEMS.error('identity-already-linked', {
         detail:
           'The identity is linked to another account. It was not added to this one; support has been notified and will contact you.',
         extra: { flagId: result.flagId },

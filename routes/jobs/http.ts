@@ -1,9 +1,10 @@
 import { z } from 'zod'
-import { GatewayError, serviceUnavailable, validationFailed } from '../../src/errors.js'
 import { parseInput, readJson } from '../../src/kit/request.js'
+import { validationFailed } from '../../src/problems.js'
 import type { NativeHandler } from '../../src/types.js'
 import type { Dispatcher } from './dispatch.js'
 import { GoogleKeysUnavailableError, type SchedulerAuth } from './oidc.js'
+import { JOBS_PROBLEMS } from './problems.js'
 
 const CRON = /^[0-9*/,LW#?-]+( [0-9A-Za-z*/,LW#?-]+){4}$/
 
@@ -40,7 +41,9 @@ export function createScheduledDispatcher({
       caller = await auth(c.req.header('authorization'))
     } catch (error) {
       if (error instanceof GoogleKeysUnavailableError) {
-        throw serviceUnavailable('Google signing keys are unavailable', 30, 'jwks-unavailable')
+        throw JOBS_PROBLEMS.error('jwks-unavailable', {
+          detail: 'Google signing keys are unavailable',
+        })
       }
       throw error
     }
@@ -64,10 +67,8 @@ export function createScheduledDispatcher({
     const runs = await dispatcher.dispatch(selection, 'scheduler')
     const failed = runs.filter((run) => run.status === 'failed')
     if (failed.length > 0) {
-      throw new GatewayError({
+      throw JOBS_PROBLEMS.error('job-failed', {
         status: failed.every((run) => run.runId === null) ? 503 : 500,
-        code: 'job-failed',
-        title: 'A scheduled job failed',
         detail: failed.map((run) => `${run.job}: ${run.error ?? 'failed'}`).join('; '),
         extra: { runs },
       })

@@ -3,8 +3,9 @@ import type { Logger } from '../../src/observability/log.js'
 import type { Db } from '../../src/platform/db/port.js'
 import { defineFeature, KiB, open } from '../../src/route-table.js'
 import { createDispatcher, type Dispatcher } from './dispatch.js'
-import { createScheduledDispatcher } from './http.js'
+import { createScheduledDispatcher, DispatchBody } from './http.js'
 import { type SchedulerAuth, schedulerAuth } from './oidc.js'
+import { JOBS_PROBLEMS } from './problems.js'
 import { buildJobs } from './registry.js'
 import type { JobFactory } from './types.js'
 
@@ -65,6 +66,7 @@ export function schedulerDeps(services: JobsServices): SchedulerDeps | undefined
  */
 export const jobs = defineFeature<SchedulerDeps>({
   name: 'jobs',
+  problems: [JOBS_PROBLEMS],
   setup: ({ config, logger, db, vendorFetch }) =>
     db ? schedulerDeps({ config, logger, db, ...(vendorFetch ? { vendorFetch } : {}) }) : undefined,
   routes: [
@@ -78,6 +80,7 @@ export const jobs = defineFeature<SchedulerDeps>({
       // Never replayed: the next tick runs the jobs again, and legacy would not accept the token.
       policy: { replay: 'never', auth: 'none', rateLimit: open(60), bodyLimitBytes: 4 * KiB },
       native: createScheduledDispatcher,
+      api: [{ method: 'POST', body: DispatchBody.optional(), otherStatuses: [500] }],
     },
   ],
 })

@@ -8,6 +8,9 @@ import {
   jwtVerify,
 } from 'jose'
 import { AppError, GatewayError } from '../../src/errors.js'
+import { bearerToken } from '../../src/platform/credentials.js'
+import { authenticationRequired, bearerProblem } from '../../src/problems.js'
+import { JOBS_PROBLEMS } from './problems.js'
 
 /** Google's OIDC signing keys (the `jwks_uri` of accounts.google.com). */
 export const GOOGLE_JWKS_URL = 'https://www.googleapis.com/oauth2/v3/certs'
@@ -44,18 +47,12 @@ export interface SchedulerCaller {
 
 export type SchedulerAuth = (authorization: string | undefined) => Promise<SchedulerCaller>
 
-const unauthorized = (code: string, title: string, detail: string) =>
-  new GatewayError({
-    status: 401,
-    code,
-    title,
-    detail,
-    headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
-  })
 const invalidToken = (detail: string) =>
-  unauthorized('invalid-token', 'Invalid scheduler token', detail)
+  bearerProblem(JOBS_PROBLEMS.get('invalid-token'), detail, { error: 'invalid_token' })
 const expired = () =>
-  unauthorized('token-expired', 'Scheduler token expired', 'The token has expired')
+  bearerProblem(JOBS_PROBLEMS.get('token-expired'), 'The token has expired', {
+    error: 'invalid_token',
+  })
 
 /** Google's key set could not be fetched: the caller retries (Cloud Scheduler does). */
 export class GoogleKeysUnavailableError extends AppError {
@@ -111,16 +108,8 @@ export function schedulerAuth(options: SchedulerAuthOptions): SchedulerAuth {
   }
 
   return async function authenticate(authorization) {
-    const token = /^Bearer +(\S+)\s*$/i.exec(authorization ?? '')?.[1]
-    if (!token) {
-      throw new GatewayError({
-        status: 401,
-        code: 'authentication-required',
-        title: 'Authentication required',
-        detail: 'Cloud Scheduler must send an OIDC token',
-        headers: { 'www-authenticate': 'Bearer' },
-      })
-    }
+    const token = bearerToken(authorization)
+    if (!token) throw authenticationRequired('Cloud Scheduler must send an OIDC token')
     let claims: JWTPayload
     try {
       claims = await claimsOf(token)
@@ -138,10 +127,7 @@ export function schedulerAuth(options: SchedulerAuthOptions): SchedulerAuth {
     }
     const email = typeof claims.email === 'string' ? claims.email.toLowerCase() : undefined
     if (email !== expectedEmail || claims.email_verified !== true) {
-      throw new GatewayError({
-        status: 403,
-        code: 'forbidden-role',
-        title: 'Forbidden for this caller',
+      throw JOBS_PROBLEMS.error('forbidden-role', {
         detail: 'The token is not from the configured scheduler service account',
       })
     }

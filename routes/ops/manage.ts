@@ -1,16 +1,12 @@
 import { z } from 'zod'
-import {
-  DependencyUnavailableError,
-  GatewayError,
-  methodNotAllowed,
-  notFound,
-  validationFailed,
-} from '../../src/errors.js'
+import { DependencyUnavailableError } from '../../src/errors.js'
 import { hasOpsRole } from '../../src/kit/caller.js'
 import { parseInput, readJson, validQuery } from '../../src/kit/request.js'
 import type { Logger } from '../../src/observability/log.js'
-import { type Db, DbFunctionError, DbUnavailableError } from '../../src/platform/db/port.js'
+import type { Db } from '../../src/platform/db/port.js'
+import { sqlProblems } from '../../src/platform/db/problems.js'
 import { markEffect, withEffect } from '../../src/platform/effect.js'
+import { methodNotAllowed, notFound, validationFailed } from '../../src/problems.js'
 import type { AppContext, NativeHandler } from '../../src/types.js'
 import {
   type IdentityCrypto,
@@ -26,6 +22,7 @@ import {
   type TossClient,
 } from '../payments/index.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
+import { OPS_PROBLEMS } from './problems.js'
 import { AuditQuery, QuotaBody, ReasonBody, RecordsQuery, ResendBody, Uuid } from './schemas.js'
 
 export interface OpsDeps {
@@ -58,53 +55,29 @@ const PENDING_SECTIONS = new Set(['settlements'])
 
 const RESEND = ResendBody(RefundAccount)
 
-const problem = (status: number, code: string, title: string, detail: string, field?: string) =>
-  new GatewayError({
-    status,
-    code,
-    title,
-    detail,
-    ...(field ? { errors: [{ field, message: detail }] } : {}),
-  })
-
 /** Stable SQL codes of the ops functions → problems. */
-const SQL_PROBLEMS: Record<string, (detail: string) => GatewayError> = {
-  'reason-required': () =>
-    problem(422, 'validation-failed', 'A reason is required', 'reason: required', 'reason'),
-  'unknown-feature': () =>
-    problem(422, 'validation-failed', 'Unknown AI feature', 'feature: unknown', 'feature'),
-  'invalid-remaining': () =>
-    problem(422, 'validation-failed', 'Invalid quota', 'remaining: 0-100000', 'remaining'),
-  'unknown-section': () => problem(404, 'not-found', 'Unknown section', 'No such section'),
-  'campaign-not-found': () =>
-    problem(
-      404,
-      'campaign-not-found',
-      'Campaign not found',
-      'No campaign with this id',
-      'param:campaignId',
-    ),
-  'campaign-not-live': (detail) =>
-    problem(
-      409,
-      'campaign-not-live',
-      'Only a live campaign can be suspended',
-      `The campaign is ${detail}`,
-    ),
-}
-
-async function sql<T>(call: Promise<T>): Promise<T> {
-  try {
-    return await call
-  } catch (error) {
-    if (error instanceof DbUnavailableError)
-      throw new DependencyUnavailableError('database', { cause: error })
-    if (error instanceof DbFunctionError && SQL_PROBLEMS[error.code]) {
-      throw (SQL_PROBLEMS[error.code] as (d: string) => GatewayError)(error.detail)
-    }
-    throw error
-  }
-}
+const opsSql = sqlProblems({
+  rules: {
+    'reason-required': () =>
+      OPS_PROBLEMS.error('reason-required', { detail: 'reason: required', field: 'reason' }),
+    'unknown-feature': () =>
+      OPS_PROBLEMS.error('unknown-feature', { detail: 'feature: unknown', field: 'feature' }),
+    'invalid-remaining': () =>
+      OPS_PROBLEMS.error('invalid-remaining', {
+        detail: 'remaining: 0-100000',
+        field: 'remaining',
+      }),
+    'unknown-section': () => OPS_PROBLEMS.error('unknown-section', { detail: 'No such section' }),
+    'campaign-not-found': () =>
+      OPS_PROBLEMS.error('campaign-not-found', {
+        detail: 'No campaign with this id',
+        field: 'param:campaignId',
+      }),
+    'campaign-not-live': (detail) =>
+      OPS_PROBLEMS.error('campaign-not-live', { detail: `The campaign is ${detail}` }),
+  },
+})
+const sql = opsSql.call
 
 /** A path segment that must be a UUID, named `param:<name>` when it is not. */
 function parseParam(name: string, value: string | undefined): string {
@@ -121,12 +94,7 @@ function parseQuery<S extends z.ZodType>(c: AppContext, schema: S): Promise<z.ou
 function requireOperator(c: AppContext): string {
   const identity = c.var.identity
   if (!identity?.verified || !identity.subject || !hasOpsRole(identity.claims)) {
-    throw new GatewayError({
-      status: 403,
-      code: 'ops-only',
-      title: 'Only ops may use the back office',
-      detail: 'The token needs app_metadata.role = ops',
-    })
+    throw OPS_PROBLEMS.error('ops-only', { detail: 'The token needs app_metadata.role = ops' })
   }
   return `jwt:${identity.subject}`
 }
@@ -193,21 +161,15 @@ export function createOpsManage(deps: OpsDeps): NativeHandler {
     const spec = OPS_SECTIONS[section]
     if (!spec) {
       if (PENDING_SECTIONS.has(section)) {
-        throw problem(
-          404,
-          'section-not-available',
-          'Not available on this deployment',
-          `${section} cannot be listed until its tables are migrated`,
-          'param:section',
-        )
+        throw OPS_PROBLEMS.error('section-not-available', {
+          detail: `${section} cannot be listed until its tables are migrated`,
+          field: 'param:section',
+        })
       }
-      throw problem(
-        404,
-        'not-found',
-        'Unknown section',
-        `Sections: ${Object.keys(OPS_SECTIONS).join(', ')}`,
-        'param:section',
-      )
+      throw OPS_PROBLEMS.error('unknown-section', {
+        detail: `Sections: ${Object.keys(OPS_SECTIONS).join(', ')}`,
+        field: 'param:section',
+      })
     }
     const q = await parseQuery(c, RecordsQuery)
     const position = q.cursor ? decodeCursor(q.cursor) : undefined
@@ -237,27 +199,15 @@ export function createOpsManage(deps: OpsDeps): NativeHandler {
   async function resendRefund(c: AppContext, actor: string, refundId: string) {
     const body = parseInput(RESEND, await readJson(c))
     if (!deps.toss) throw new DependencyUnavailableError('toss')
-    const refund = await sql(db.call<RefundRow>('refund_get', { p_refund_id: refundId })).catch(
-      (error: unknown) => {
-        if (error instanceof DbFunctionError && error.code === 'refund-not-found') {
-          throw problem(
-            404,
-            'refund-not-found',
-            'Refund not found',
-            'No refund with this id',
-            'param:refundId',
-          )
-        }
-        throw error
-      },
-    )
+    const refund = await sql(db.call<RefundRow>('refund_get', { p_refund_id: refundId }), {
+      'refund-not-found': () =>
+        OPS_PROBLEMS.error('refund-not-found', {
+          detail: 'No refund with this id',
+          field: 'param:refundId',
+        }),
+    })
     if (refund.status !== 'pending') {
-      throw problem(
-        409,
-        'refund-not-pending',
-        'Only a pending refund can be resent',
-        `The refund is ${refund.status}`,
-      )
+      throw OPS_PROBLEMS.error('refund-not-pending', { detail: `The refund is ${refund.status}` })
     }
     markEffect(c, 'refund-send')
     const result: RefundRunResult = await runRefund(

@@ -1,3 +1,4 @@
+import type { TraceContext } from '../../src/observability/trace-context.js'
 import { DbFunctionError } from '../../src/platform/db/port.js'
 import type { PaymentDeps } from './deps.js'
 import {
@@ -98,6 +99,8 @@ export async function runRefund(
   deps: RunDeps,
   reserved: RefundRow,
   account: TossRefundReceiveAccount | undefined,
+  /** The trace of the request that runs it (none for the pending-refund sweep). */
+  trace?: TraceContext,
 ): Promise<RefundRunResult> {
   const { db, toss, logger } = deps
   const log = logger.child({ refundId: reserved.refundId, paymentKey: reserved.paymentKey })
@@ -133,7 +136,7 @@ export async function runRefund(
   if ((refund.attempts ?? 1) > 1) {
     let atToss: TossPayment
     try {
-      atToss = await toss.getPayment(refund.paymentKey)
+      atToss = await toss.getPayment(refund.paymentKey, { trace })
     } catch (error) {
       log.warn('refund check at Toss failed; left pending', { error: String(error) })
       const pending = await release(errorCode(error), UNKNOWN_RETRY_AFTER_SECONDS)
@@ -172,6 +175,7 @@ export async function runRefund(
         ...(account ? { refundReceiveAccount: account } : {}),
       },
       refund.tossIdempotencyKey ?? refund.idempotencyKey,
+      { trace },
     )
   } catch (error) {
     if (error instanceof TossError && TEMPORARY_CODES[error.code] !== undefined) {

@@ -1,10 +1,11 @@
-import { GatewayError } from '../../src/errors.js'
+import type { GatewayError } from '../../src/errors.js'
 import { isOps, optionalUserId, requireUserId } from '../../src/kit/caller.js'
 import { parseInput, readIdempotencyKey, readJson } from '../../src/kit/request.js'
 import { markEffect, withEffect } from '../../src/platform/effect.js'
 import type { AppContext, NativeHandler } from '../../src/types.js'
 import { dbCall } from './db-problems.js'
 import type { PaymentDeps } from './deps.js'
+import { PAYMENT_PROBLEMS } from './problems.js'
 import { type RefundRow, type RefundRunResult, runRefund } from './refund-run.js'
 import { RefundBody, RefundRetryBody } from './schemas.js'
 import { tossCodeProblem, tossProblem } from './toss/client.js'
@@ -32,18 +33,14 @@ export function createRefundProcess(deps: PaymentDeps): NativeHandler {
 
     if (body && typeof body === 'object' && 'refundId' in body) {
       if (!ops) {
-        throw new GatewayError({
-          status: 403,
-          code: 'ops-only',
-          title: 'Only ops may resend a refund by id',
-        })
+        throw PAYMENT_PROBLEMS.error('ops-only')
       }
       const input = parseInput(RefundRetryBody, body)
       const refund = await dbCall(db.call<RefundRow>('refund_get', { p_refund_id: input.refundId }))
       if (refund.status !== 'pending') return settledAnswer(c, refund)
       failFastWhenTossIsDown(toss)
       markEffect(c, 'refund-send')
-      return runAnswer(c, await runRefund(deps, refund, input.refundReceiveAccount))
+      return runAnswer(c, await runRefund(deps, refund, input.refundReceiveAccount, c.get('trace')))
     }
 
     const userId = ops ? optionalUserId(c) : requireUserId(c)
@@ -69,7 +66,10 @@ export function createRefundProcess(deps: PaymentDeps): NativeHandler {
       c.header('idempotent-replayed', 'true')
       if (refund.status !== 'pending') return settledAnswer(c, refund)
     }
-    return runAnswer(c, await dbCall(runRefund(deps, refund, input.refundReceiveAccount)))
+    return runAnswer(
+      c,
+      await dbCall(runRefund(deps, refund, input.refundReceiveAccount, c.get('trace'))),
+    )
   }
 }
 
@@ -124,14 +124,7 @@ function settledAnswer(c: AppContext, refund: RefundRow): Response {
 
 /** Say which refund a problem is about and what state it is in. */
 function withRefund(problem: GatewayError, refund: RefundRow): GatewayError {
-  return new GatewayError({
-    status: problem.status,
-    code: problem.code,
-    title: problem.title,
-    detail: problem.detail,
-    errors: problem.errors,
-    headers: problem.headers,
+  return problem.with({
     extra: { ...problem.extra, refundId: refund.refundId, refundStatus: refund.status },
-    cause: problem.cause,
   })
 }

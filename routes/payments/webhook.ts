@@ -1,9 +1,10 @@
-import { GatewayError, validationFailed } from '../../src/errors.js'
 import { parseInput, readJson } from '../../src/kit/request.js'
 import { withEffect } from '../../src/platform/effect.js'
+import { validationFailed } from '../../src/problems.js'
 import type { AppContext, NativeHandler } from '../../src/types.js'
 import { dbCall } from './db-problems.js'
 import type { PaymentDeps } from './deps.js'
+import { PAYMENT_PROBLEMS } from './problems.js'
 import { DepositCallbackEvent, PaymentStatusChangedEvent } from './schemas.js'
 import { type TossPayment, tossProblem } from './toss/client.js'
 import { tossTimestamp, webhookEventId } from './webhook-event.js'
@@ -67,11 +68,7 @@ export function createPaymentWebhook({ db, toss, logger }: PaymentDeps): NativeH
       )
       if (outcome === 'secret-mismatch') {
         log.warn('deposit callback with a wrong secret', { orderId: event.orderId })
-        throw new GatewayError({
-          status: 401,
-          code: 'webhook-not-authentic',
-          title: 'The webhook could not be authenticated',
-        })
+        throw PAYMENT_PROBLEMS.error('webhook-not-authentic')
       }
       return answer(c, log, outcome, { eventType: 'DEPOSIT_CALLBACK', orderId: event.orderId })
     }
@@ -111,12 +108,7 @@ export function createPaymentWebhook({ db, toss, logger }: PaymentDeps): NativeH
     }
     if (claim === 'in-flight') {
       // Not a 200: if the request holding the claim fails, Toss's redelivery must still come.
-      throw new GatewayError({
-        status: 409,
-        code: 'webhook-in-progress',
-        title: 'This delivery is being processed; deliver it again later',
-        headers: { 'retry-after': String(CLAIM_SECONDS) },
-      })
+      throw PAYMENT_PROBLEMS.error('webhook-in-progress', { retryAfterSeconds: CLAIM_SECONDS })
     }
     const release = () =>
       db.call('webhook_release_event', { p_event_id: eventId }).catch((error: unknown) => {
@@ -125,7 +117,7 @@ export function createPaymentWebhook({ db, toss, logger }: PaymentDeps): NativeH
       })
     let payment: TossPayment
     try {
-      payment = await toss.getPayment(event.data.paymentKey)
+      payment = await toss.getPayment(event.data.paymentKey, { trace: c.get('trace') })
     } catch (error) {
       log.warn('webhook payment re-fetch failed', {
         paymentKey: event.data.paymentKey,

@@ -1,6 +1,6 @@
-import { GatewayError } from '../../src/errors.js'
 import { isOps, optionalUserId } from '../../src/kit/caller.js'
 import type { AppContext } from '../../src/types.js'
+import { SETTLEMENT_PROBLEMS } from './problems.js'
 
 /** Who is calling, as the settlement routes see it (ops: the same rule as refunds). */
 export interface Caller {
@@ -20,12 +20,7 @@ export function callerOf(c: AppContext): Caller {
 /** Ops only: calculating, confirming, paying, exporting. */
 export function requireOps(caller: Caller, what: string): void {
   if (!caller.ops) {
-    throw new GatewayError({
-      status: 403,
-      code: 'ops-only',
-      title: 'Only ops may do this',
-      detail: `Only ops may ${what}`,
-    })
+    throw SETTLEMENT_PROBLEMS.error('ops-only', { detail: `Only ops may ${what}` })
   }
 }
 
@@ -34,9 +29,5 @@ export function requireOwnerOrOps(caller: Caller, creatorId: string): void {
   if (caller.ops || (caller.userId !== undefined && caller.userId === creatorId.toLowerCase())) {
     return
   }
-  throw new GatewayError({
-    status: 403,
-    code: 'not-your-settlement',
-    title: 'A creator may read only their own settlements',
-  })
+  throw SETTLEMENT_PROBLEMS.error('not-your-settlement')
 }

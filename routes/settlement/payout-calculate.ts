@@ -1,6 +1,6 @@
-import { validationFailed } from '../../src/errors.js'
 import { readJson } from '../../src/kit/request.js'
 import { markEffect, withEffect } from '../../src/platform/effect.js'
+import { validationFailed } from '../../src/problems.js'
 import type { NativeHandler } from '../../src/types.js'
 import { callerOf, requireOps, requireOwnerOrOps } from './access.js'
 import { calculate, calculateAndSave, type SavedSettlement, totalsOf } from './calculation.js'

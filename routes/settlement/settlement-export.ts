@@ -1,4 +1,3 @@
-import { GatewayError } from '../../src/errors.js'
 import { readJson } from '../../src/kit/request.js'
 import type { NativeHandler } from '../../src/types.js'
 import { callerOf, requireOps } from './access.js'
@@ -7,7 +6,7 @@ import type { SettlementDeps } from './deps.js'
 import { csvStream } from './export-csv.js'
 import { EXPORT_COLUMNS, type ExportRow } from './export-format.js'
 import { monthPeriod } from './period.js'
-import { sqlCall } from './problems.js'
+import { SETTLEMENT_PROBLEMS, sqlCall } from './problems.js'
 import { type ExportQuery, ExportQuery as ExportQuerySchema, parseInput } from './schemas.js'
 
 const CONTENT_TYPES = {
@@ -32,10 +31,7 @@ export function createSettlementExport(deps: SettlementDeps): NativeHandler {
     )
     requireOps(caller, 'export settlements')
     if (query.format === 'xlsx' && !deps.xlsx) {
-      throw new GatewayError({
-        status: 406,
-        code: 'xlsx-unavailable',
-        title: 'XLSX export is not available on this deployment',
+      throw SETTLEMENT_PROBLEMS.error('xlsx-unavailable', {
         detail: 'Ask for format=csv, or use the Node deployment for XLSX',
         errors: [{ field: 'format', message: 'xlsx is served by the Node deployment only' }],
       })

@@ -1,9 +1,14 @@
 import type { Context } from 'hono'
 import { getCookie } from 'hono/cookie'
-import { GatewayError } from '../errors.js'
 import { hasOpsRole } from '../kit/caller.js'
 import { base64url, bearerToken, hmacSign, timingSafeEqual } from '../platform/credentials.js'
-import { authenticationRequired, forbiddenRole } from '../security/auth-errors.js'
+import {
+  authenticationRequired,
+  bearerProblem,
+  forbiddenRole,
+  GATEWAY_PROBLEMS,
+  gatewayProblem,
+} from '../problems.js'
 import type { IdentityVerifier } from '../types.js'
 
 /**
@@ -57,10 +62,7 @@ export function adminAuth({
   }
 
   const disabled = () =>
-    new GatewayError({
-      status: 403,
-      code: 'admin-disabled',
-      title: 'Admin access is not configured',
+    gatewayProblem('admin-disabled', {
       detail: 'Set BFF_ADMIN_TOKEN (or configure JWT verification for ops users)',
     })
 
@@ -91,13 +93,11 @@ export function adminAuth({
         const sub = typeof claims.sub === 'string' ? claims.sub : 'unknown'
         return { actor: `jwt:${sub}`, via: 'jwt' }
       }
-      throw new GatewayError({
-        status: 401,
-        code: 'invalid-admin-token',
-        title: 'Invalid admin token',
-        detail: 'The bearer token is not the admin token',
-        headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
-      })
+      throw bearerProblem(
+        GATEWAY_PROBLEMS.get('invalid-admin-token'),
+        'The bearer token is not the admin token',
+        { error: 'invalid_token' },
+      )
     },
 
     /** A signed session cookie value for `actor`. */
@@ -177,10 +177,7 @@ export function assertSameOrigin(c: Context): void {
     same = c.req.header('sec-fetch-site') === 'same-origin'
   }
   if (!same) {
-    throw new GatewayError({
-      status: 403,
-      code: 'cross-origin-refused',
-      title: 'Cross-origin request refused',
+    throw gatewayProblem('cross-origin-refused', {
       detail: 'Dashboard actions must come from the dashboard itself',
       errors: [{ field: 'header:origin', message: 'must be the dashboard origin' }],
     })

@@ -1,6 +1,7 @@
 import { type Context, Hono } from 'hono'
 import { deleteCookie, setCookie } from 'hono/cookie'
 import { GatewayError } from '../errors.js'
+import { gatewayProblem } from '../problems.js'
 import type { AuditEntry } from '../rollout/audit.js'
 import type { GateVerdict } from '../rollout/ramp-gate.js'
 import type { AdminEnv } from './api.js'
@@ -165,10 +166,7 @@ export function adminDashboard(
     const form = await c.req.parseBody()
     const field = (name: string) => (typeof form[name] === 'string' ? (form[name] as string) : '')
     if (!auth.checkCsrf(field('csrf'), await auth.csrfToken(s.value))) {
-      throw new GatewayError({
-        status: 403,
-        code: 'csrf-refused',
-        title: 'Form token refused',
+      throw gatewayProblem('csrf-refused', {
         detail: 'Reload the dashboard and try again',
         errors: [{ field: 'csrf', message: 'does not match the session' }],
       })

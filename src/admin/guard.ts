@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler, Next } from 'hono'
-import { GatewayError } from '../errors.js'
+import { gatewayProblem } from '../problems.js'
 import { clientAddress } from '../security/client-ip.js'
 import type { AppEnv } from '../types.js'
 
@@ -21,13 +21,14 @@ interface Failures {
   lockedUntil: number
 }
 
-const refused = (code: string, detail: string, retryAfterMs: number) =>
-  new GatewayError({
-    status: 429,
-    code,
-    title: 'Too many admin requests',
+const refused = (
+  code: 'admin-locked-out' | 'admin-rate-limited',
+  detail: string,
+  retryAfterMs: number,
+) =>
+  gatewayProblem(code, {
     detail,
-    headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
+    retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)),
   })
 
 /**

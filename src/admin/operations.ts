@@ -1,5 +1,5 @@
-import { GatewayError, notFound, validationFailed } from '../errors.js'
 import { errorFields, type Logger } from '../observability/log.js'
+import { gatewayProblem, notFound, validationFailed } from '../problems.js'
 import type { AuditEntry, AuditSource, AuditTrail } from '../rollout/audit.js'
 import type { AutoRollback } from '../rollout/auto-rollback.js'
 import type { BreakerState, NativeBreakers } from '../rollout/breaker.js'
@@ -128,10 +128,7 @@ export function adminOperations(opts: OperationsOptions) {
       ...entry,
       ...errorFields(failure),
     })
-    throw new GatewayError({
-      status: 500,
-      code: 'audit-failed',
-      title: 'Change applied, audit trail unavailable',
+    throw gatewayProblem('audit-failed', {
       detail: `${entry.routeId} is now at ${entry.to} % (version ${entry.version}) but the audit trail could not record it`,
       cause: failure,
     })
@@ -176,10 +173,7 @@ export function adminOperations(opts: OperationsOptions) {
   async function gate(routeId: string): Promise<GateVerdict & { from: number; to?: number }> {
     const def = routeOf(routeId)
     if (!opts.fleet) {
-      throw new GatewayError({
-        status: 503,
-        code: 'fleet-figures-unavailable',
-        title: 'Fleet figures unavailable',
+      throw gatewayProblem('fleet-figures-unavailable', {
         detail: 'This gateway keeps no fleet-wide counters, so the ramp gate cannot judge',
       })
     }
@@ -191,13 +185,10 @@ export function adminOperations(opts: OperationsOptions) {
       await opts.fleet.flush()
       figures = await opts.fleet.lastMinutes(def.id, windowMinutes)
     } catch (error) {
-      throw new GatewayError({
-        status: 503,
-        code: 'fleet-figures-unavailable',
-        title: 'Fleet figures unavailable',
+      throw gatewayProblem('fleet-figures-unavailable', {
         detail:
           'The fleet counters cannot be read; the gate cannot judge. Retry, or force with a reason.',
-        headers: { 'retry-after': '5' },
+        retryAfterSeconds: 5,
         cause: error,
       })
     }
@@ -222,10 +213,7 @@ export function adminOperations(opts: OperationsOptions) {
       const current = percentOf(flags.current(), routeOf(req.routeId).id)
       const to = nextStage(current)
       if (to === undefined) {
-        throw new GatewayError({
-          status: 409,
-          code: 'already-at-last-stage',
-          title: 'Already at the last stage',
+        throw gatewayProblem('already-at-last-stage', {
           detail: `${req.routeId} is at ${current} %`,
         })
       }
@@ -237,10 +225,7 @@ export function adminOperations(opts: OperationsOptions) {
         if (!req.force) throw error
       }
       if (verdict && !verdict.ok && !req.force) {
-        throw new GatewayError({
-          status: 409,
-          code: 'ramp-gate-refused',
-          title: 'The ramp gate refuses this step',
+        throw gatewayProblem('ramp-gate-refused', {
           detail: verdict.refusals.map((r) => r.message).join('; '),
           errors: verdict.refusals.map((r) => ({ field: `gate:${r.check}`, message: r.message })),
           extra: {
@@ -329,11 +314,7 @@ export function adminOperations(opts: OperationsOptions) {
     /** The strangler progress view (see `progress.ts`). */
     progress(options: ProgressOptions) {
       if (!opts.fleet) {
-        throw new GatewayError({
-          status: 503,
-          code: 'fleet-figures-unavailable',
-          title: 'Fleet figures unavailable',
-        })
+        throw gatewayProblem('fleet-figures-unavailable')
       }
       return progressReport(
         {
@@ -480,10 +461,7 @@ function explanation(
 /** Store and validation failures as problems naming the field at fault. */
 export function asProblem(error: unknown): unknown {
   if (error instanceof FlagConflictError) {
-    return new GatewayError({
-      status: 409,
-      code: 'version-conflict',
-      title: 'The flag table changed',
+    return gatewayProblem('version-conflict', {
       detail: `Expected version ${error.expected}, the table is at ${error.current}: read it again and retry`,
       errors: [{ field: 'version', message: `stale: the current version is ${error.current}` }],
       extra: { currentVersion: error.current },
@@ -500,13 +478,9 @@ export function asProblem(error: unknown): unknown {
     )
   }
   if (error instanceof FlagStoreUnavailableError) {
-    return new GatewayError({
-      status: 503,
-      code: 'flag-store-unavailable',
-      title: 'Flag store unavailable',
+    return gatewayProblem('flag-store-unavailable', {
       detail:
         'The shared flag store cannot be reached; the last good table keeps serving. Retry shortly.',
-      headers: { 'retry-after': '5' },
       cause: error,
     })
   }

@@ -1,4 +1,4 @@
-import { GatewayError } from '../errors.js'
+import { gatewayProblem } from '../problems.js'
 import type { AppContext, Identity } from '../types.js'
 
 /** Who is calling a native route: the signed-in user, and whether they act as an operator. */
@@ -15,12 +15,7 @@ export function requireUserId(
 ): string {
   const subject = c.var.identity?.subject
   if (!subject || !UUID.test(subject)) {
-    throw new GatewayError({
-      status: 403,
-      code: 'user-required',
-      title: 'A signed-in user is required',
-      detail,
-    })
+    throw gatewayProblem('user-required', { detail })
   }
   return subject.toLowerCase()
 }

@@ -1,7 +1,8 @@
 import { zValidator } from '@hono/zod-validator'
 import type { Context, ValidationTargets } from 'hono'
 import type { z } from 'zod'
-import { badRequest, fieldProblemsFromZod, type GatewayError, validationFailed } from '../errors.js'
+import { fieldProblemsFromZod, type GatewayError } from '../errors.js'
+import { badRequest, validationFailed } from '../problems.js'
 import type { AppContext } from '../types.js'
 
 /**

@@ -1,8 +1,8 @@
 import type { Context, MiddlewareHandler, Next } from 'hono'
-import { GatewayError } from '../errors.js'
 import { enforceStreamLimit, payloadTooLarge } from '../platform/body-limit.js'
 import { readHeader } from '../platform/request-headers.js'
 import { nodeRequest } from '../platform/runtime.js'
+import { gatewayProblem } from '../problems.js'
 import type { AppEnv } from '../types.js'
 
 /**
@@ -13,10 +13,7 @@ import type { AppEnv } from '../types.js'
 const NO_CONTENT = new Set(['GET', 'HEAD', 'TRACE'])
 
 function bodyNotAllowed(method: string, field: 'content-length' | 'transfer-encoding') {
-  return new GatewayError({
-    status: 400,
-    code: 'body-not-allowed',
-    title: 'Request body not allowed',
+  return gatewayProblem('body-not-allowed', {
     detail: `A ${method} request carries no body`,
     errors: [{ field: `header:${field}`, message: `not allowed on ${method}` }],
   })
@@ -43,10 +40,7 @@ export function bodyLimit({ timeoutMs }: { timeoutMs?: number } = {}): Middlewar
     // Node's parser refuses this itself; workerd lets it through (RFC 9112 section 6.3 allows
     // either), and a request framed two ways is how smuggling starts.
     if (chunked && declared !== undefined)
-      throw new GatewayError({
-        status: 400,
-        code: 'ambiguous-framing',
-        title: 'Ambiguous request framing',
+      throw gatewayProblem('ambiguous-framing', {
         detail: 'The request has both Transfer-Encoding and Content-Length',
         errors: [{ field: 'header:content-length', message: 'not allowed with Transfer-Encoding' }],
       })

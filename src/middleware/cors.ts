@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler, Next } from 'hono'
-import { GatewayError } from '../errors.js'
 import { gatewayHeaders, readHeader } from '../platform/request-headers.js'
+import { gatewayProblem } from '../problems.js'
 import type { AppEnv } from '../types.js'
 
 /** What supabase-js and our clients send, plus the gateway's own headers. */
@@ -137,10 +137,7 @@ export function strictOrigin({ allowedOrigins }: StrictOriginOptions): Middlewar
   return function strictOrigin(c: Context<AppEnv>, next: Next) {
     const origin = readHeader(c, 'origin')
     if (origin !== undefined && c.get('route')?.def.policy.strictOrigin && !verdictOf(origin)) {
-      throw new GatewayError({
-        status: 403,
-        code: 'origin-not-allowed',
-        title: 'Origin not allowed',
+      throw gatewayProblem('origin-not-allowed', {
         detail: 'This route accepts browser requests only from the allowed origins',
         errors: [{ field: 'header:origin', message: 'not in the allowed origins' }],
       })

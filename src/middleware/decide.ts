@@ -1,9 +1,9 @@
 import { getCookie } from 'hono/cookie'
 import { createMiddleware } from 'hono/factory'
-import { GatewayError } from '../errors.js'
 import type { GatewayMetrics } from '../observability/metrics.js'
 import { bufferBody, parseJson } from '../platform/body.js'
 import { readHeader } from '../platform/request-headers.js'
+import { type GatewayProblemCode, gatewayProblem } from '../problems.js'
 import { type CanaryEnvironment, verifyCanaryToken } from '../rollout/canary.js'
 import { decideBackend, type Subject } from '../rollout/decide.js'
 import type { FlagSource } from '../rollout/flags.js'
@@ -26,8 +26,8 @@ export interface DecideOptions {
 
 const CLIENT_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
-const canaryProblem = (code: string, detail: string) =>
-  new GatewayError({ status: 403, code, title: 'Canary override refused', detail })
+const canaryProblem = (code: GatewayProblemCode & `canary-${string}`, detail: string) =>
+  gatewayProblem(code, { detail })
 
 /** The sticky subject: JWT `sub`, else `x-client-id`, else the route's own key, else random. */
 async function subjectOf(c: AppContext): Promise<Subject> {
@@ -63,10 +63,7 @@ async function overrideOf(
     fromHeader ?? (cookieHeader?.includes('bff_backend') ? getCookie(c, 'bff_backend') : undefined)
   if (requested === undefined) return undefined
   if (requested !== 'native' && requested !== 'legacy') {
-    throw new GatewayError({
-      status: 400,
-      code: 'invalid-backend-override',
-      title: 'Invalid backend override',
+    throw gatewayProblem('invalid-backend-override', {
       detail: 'x-bff-backend must be native or legacy',
       errors: [{ field: 'header:x-bff-backend', message: 'must be native or legacy' }],
     })

@@ -1,10 +1,9 @@
 import type { Context, MiddlewareHandler, Next } from 'hono'
 import { decodeJwt } from 'jose'
-import { GatewayError } from '../errors.js'
 import type { Logger } from '../observability/log.js'
 import { timingSafeEqual } from '../platform/credentials.js'
 import { readHeader, repeatedHeader } from '../platform/request-headers.js'
-import { authenticationRequired, forbiddenRole, invalidToken } from '../security/auth-errors.js'
+import { authenticationRequired, forbiddenRole, gatewayProblem, invalidToken } from '../problems.js'
 import type { AppEnv, Identity, IdentityVerifier } from '../types.js'
 
 export interface IdentifyOptions {
@@ -145,10 +144,7 @@ function strictBearer(header: string | undefined): string | typeof MALFORMED | u
 }
 
 const duplicateAuthorization = () =>
-  new GatewayError({
-    status: 400,
-    code: 'duplicate-authorization',
-    title: 'More than one Authorization header',
+  gatewayProblem('duplicate-authorization', {
     detail: 'Send one Authorization header',
     errors: [{ field: 'header:authorization', message: 'sent more than once' }],
   })

@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler, Next } from 'hono'
-import { GatewayError, serviceUnavailable } from '../errors.js'
 import { errorFields, type Logger } from '../observability/log.js'
 import { gatewayHeaders } from '../platform/request-headers.js'
+import { gatewayProblem } from '../problems.js'
 import { type ClientIpOptions, clientIp } from '../security/client-ip.js'
 import type { AppEnv, RateLimiter, RateLimitOutcome } from '../types.js'
 
@@ -59,11 +59,10 @@ export function rateLimit({
       }
       onOutcome?.(routeId, 'failed-closed')
       log.error('rate limiter failed closed', { route: routeId, ...errorFields(error) })
-      throw serviceUnavailable(
-        'The rate limiter is unavailable; retry shortly',
-        1 + Math.floor(random() * 5),
-        'rate-limiter-unavailable',
-      )
+      throw gatewayProblem('rate-limiter-unavailable', {
+        detail: 'The rate limiter is unavailable; retry shortly',
+        retryAfterSeconds: 1 + Math.floor(random() * 5),
+      })
     }
 
     const resetSeconds = Math.max(0, Math.ceil((outcome.reset - clock()) / 1000))
@@ -74,12 +73,10 @@ export function rateLimit({
     }
     if (!outcome.allowed) {
       onOutcome?.(routeId, 'limited')
-      throw new GatewayError({
-        status: 429,
-        code: 'rate-limited',
-        title: 'Too many requests',
+      throw gatewayProblem('rate-limited', {
         detail: `At most ${policy.limit} requests per ${policy.windowSeconds} s on this route`,
-        headers: { ...headers, 'retry-after': String(Math.max(1, resetSeconds)) },
+        headers,
+        retryAfterSeconds: Math.max(1, resetSeconds),
       })
     }
     onOutcome?.(routeId, 'allowed')

@@ -1,6 +1,6 @@
 import { createMiddleware } from 'hono/factory'
-import { GatewayError, methodNotAllowed, notFound } from '../errors.js'
 import { FUNCTION_NAME } from '../platform/function-name.js'
+import { invalidFunctionPath, methodNotAllowed, notFound } from '../problems.js'
 import { type RouteDef, unknownRoute } from '../route-table.js'
 import type { AppEnv, RouteMatch } from '../types.js'
 
@@ -42,12 +42,7 @@ export function createRouteResolver(
         const name = slash === -1 ? tail : tail.slice(0, slash)
         const rest = slash === -1 ? '' : tail.slice(slash + 1)
         if (!FUNCTION_NAME.test(name)) {
-          throw new GatewayError({
-            status: 400,
-            code: 'invalid-function-path',
-            title: 'Invalid function path',
-            detail: 'Function names are [a-z0-9_-], 1 to 64 characters',
-          })
+          throw invalidFunctionPath('Function names are [a-z0-9_-], 1 to 64 characters')
         }
         const def = byId.get(name)
         return def

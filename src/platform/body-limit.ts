@@ -1,11 +1,9 @@
-import { GatewayError } from '../errors.js'
+import type { GatewayError } from '../errors.js'
+import { gatewayProblem } from '../problems.js'
 
 /** The 408 problem for a body that did not arrive whole within `timeoutMs`. */
 export function bodyTimeout(timeoutMs: number) {
-  return new GatewayError({
-    status: 408,
-    code: 'body-timeout',
-    title: 'Request body too slow',
+  return gatewayProblem('body-timeout', {
     detail: `The request body did not arrive within ${timeoutMs} ms`,
     extra: { timeoutMs },
   })
@@ -13,10 +11,7 @@ export function bodyTimeout(timeoutMs: number) {
 
 /** The 413 problem for a body over `limit` bytes. */
 export function payloadTooLarge(limit: number) {
-  return new GatewayError({
-    status: 413,
-    code: 'payload-too-large',
-    title: 'Payload too large',
+  return gatewayProblem('payload-too-large', {
     detail: `The request body exceeds ${limit} bytes`,
     extra: { limitBytes: limit },
   })

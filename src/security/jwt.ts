@@ -1,6 +1,6 @@
 import { decodeProtectedHeader, errors, type JWTPayload, jwtVerify } from 'jose'
+import { invalidToken } from '../problems.js'
 import type { IdentityVerifier } from '../types.js'
-import { invalidToken } from './auth-errors.js'
 import { cachedJwks, JwksUnavailableError } from './jwks.js'
 import { VerifiedTokenCache } from './token-cache.js'
 

@@ -4,6 +4,7 @@ import { createAnthropicClient } from '../../routes/ai/anthropic.js'
 import { createAiPollSuggest } from '../../routes/ai/poll-suggest.js'
 import { createAiReplySuggest } from '../../routes/ai/reply-suggest.js'
 import { createLogger } from '../../src/observability/log.js'
+import { parseTraceparent } from '../../src/observability/trace-context.js'
 import { type Db, DbUnavailableError } from '../../src/platform/db/port.js'
 import { createJwtVerifier } from '../../src/security/jwt.js'
 import { type FakeAnthropic, startFakeAnthropic } from '../fakes/anthropic.js'
@@ -102,6 +103,15 @@ describe('AI routes inside the gateway', () => {
       expect(res).toMatchObject({ status: 200, backend: 'native' })
       expect(res.json.meta).toEqual({ model: 'claude-sonnet-5-5', source: 'ai' })
     }
+    // Each model call carries a child span of the request's trace.
+    const modelTrace = parseTraceparent(fake.requests.at(-1)?.headers.traceparent as string)
+    expect(modelTrace?.traceId).toMatch(/^[0-9a-f]{32}$/)
+    expect(
+      logs.some(
+        (l) =>
+          l.message === 'request' && l.traceId === modelTrace?.traceId && l.backend === 'native',
+      ),
+    ).toBe(true)
     const access = logs.filter((l) => l.model === 'claude-sonnet-5-5')
     expect(access).toHaveLength(2)
     expect(access[0]).toMatchObject({ aiSource: 'ai', inputTokens: 120, outputTokens: 40 })

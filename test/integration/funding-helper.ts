@@ -10,13 +10,8 @@ import { createFundingPaymentWebhook } from '../../routes/funding/webhook.js'
 import { DEFAULT_WORK_OPTIONS } from '../../routes/funding/work.js'
 import { createRefundProcess } from '../../routes/payments/refund.js'
 import { TossClient } from '../../routes/payments/toss/client.js'
-import {
-  DependencyUnavailableError,
-  GatewayError,
-  problemResponse,
-  serviceUnavailable,
-} from '../../src/errors.js'
-import type { Logger } from '../../src/observability/log.js'
+import { errorHandler } from '../../src/error-handler.js'
+import { createLogger, type Logger } from '../../src/observability/log.js'
 import type { Db } from '../../src/platform/db/port.js'
 import type { AppEnv, Identity } from '../../src/types.js'
 import type { TossFake } from '../fakes/toss.js'
@@ -82,16 +77,7 @@ export function buildFundingApp(deps: FundingDeps, client: TossClient, bodies: s
   app.post('/complete', createCampaignComplete(deps))
   app.post('/webhook', createFundingPaymentWebhook(deps))
   app.post('/refund', createRefundProcess({ db: deps.db, toss: client, logger: deps.logger }))
-  app.onError((error, c) => {
-    if (error instanceof GatewayError) return problemResponse(error, 'req-test')
-    if (error instanceof DependencyUnavailableError) {
-      return problemResponse(
-        serviceUnavailable(error.message, 5, 'dependency-unavailable'),
-        'req-test',
-      )
-    }
-    return c.json({ error: String(error) }, 500)
-  })
+  app.onError(errorHandler(createLogger({ level: 'error', write: () => {} })))
   return app
 }
 

@@ -8,6 +8,7 @@ import { TossClient, type TossClientOptions } from '../../routes/payments/toss/c
 import { createPaymentWebhook } from '../../routes/payments/webhook.js'
 import { errorHandler } from '../../src/error-handler.js'
 import { createLogger } from '../../src/observability/log.js'
+import { parseTraceparent, traceContextOf } from '../../src/observability/trace-context.js'
 import type { AppEnv, Identity } from '../../src/types.js'
 import {
   depositCallback,
@@ -28,6 +29,7 @@ function buildApp(deps: PaymentDeps) {
   app.use(async (c, next) => {
     c.set('requestId', 'req-test')
     c.set('sideEffect', false)
+    c.set('trace', traceContextOf(c.req.header('traceparent')))
     const user = c.req.header('x-test-user')
     const identity: Identity | undefined = user
       ? {
@@ -373,11 +375,12 @@ describe('payment routes with the Toss stand-in and PostgreSQL', () => {
     it('refunds part, then the rest, through Toss', async () => {
       const order = await paidOrder()
       const cancelsBefore = toss.cancelCount
+      const traceId = '4bf92f3577b34da6a3ce929d0e0e4736'
       const partial = await post(
         app,
         '/refund',
         { paymentKey: order.paymentKey, cancelReason: '부분 환불', cancelAmount: 10000 },
-        asUser(),
+        { ...asUser(), traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
       )
       expect(partial.status).toBe(200)
       expect(await partial.json()).toMatchObject({
@@ -407,6 +410,10 @@ describe('payment routes with the Toss stand-in and PostgreSQL', () => {
       })
       expect(sent[1]?.body).toEqual({ cancelReason: '나머지', refundableAmount: 20000 })
       expect(sent[0]?.headers['idempotency-key']).toMatch(/^refund_[0-9a-f]{32}$/)
+      // The cancel joins the request's trace as a child span.
+      const sentTrace = parseTraceparent(sent[0]?.headers.traceparent as string)
+      expect(sentTrace).toMatchObject({ traceId, flags: 1 })
+      expect(sentTrace?.parentId).not.toBe('00f067aa0ba902b7')
       expect(sent[0]?.headers.authorization).toBe(
         `Basic ${Buffer.from(`${toss.secretKey}:`).toString('base64')}`,
       )

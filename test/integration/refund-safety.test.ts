@@ -8,7 +8,7 @@ import type { PaymentDeps } from '../../routes/payments/deps.js'
 import { createRefundProcess } from '../../routes/payments/refund.js'
 import { TossClient, type TossClientOptions } from '../../routes/payments/toss/client.js'
 import { createPaymentWebhook } from '../../routes/payments/webhook.js'
-import { GatewayError, problemResponse } from '../../src/errors.js'
+import { errorHandler } from '../../src/error-handler.js'
 import { createLogger } from '../../src/observability/log.js'
 import type { AppEnv, Identity } from '../../src/types.js'
 import { paymentStatusChanged, sendWebhook, startTossFake, type TossFake } from '../fakes/toss.js'
@@ -39,10 +39,7 @@ function buildApp(deps: PaymentDeps) {
   })
   app.post('/refund', (c) => createRefundProcess(deps)(c))
   app.post('/webhook', (c) => createPaymentWebhook(deps)(c))
-  app.onError((error, c) => {
-    if (error instanceof GatewayError) return problemResponse(error, 'req-test')
-    return c.json({ error: String(error) }, 500)
-  })
+  app.onError(errorHandler(logger))
   return app
 }
 

@@ -6,12 +6,7 @@ import type { SettlementDeps } from '../../routes/settlement/index.js'
 import { createPayoutCalculate } from '../../routes/settlement/payout-calculate.js'
 import { createPayoutStatement } from '../../routes/settlement/payout-statement.js'
 import { createSettlementExport } from '../../routes/settlement/settlement-export.js'
-import {
-  DependencyUnavailableError,
-  GatewayError,
-  problemResponse,
-  serviceUnavailable,
-} from '../../src/errors.js'
+import { errorHandler } from '../../src/error-handler.js'
 import { createLogger } from '../../src/observability/log.js'
 import type { Db } from '../../src/platform/db/port.js'
 import type { AppEnv, Identity } from '../../src/types.js'
@@ -56,16 +51,7 @@ export function buildSettlementApp(deps: SettlementDeps) {
   app.post('/calculate', (c) => createPayoutCalculate(deps)(c))
   app.on(['GET', 'POST'], '/statement', (c) => createPayoutStatement(deps)(c))
   app.on(['GET', 'POST'], '/export', (c) => createSettlementExport(deps)(c))
-  app.onError((error, c) => {
-    if (error instanceof GatewayError) return problemResponse(error, 'req-test')
-    if (error instanceof DependencyUnavailableError) {
-      return problemResponse(
-        serviceUnavailable(error.message, 5, 'dependency-unavailable'),
-        'req-test',
-      )
-    }
-    return c.json({ error: String(error) }, 500)
-  })
+  app.onError(errorHandler(createLogger({ level: 'error', write: () => {} })))
   return app
 }
 

@@ -1,4 +1,8 @@
 import type { CircuitBreakerPolicy, IPolicy, IRetryContext } from 'cockatiel'
+import {
+  outgoingTraceHeaders,
+  type TraceContext,
+} from '../../../src/observability/trace-context.js'
 import { loadCockatiel } from '../../../src/platform/resilience.js'
 import type { NativeServices } from '../../../src/route-table.js'
 import { TossError, TossTimeoutError, TossUnavailableError } from './errors.js'
@@ -161,10 +165,8 @@ export class TossClient {
   }
 
   /** `GET /v1/payments/{paymentKey}`: the source of truth about a payment. Retried (read-only). */
-  getPayment(paymentKey: string, signal?: AbortSignal): Promise<TossPayment> {
-    return this.#send('getPayment', 'GET', `/v1/payments/${encodeURIComponent(paymentKey)}`, {
-      signal,
-    })
+  getPayment(paymentKey: string, call: TossCallOptions = {}): Promise<TossPayment> {
+    return this.#send('getPayment', 'GET', `/v1/payments/${encodeURIComponent(paymentKey)}`, call)
   }
 
   /**
@@ -176,7 +178,7 @@ export class TossClient {
     paymentKey: string,
     body: TossCancelRequest,
     idempotencyKey: string,
-    signal?: AbortSignal,
+    call: TossCallOptions = {},
   ): Promise<TossPayment> {
     if (!idempotencyKey || idempotencyKey.length > 300) {
       throw new TypeError('cancelPayment needs an Idempotency-Key of 1-300 characters')
@@ -185,21 +187,17 @@ export class TossClient {
       'cancelPayment',
       'POST',
       `/v1/payments/${encodeURIComponent(paymentKey)}/cancel`,
-      {
-        body,
-        idempotencyKey,
-        signal,
-      },
+      { ...call, body, idempotencyKey },
     )
   }
 
   /** `GET /v1/payments/orders/{orderId}`: what Toss knows of an order (a lost charge answer). */
-  getPaymentByOrderId(orderId: string, signal?: AbortSignal): Promise<TossPayment> {
+  getPaymentByOrderId(orderId: string, call: TossCallOptions = {}): Promise<TossPayment> {
     return this.#send(
       'getPaymentByOrderId',
       'GET',
       `/v1/payments/orders/${encodeURIComponent(orderId)}`,
-      { signal },
+      call,
     )
   }
 
@@ -211,12 +209,12 @@ export class TossClient {
   issueBillingKey(
     body: TossBillingIssueRequest,
     idempotencyKey: string,
-    signal?: AbortSignal,
+    call: TossCallOptions = {},
   ): Promise<TossBilling> {
     return this.#send('issueBillingKey', 'POST', '/v1/billing/authorizations/issue', {
+      ...call,
       body,
       idempotencyKey: requireIdempotencyKey('issueBillingKey', idempotencyKey),
-      signal,
     })
   }
 
@@ -225,25 +223,22 @@ export class TossClient {
     billingKey: string,
     body: TossBillingChargeRequest,
     idempotencyKey: string,
-    signal?: AbortSignal,
+    call: TossCallOptions = {},
   ): Promise<TossPayment> {
     return this.#send('chargeBilling', 'POST', `/v1/billing/${encodeURIComponent(billingKey)}`, {
+      ...call,
       body,
       idempotencyKey: requireIdempotencyKey('chargeBilling', idempotencyKey),
-      signal,
     })
   }
 
   /** `DELETE /v1/billing/{billingKey}` (Toss answers 200 with an empty body). */
-  async deleteBillingKey(billingKey: string, signal?: AbortSignal): Promise<void> {
+  async deleteBillingKey(billingKey: string, call: TossCallOptions = {}): Promise<void> {
     await this.#send(
       'deleteBillingKey',
       'DELETE',
       `/v1/billing/${encodeURIComponent(billingKey)}`,
-      {
-        signal,
-        emptyOk: true,
-      },
+      { ...call, emptyOk: true },
     )
   }
 
@@ -274,11 +269,13 @@ export class TossClient {
     operation: TossCallEvent['operation'],
     method: string,
     path: string,
-    { body, idempotencyKey, signal, emptyOk }: SendOptions,
+    { body, idempotencyKey, signal, emptyOk, trace }: SendOptions,
     attempt: number,
   ): Promise<T> {
     const deadline = AbortSignal.timeout(this.#timeoutMs)
     const headers: Record<string, string> = {
+      // Each attempt is a span of its own in the request's trace.
+      ...outgoingTraceHeaders(trace),
       authorization: this.#authorization,
       accept: 'application/json',
     }
@@ -334,10 +331,16 @@ export class TossClient {
   }
 }
 
-interface SendOptions {
+/** Per call: the caller's abort signal, and the request's trace (`c.get('trace')`). */
+export interface TossCallOptions {
+  signal?: AbortSignal | undefined
+  /** Sent as `traceparent` of a child span, so Toss's side joins the request's trace. */
+  trace?: TraceContext | undefined
+}
+
+interface SendOptions extends TossCallOptions {
   body?: unknown
   idempotencyKey?: string
-  signal?: AbortSignal | undefined
   /** A 2xx with an empty body is a success (DELETE). */
   emptyOk?: boolean
 }
