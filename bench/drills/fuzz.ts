@@ -254,7 +254,8 @@ export async function fuzzDrill({ runs = 40, seed = 20 }: FuzzOptions = {}): Pro
       ]
       for (const [cls, arb] of classes) {
         const kind = `${spec.label ?? spec.route}:${cls}`
-        const stats = (load[kind] ??= { sent: 0, byStatus: {}, lost: 0 })
+        const stats: KindSummary = load[kind] ?? { sent: 0, byStatus: {}, lost: 0 }
+        load[kind] = stats
         const cases = fc.sample(arb, { numRuns: runs, seed: seed + n })
         for (const c of cases) {
           const user = stage.users[n++ % stage.users.length] as DrillUser
