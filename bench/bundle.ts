@@ -8,9 +8,13 @@ import type { Row } from './lib/stats.js'
 
 const KiB = 1024
 
-/** Modules of the AI and PDF features: Anthropic's SDK, the AI routes and guard, PDF and fonts. */
+/**
+ * Modules of the AI and PDF features: Anthropic's SDK, the AI routes and guard with the
+ * libraries only the guard uses (linkify-it, uc.micro, tlds, libphonenumber-js, entities), PDF
+ * and fonts.
+ */
 const AI_OR_PDF =
-  /anthropic|routes\/ai|src\/ai\/|ai-reply|ai-poll|pdf|fontkit|fontsource|pretendard|payout-statement/i
+  /anthropic|routes\/ai|src\/ai\/|ai-reply|ai-poll|linkify-it|uc\.micro|node_modules\/tlds|libphonenumber-js|node_modules\/entities|pdf|fontkit|fontsource|pretendard|payout-statement/i
 
 /**
  * The Workers bundle as wrangler builds it (`wrangler deploy --dry-run`, no network), gzipped

@@ -58,8 +58,14 @@ const SCRIPT_SCHEME = /\b(?:javascript|vbscript|data|file|blob|intent)\s*:/
 function findLink(views: TextViews): Violation | undefined {
   const squashedSchemes = views.skeleton.replace(/[\s\p{Cf}]+/gu, '')
   if (SCRIPT_SCHEME.test(squashedSchemes)) return 'link'
+  const seen = new Set<string>()
   for (const view of [views.dotted, views.skeleton, views.spacedOut]) {
+    if (seen.has(view)) continue
+    seen.add(view)
     if (LINK_PATTERNS.some((re) => re.test(view))) return 'link'
+    // Every link, address and IP linkify-it reports has a dot, a colon or an at-sign; its
+    // regular expression (the whole TLD list) is the guard's most expensive step.
+    if (!/[.:@]/.test(view)) continue
     const matches = linkify().match(view)
     if (matches?.some((m) => m.schema === 'mailto:')) return 'email'
     if (matches?.length) return 'link'
@@ -112,8 +118,9 @@ function numberViolation(folded: string, strict: boolean): Violation | undefined
 }
 
 function phoneByLibrary(folded: string, runs: readonly DigitRun[]): boolean {
-  if (!/\d{2}/.test(folded) && runs.length === 0) return false
-  const candidates = [folded, ...runs.filter((r) => r.digits.length >= 8).map((r) => r.digits)]
+  const long = runs.filter((r) => r.digits.length >= 8).map((r) => r.digits)
+  // The shortest number libphonenumber-js reports as valid here has 8 digits.
+  const candidates = (folded.match(/\d/g)?.length ?? 0) >= 8 ? [folded, ...long] : long
   return candidates.some((text) =>
     findPhoneNumbersInText(text, { defaultCountry: 'KR' }).some(
       (m) =>
