@@ -20,7 +20,7 @@ import type { ErrorReporter } from './observability/error-report.js'
 import { errorFields, type Logger } from './observability/log.js'
 import { gatewayMetrics, Metrics } from './observability/metrics.js'
 import type { Tracer } from './observability/tracing.js'
-import { openApiDocument } from './openapi.js'
+import { type DocumentedProblemSet, openApiDocument } from './openapi.js'
 import { opsRoutes } from './ops-routes.js'
 import { NativeBreakers } from './rollout/breaker.js'
 import type { FlagSource } from './rollout/flags.js'
@@ -74,6 +74,8 @@ export interface Deps {
   /** The fetch shadow calls reach legacy with (the platform's by default; tests use a stand-in). */
   legacyFetch?: typeof fetch
   clock?: () => number
+  /** Every problem catalogue, for the problem+json answers `/openapi.json` documents. */
+  problems?: readonly DocumentedProblemSet[]
   /** The `/docs` reference's script; absent where the platform serves it (Workers assets). */
   docsScript?: DocsScript
 }
@@ -176,7 +178,11 @@ export function createApp(deps: Deps) {
       legacyKind: deps.legacy.kind,
     }),
   )
-  app.get('/openapi.json', (c) => c.json(openApiDocument(routes)))
+  let openApi: ReturnType<typeof openApiDocument> | undefined
+  app.get('/openapi.json', (c) => {
+    openApi ??= openApiDocument(routes, { problems: deps.problems ?? [] })
+    return c.json(openApi)
+  })
   app.route('/', docsRoutes({ script: deps.docsScript }))
   deps.mount?.(app, { breakers, metrics: metricsRegistry, nativeRoutes, routes, shadow })
 

@@ -59,10 +59,12 @@ export function errorHandler(logger: Logger, reporter?: ErrorReporter) {
     }
     const routeId = c.get('route')?.def.id
     logger.error('unhandled error', { requestId, route: routeId, ...errorFields(error) })
+    const trace = c.get('trace')
     reporter?.report(error, {
       requestId,
       routeId,
-      traceId: undefined,
+      traceId: trace?.traceId,
+      spanId: trace?.spanId,
       method: c.req.method,
       path: c.req.path,
     })

@@ -14,9 +14,18 @@ import type { Logger } from './observability/log.js'
 import type { Metrics } from './observability/metrics.js'
 import type { Db } from './platform/db/port.js'
 import { FUNCTION_NAME } from './platform/function-name.js'
-import type { NativeHandler, Phase, RateLimitPolicy, RouteDef, RoutePolicy } from './types.js'
+import type {
+  ApiOperation,
+  NativeHandler,
+  Phase,
+  RateLimitPolicy,
+  RouteDef,
+  RoutePolicy,
+} from './types.js'
 
 export type {
+  ApiHeader,
+  ApiOperation,
   AuthPolicy,
   Phase,
   RateLimitPolicy,
@@ -106,6 +115,11 @@ export interface RouteSpec<D> {
    * the route is always proxied to its legacy function.
    */
   native?: (deps: D) => NativeHandler
+  /**
+   * What the native handler accepts and answers, by operation, with the zod schemas it validates
+   * with: `/openapi.json` and the typed client (`AppType`) are built from it.
+   */
+  api?: readonly ApiOperation[]
 }
 
 export interface FeatureSpec<D> {
@@ -162,6 +176,7 @@ export function defineFeature<D = NativeServices>(spec: FeatureSpec<D>): Feature
       policy: { ...basePolicy, ...r.policy },
       stayLegacy: r.phase === 'stay-legacy',
       feature: spec.name,
+      ...(r.api ? { api: r.api } : {}),
     }),
   )
   for (const r of spec.routes) {

@@ -1,4 +1,5 @@
 import type { Context } from 'hono'
+import type { z } from 'zod'
 import type { TraceContext } from './observability/trace-context.js'
 import type { Bindings } from './platform/runtime.js'
 
@@ -70,7 +71,41 @@ export interface CompareRules {
   headers?: readonly string[]
 }
 
+/** The request and response headers an operation documents, beyond its route's policy. */
+export type ApiHeader = 'idempotency-key' | 'x-ai-quota-remaining' | 'retry-after' | 'etag'
+
+/**
+ * One operation of a native route, described with the zod schemas its handler validates with:
+ * the OpenAPI document (`/openapi.json`) and the typed client (`AppType`) are generated from it.
+ */
+export interface ApiOperation {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
+  /** Below the route's paths, Hono style (`/users/:userId`); the route's own path by default. */
+  path?: string
+  summary?: string
+  /** The JSON body. */
+  body?: z.ZodType
+  /** The query string. */
+  query?: z.ZodType
+  /** The successful JSON answer (omitted: a JSON object the schema does not describe yet). */
+  response?: z.ZodType
+  /** Its status (200 by default); others it may also answer with. */
+  status?: number
+  otherStatuses?: readonly number[]
+  /** A file instead of JSON: its media type (`text/csv`, `application/pdf`). */
+  produces?: readonly string[]
+  headers?: readonly ApiHeader[]
+  example?: { body?: unknown; response?: unknown }
+  /**
+   * The codes of the feature's problem catalogue this operation answers with (besides the
+   * pipeline's: auth, limits, validation); every code of the feature's catalogues when omitted.
+   */
+  problems?: readonly string[]
+}
+
 export interface RouteDef {
+  /** The operations of a native route, for the OpenAPI document and the typed client. */
+  api?: readonly ApiOperation[]
   id: string
   phase: Phase
   /** REST aliases under `/api/v1`, matched exactly or as a prefix followed by `/`. */

@@ -1,9 +1,10 @@
 import { closed, defineFeature, KiB } from '../../src/route-table.js'
 import { anthropicFromConfig } from './anthropic.js'
 import type { AiDeps } from './deps.js'
-import { createAiPollSuggest } from './poll-suggest.js'
+import { createAiPollSuggest, PollSuggestBody } from './poll-suggest.js'
 import { AI_PROBLEMS } from './problems.js'
-import { createAiReplySuggest } from './reply-suggest.js'
+import { createAiReplySuggest, ReplySuggestBody } from './reply-suggest.js'
+import { PollSuggestAnswer, ReplySuggestAnswer } from './schemas.js'
 
 /**
  * AI suggestions through Anthropic, behind the prompt-injection guard (`guard/`), with per-user
@@ -29,6 +30,25 @@ export const ai = defineFeature<AiDeps>({
       aliases: ['/api/v1/ai/reply-suggest'],
       policy: { replay: 'before-effect', rateLimit: closed(20), bodyLimitBytes: 32 * KiB },
       native: createAiReplySuggest,
+      api: [
+        {
+          method: 'POST',
+          body: ReplySuggestBody,
+          response: ReplySuggestAnswer,
+          headers: ['x-ai-quota-remaining'],
+          example: {
+            body: { message: '오늘 방송 너무 재밌었어요!', count: 3 },
+            response: {
+              suggestions: [
+                '고마워요! 다음 방송도 기대해 주세요',
+                '와줘서 고마워요',
+                '덕분에 즐거웠어요',
+              ],
+              meta: { model: 'claude-haiku', source: 'ai' },
+            },
+          },
+        },
+      ],
     },
     {
       id: 'ai-poll-suggest',
@@ -37,6 +57,15 @@ export const ai = defineFeature<AiDeps>({
       aliases: ['/api/v1/ai/poll-suggest'],
       policy: { replay: 'before-effect', rateLimit: closed(20), bodyLimitBytes: 32 * KiB },
       native: createAiPollSuggest,
+      api: [
+        {
+          method: 'POST',
+          body: PollSuggestBody,
+          response: PollSuggestAnswer,
+          headers: ['x-ai-quota-remaining'],
+          example: { body: { topic: '다음 팬미팅 장소', count: 2, optionsPerPoll: 3 } },
+        },
+      ],
     },
     {
       id: 'refresh-fallback-quotas',

@@ -1,5 +1,11 @@
+import { z } from 'zod'
 import { closed, defineFeature, KiB, MiB, type NativeServices } from '../../src/route-table.js'
-import { tossFromServices, tossWebhookPolicy } from '../payments/index.js'
+import {
+  PaymentStatusChangedEvent,
+  tossFromServices,
+  tossWebhookPolicy,
+  WebhookAck,
+} from '../payments/index.js'
 import { createFundingAdminReview } from './admin-review.js'
 import { createCampaignComplete } from './campaign-complete.js'
 import type { FundingDeps } from './deps.js'
@@ -7,6 +13,7 @@ import { tossBilling } from './payment-method.js'
 import { createFundingPledge } from './pledge.js'
 import { FUNDING_PROBLEMS, FUNDING_SQL_PROBLEMS } from './problems.js'
 import { retryScheduleFrom } from './schedule.js'
+import { BillingDeletedEvent, CompleteBody, PledgeBody, ReviewBody, StudioBody } from './schemas.js'
 import { createFundingStudioSubmit } from './studio-submit.js'
 import { createFundingPaymentWebhook } from './webhook.js'
 import { DEFAULT_WORK_OPTIONS } from './work.js'
@@ -70,6 +77,7 @@ export const funding = defineFeature<FundingDeps>({
         strictOrigin: true,
       },
       native: createFundingPledge,
+      api: [{ method: 'POST', body: PledgeBody, status: 201, otherStatuses: [200] }],
     },
     {
       id: 'funding-payment-webhook',
@@ -78,6 +86,13 @@ export const funding = defineFeature<FundingDeps>({
       aliases: ['/api/v1/webhooks/funding-payment'],
       policy: tossWebhookPolicy,
       native: createFundingPaymentWebhook,
+      api: [
+        {
+          method: 'POST',
+          body: z.union([PaymentStatusChangedEvent, BillingDeletedEvent]),
+          response: WebhookAck,
+        },
+      ],
     },
     {
       id: 'campaign-complete',
@@ -86,6 +101,7 @@ export const funding = defineFeature<FundingDeps>({
       aliases: ['/api/v1/funding/campaign-complete'],
       policy: { replay: 'never', auth: 'service' },
       native: createCampaignComplete,
+      api: [{ method: 'POST', body: CompleteBody, otherStatuses: [202] }],
     },
     {
       id: 'funding-admin-review',
@@ -94,6 +110,7 @@ export const funding = defineFeature<FundingDeps>({
       policy: { replay: 'never' },
       aliases: ['/api/v1/funding/admin-review'],
       native: createFundingAdminReview,
+      api: [{ method: 'POST', body: ReviewBody }],
     },
     {
       id: 'funding-studio-submit',
@@ -102,6 +119,7 @@ export const funding = defineFeature<FundingDeps>({
       aliases: ['/api/v1/funding/studio-submit'],
       policy: { replay: 'never', bodyLimitBytes: 1 * MiB },
       native: createFundingStudioSubmit,
+      api: [{ method: 'POST', body: StudioBody, status: 201, otherStatuses: [200] }],
     },
   ],
 })

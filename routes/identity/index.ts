@@ -2,7 +2,7 @@ import { closed, defineFeature, KiB } from '../../src/route-table.js'
 import { identityCrypto } from './crypto.js'
 import { portOneProvider } from './portone.js'
 import { IDENTITY_PROBLEMS } from './problems.js'
-import { createVerifyIdentity, type IdentityDeps } from './verify.js'
+import { createVerifyIdentity, type IdentityDeps, VerifyBody } from './verify.js'
 
 export type { IdentityCrypto, SealedRecord } from './crypto.js'
 export { identityCrypto } from './crypto.js'
@@ -51,6 +51,10 @@ export const identity = defineFeature<IdentityDeps>({
       // A provider outage before anything is written may go to legacy; after the record, never.
       policy: { replay: 'before-effect', rateLimit: closed(10), bodyLimitBytes: 4 * KiB },
       native: createVerifyIdentity,
+      api: [
+        { method: 'GET', summary: "The caller's identity verification status" },
+        { method: 'POST', summary: 'Record a completed PortOne verification', body: VerifyBody },
+      ],
     },
   ],
 })

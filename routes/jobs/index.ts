@@ -3,7 +3,7 @@ import type { Logger } from '../../src/observability/log.js'
 import type { Db } from '../../src/platform/db/port.js'
 import { defineFeature, KiB, open } from '../../src/route-table.js'
 import { createDispatcher, type Dispatcher } from './dispatch.js'
-import { createScheduledDispatcher } from './http.js'
+import { createScheduledDispatcher, DispatchBody } from './http.js'
 import { type SchedulerAuth, schedulerAuth } from './oidc.js'
 import { JOBS_PROBLEMS } from './problems.js'
 import { buildJobs } from './registry.js'
@@ -80,6 +80,7 @@ export const jobs = defineFeature<SchedulerDeps>({
       // Never replayed: the next tick runs the jobs again, and legacy would not accept the token.
       policy: { replay: 'never', auth: 'none', rateLimit: open(60), bodyLimitBytes: 4 * KiB },
       native: createScheduledDispatcher,
+      api: [{ method: 'POST', body: DispatchBody.optional(), otherStatuses: [500] }],
     },
   ],
 })

@@ -1,8 +1,9 @@
 import { defineFeature, KiB, open } from '../../src/route-table.js'
 import { identityCrypto } from '../identity/index.js'
-import { TossClient } from '../payments/index.js'
+import { RefundAccount, TossClient } from '../payments/index.js'
 import { createOpsManage, type OpsDeps } from './manage.js'
 import { OPS_PROBLEMS } from './problems.js'
+import { AuditQuery, QuotaBody, ReasonBody, RecordsQuery, ResendBody } from './schemas.js'
 
 export { OPS_SECTIONS, type OpsSection } from './manage.js'
 
@@ -46,6 +47,46 @@ export const ops = defineFeature<OpsDeps>({
         bodyLimitBytes: 16 * KiB,
       },
       native: createOpsManage,
+      api: [
+        { method: 'GET', path: '/users/:userId', summary: "A user's overview" },
+        {
+          method: 'GET',
+          path: '/users/:userId/:section',
+          summary: "A user's records in one section, newest first",
+          query: RecordsQuery,
+        },
+        {
+          method: 'POST',
+          path: '/users/:userId/ai-quota',
+          summary: "Set a user's AI quota",
+          body: QuotaBody,
+        },
+        {
+          method: 'POST',
+          path: '/creators/:creatorId/payout-hold',
+          summary: "Hold a creator's payouts",
+          body: ReasonBody,
+        },
+        {
+          method: 'POST',
+          path: '/creators/:creatorId/payout-release',
+          summary: "Release a creator's payouts",
+          body: ReasonBody,
+        },
+        {
+          method: 'POST',
+          path: '/refunds/:refundId/resend',
+          summary: 'Send a pending refund to Toss again',
+          body: ResendBody(RefundAccount),
+        },
+        {
+          method: 'POST',
+          path: '/campaigns/:campaignId/suspend',
+          summary: 'Suspend a funding campaign',
+          body: ReasonBody,
+        },
+        { method: 'GET', path: '/audit', summary: 'The ops audit trail', query: AuditQuery },
+      ],
     },
   ],
 })

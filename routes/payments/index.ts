@@ -12,7 +12,7 @@ export { dbProblem } from './db-problems.js'
 export { runRefundRetryJob } from './jobs.js'
 export { PAYMENT_PROBLEMS, PAYMENT_SQL_PROBLEMS } from './problems.js'
 export { type RefundRow, type RefundRunResult, runRefund } from './refund-run.js'
-export { PaymentStatusChangedEvent, RefundAccount } from './schemas.js'
+export { PaymentStatusChangedEvent, RefundAccount, WebhookAck } from './schemas.js'
 export {
   TossClient,
   TossError,
@@ -22,6 +22,18 @@ export {
   tossFromServices,
   tossProblem,
 } from './toss/client.js'
+
+import { z } from 'zod'
+import {
+  CheckoutBody,
+  CheckoutResponse,
+  DepositCallbackEvent,
+  PaymentStatusChangedEvent,
+  RefundBody,
+  RefundResponse,
+  WebhookAck,
+} from './schemas.js'
+
 export { TOSS_PROBLEMS } from './toss/problems.js'
 export { webhookEventId } from './webhook-event.js'
 export { tossWebhookPolicy } from './webhook-policy.js'
@@ -51,6 +63,26 @@ export const payments = defineFeature<PaymentDeps>({
         strictOrigin: true,
       },
       native: createPaymentCheckout,
+      api: [
+        {
+          method: 'POST',
+          body: CheckoutBody,
+          response: CheckoutResponse,
+          status: 201,
+          otherStatuses: [200],
+          headers: ['idempotency-key'],
+          example: {
+            body: { items: [{ productId: 'membership-basic', quantity: 1 }] },
+            response: {
+              orderId: 'ord_20261203_7f3a2c',
+              orderName: 'Membership (basic)',
+              amount: 9900,
+              currency: 'KRW',
+              customerKey: 'cust_5b1f0e',
+            },
+          },
+        },
+      ],
     },
     {
       id: 'payment-webhook',
@@ -59,6 +91,14 @@ export const payments = defineFeature<PaymentDeps>({
       aliases: ['/api/v1/webhooks/payment'],
       policy: tossWebhookPolicy,
       native: createPaymentWebhook,
+      api: [
+        {
+          method: 'POST',
+          summary: 'A Toss webhook delivery (PAYMENT_STATUS_CHANGED or a deposit callback)',
+          body: z.union([PaymentStatusChangedEvent, DepositCallbackEvent]),
+          response: WebhookAck,
+        },
+      ],
     },
     {
       id: 'refund-process',
@@ -70,6 +110,18 @@ export const payments = defineFeature<PaymentDeps>({
       // legacy shares the database and Toss, so it cannot do better when either is down.
       policy: { replay: 'never', rateLimit: closed(5), bodyLimitBytes: 16 * KiB },
       native: createRefundProcess,
+      api: [
+        {
+          method: 'POST',
+          body: RefundBody,
+          response: RefundResponse,
+          otherStatuses: [202],
+          headers: ['idempotency-key', 'retry-after'],
+          example: {
+            body: { paymentKey: 'tgen_20261203abcd', cancelReason: 'Customer request' },
+          },
+        },
+      ],
     },
     {
       id: 'payment-confirm',

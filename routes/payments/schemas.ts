@@ -64,3 +64,30 @@ export const DepositCallbackEvent = z.object({
   transactionKey: z.string().min(1).max(200).optional(),
   orderId: z.string().regex(TOSS_ORDER_ID, 'a Toss orderId'),
 })
+
+/** Checkout's answer: what the Toss payment widget is opened with. */
+export const CheckoutResponse = z.object({
+  orderId: z.string().regex(TOSS_ORDER_ID),
+  orderName: z.string(),
+  amount: z.number().int().describe('KRW, priced from the catalog'),
+  currency: z.literal('KRW'),
+  customerKey: z.string(),
+})
+
+/** A refund as the client sees it; 202 while Toss has not confirmed it (`retry` says when). */
+export const RefundResponse = z.object({
+  refundId: z.uuid(),
+  paymentKey: z.string(),
+  status: z.enum(['pending', 'done', 'failed']),
+  amount: z.number().int(),
+  balanceAmount: z.number().int().nullable(),
+  paymentStatus: z.string().nullable(),
+  transactionKey: z.string().nullable(),
+  retry: z.string().optional().describe('Present while pending: how to ask again'),
+})
+
+/** What a webhook delivery is acknowledged with (Toss retries anything but a 200). */
+export const WebhookAck = z.object({
+  ok: z.literal(true),
+  outcome: z.string().describe('applied, duplicate, ignored, …'),
+})

@@ -5,6 +5,7 @@ import { type FontSource, fontFromUrl } from './font.js'
 import { createPayoutCalculate } from './payout-calculate.js'
 import { createPayoutStatement } from './payout-statement.js'
 import { SETTLEMENT_PROBLEMS, SETTLEMENT_SQL_PROBLEMS } from './problems.js'
+import { CalculateBody, ExportQuery, StatementQuery } from './schemas.js'
 import { createSettlementExport } from './settlement-export.js'
 
 export type { SettlementDeps } from './deps.js'
@@ -34,6 +35,7 @@ export const settlement = defineFeature<SettlementDeps>({
       // (a failure the database proves uncommitted is still replayable).
       policy: { replay: 'before-effect', rateLimit: closed(30), bodyLimitBytes: 16 * KiB },
       native: createPayoutCalculate,
+      api: [{ method: 'POST', body: CalculateBody, otherStatuses: [201, 202] }],
     },
     {
       id: 'payout-statement',
@@ -44,6 +46,10 @@ export const settlement = defineFeature<SettlementDeps>({
       // Reads only: a failed native attempt may be replayed to legacy.
       policy: { replay: 'always', readOnly: true, bodyLimitBytes: 4 * KiB },
       native: createPayoutStatement,
+      api: [
+        { method: 'GET', query: StatementQuery, produces: ['application/pdf'], headers: ['etag'] },
+        { method: 'POST', body: StatementQuery, produces: ['application/pdf'], headers: ['etag'] },
+      ],
     },
     {
       id: 'settlement-export',
@@ -54,6 +60,24 @@ export const settlement = defineFeature<SettlementDeps>({
       // Reads only (a stream already started is never replayed: its status is sent).
       policy: { replay: 'always', readOnly: true, bodyLimitBytes: 4 * KiB },
       native: createSettlementExport,
+      api: [
+        {
+          method: 'GET',
+          query: ExportQuery,
+          produces: [
+            'text/csv',
+            'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+          ],
+        },
+        {
+          method: 'POST',
+          body: ExportQuery,
+          produces: [
+            'text/csv',
+            'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+          ],
+        },
+      ],
     },
   ],
 })

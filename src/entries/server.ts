@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
 import { nodeTransport } from '../../legacy-proxy/node-transport.js'
-import { nativeHandlers, ROUTES } from '../../routes/index.js'
+import { nativeHandlers, PROBLEM_SETS, ROUTES } from '../../routes/index.js'
 import { exceljsXlsxWriter } from '../../routes/settlement/export-xlsx-node.js'
 import { fontFromPackage } from '../../routes/settlement/font-node.js'
 import { createApp, type GatewayApp } from '../app.js'
@@ -128,6 +128,7 @@ export async function startNodeServer(
   const app = createApp({
     config,
     routes: ROUTES,
+    problems: PROBLEM_SETS,
     logger,
     errorReporter,
     tracer,

@@ -1,13 +1,16 @@
 import type { ExecutionContext } from 'hono'
 import flagsDocument from '../../flags.json'
 import { fetchTransport } from '../../legacy-proxy/fetch-transport.js'
-import { nativeHandlers, ROUTES } from '../../routes/index.js'
+import { nativeHandlers, PROBLEM_SETS, ROUTES } from '../../routes/index.js'
 import { jobDispatcher, runCron } from '../../routes/jobs/index.js'
 import { createApp, type GatewayApp } from '../app.js'
-import { type ConfigError, loadConfig } from '../config.js'
+import { type Config, type ConfigError, loadConfig } from '../config.js'
 import { problemResponse } from '../errors.js'
+import { deferredReporter } from '../observability/error-report.js'
 import { createLogger } from '../observability/log.js'
 import { Metrics } from '../observability/metrics.js'
+import { otlpFetchExporter } from '../observability/otlp-fetch.js'
+import { otlpHeaders, Tracer, vendorFetches } from '../observability/tracing.js'
 import { createSupabaseDb } from '../platform/db/supabase.js'
 import { gatewayProblem } from '../problems.js'
 import { compileFlags } from '../rollout/flags.js'
@@ -31,6 +34,7 @@ interface ScheduledController {
 
 interface Built {
   app: GatewayApp
+  config: Config
   /** Refresh the live flag table when it is due (nothing runs between requests on Workers). */
   refreshIfDue: () => Promise<void> | undefined
   /** A cron trigger: the jobs of `cron`, natively or through legacy as the flag says. */
@@ -58,7 +62,25 @@ function build(env: WorkerEnv): Built {
           serviceRoleKey: config.SUPABASE_SERVICE_ROLE_KEY,
         })
       : undefined
-  const native = nativeHandlers({ config, logger, metrics, db })
+  // Spans are posted at the end of each request, under waitUntil (see traceSpans).
+  const tracer = config.OTEL_EXPORTER_OTLP_ENDPOINT
+    ? new Tracer({
+        exporter: otlpFetchExporter({
+          endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
+          headers: otlpHeaders(config.OTEL_EXPORTER_OTLP_HEADERS),
+          serviceName: config.OTEL_SERVICE_NAME,
+          environment: config.APP_ENV,
+        }),
+        sampleRatio: config.OTEL_TRACES_SAMPLER_ARG,
+      })
+    : undefined
+  const native = nativeHandlers({
+    config,
+    logger,
+    metrics,
+    db,
+    ...(tracer ? { vendorFetch: vendorFetches(tracer) } : {}),
+  })
   const rules = flagRulesFor(ROUTES, native)
   const table = compileFlags(flagsDocument, rules, 'bundle:flags.json', 'bundled')
   const identity = verifierFromConfig(config)
@@ -75,7 +97,16 @@ function build(env: WorkerEnv): Built {
   const app = createApp({
     config,
     routes: ROUTES,
+    problems: PROBLEM_SETS,
     logger,
+    ...(config.SENTRY_DSN
+      ? {
+          errorReporter: deferredReporter('sentry', () =>
+            sentryWorker().then((m) => m.sentryWorkerReporter()),
+          ),
+        }
+      : {}),
+    tracer,
     flags: rollout.flags,
     rollout: rollout.hooks,
     shadow: rollout.shadow,
@@ -102,7 +133,7 @@ function build(env: WorkerEnv): Built {
       logger,
     })
   }
-  return { app, refreshIfDue: rollout.refreshIfDue, cron }
+  return { app, config, refreshIfDue: rollout.refreshIfDue, cron }
 }
 
 function ensureBuilt(env: WorkerEnv): Built | undefined {
@@ -117,6 +148,27 @@ function ensureBuilt(env: WorkerEnv): Built | undefined {
   return built
 }
 
+/** The app's answer, once the isolate is built. */
+function serve(
+  request: Request,
+  env: WorkerEnv,
+  ctx: ExecutionContext,
+): Response | Promise<Response> {
+  const app = built as Built
+  const refreshing = app.refreshIfDue()
+  if (refreshing) ctx.waitUntil(refreshing)
+  return app.app.fetch(request, env, ctx)
+}
+
+/**
+ * Sentry on Workers, imported when a DSN is configured: bundled either way, but an isolate
+ * without one never evaluates the SDK.
+ */
+const sentryWorker = () => import('../observability/sentry-worker.js')
+
+/** `serve` under Sentry's request wrapper, made on the first request when a DSN is set. */
+let reported: Promise<typeof serve> | undefined
+
 export default {
   fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Response | Promise<Response> {
     const built = ensureBuilt(env)
@@ -126,9 +178,19 @@ export default {
         crypto.randomUUID(),
       )
     }
-    const refreshing = built.refreshIfDue()
-    if (refreshing) ctx.waitUntil(refreshing)
-    return built.app.fetch(request, env, ctx)
+    const { config } = built
+    if (!config.SENTRY_DSN) return serve(request, env, ctx)
+    const dsn = config.SENTRY_DSN
+    reported ??= sentryWorker().then((m) =>
+      m.withErrorReporting(serve, () =>
+        m.sentryWorkerOptions({
+          dsn,
+          environment: config.APP_ENV,
+          release: config.SENTRY_RELEASE,
+        }),
+      ),
+    )
+    return reported.then((fetch) => fetch(request, env, ctx))
   },
 
   /** Workers cron triggers (`[triggers] crons` in wrangler.toml, UTC). */

@@ -14,6 +14,8 @@ export interface ErrorContext {
   routeId: string | undefined
   /** The W3C trace id of the request (32 hex digits), when it has one. */
   traceId: string | undefined
+  /** The gateway's span of the request in that trace (16 hex digits). */
+  spanId?: string
   method: string
   /** The request path; masked with `maskString` before it leaves. */
   path: string
@@ -26,6 +28,28 @@ export interface ErrorReporter {
   report(error: unknown, context: ErrorContext): void
   /** Send what is queued, waiting at most `timeoutMs` (shutdown). */
   close(timeoutMs: number): Promise<void>
+}
+
+/**
+ * A reporter whose implementation is imported on first use: the Workers bundle always holds the
+ * SDK, but an isolate without a DSN never evaluates it.
+ */
+export function deferredReporter(name: string, load: () => Promise<ErrorReporter>): ErrorReporter {
+  let loaded: Promise<ErrorReporter> | undefined
+  const reporter = () => {
+    loaded ??= load()
+    return loaded
+  }
+  return {
+    name,
+    report(error, context) {
+      reporter().then(
+        (r) => r.report(error, context),
+        () => {},
+      )
+    },
+    close: (timeoutMs) => reporter().then((r) => r.close(timeoutMs)),
+  }
 }
 
 /** The parts of a Sentry event that can carry data about a person, typed loosely on purpose. */
@@ -119,6 +143,19 @@ export function reportFields(context: ErrorContext) {
       path: maskString(context.path.slice(0, 500)),
     },
   }
+}
+
+/**
+ * Puts the request's W3C trace on the event (`contexts.trace`), so Sentry links it to the
+ * trace the logs and the exported spans carry, whatever span the SDK had open.
+ */
+export function withRequestTrace<E extends ScrubbableEvent>(event: E, context: ErrorContext): E {
+  if (!context.traceId) return event
+  event.contexts = {
+    ...event.contexts,
+    trace: { trace_id: context.traceId, ...(context.spanId ? { span_id: context.spanId } : {}) },
+  }
+  return event
 }
 
 /**

@@ -1,4 +1,10 @@
-import { type ErrorReporter, NO_DATA_COLLECTION, reportFields, scrubEvent } from './error-report.js'
+import {
+  type ErrorReporter,
+  NO_DATA_COLLECTION,
+  reportFields,
+  scrubEvent,
+  withRequestTrace,
+} from './error-report.js'
 
 export interface SentryNodeOptions {
   dsn: string
@@ -36,9 +42,7 @@ export async function sentryNodeReporter(options: SentryNodeOptions): Promise<Er
       Sentry.withScope((scope) => {
         scope.setTags(tags)
         scope.setContext('gateway', gateway)
-        if (context.traceId) {
-          scope.setPropagationContext({ traceId: context.traceId, sampleRand: Math.random() })
-        }
+        scope.addEventProcessor((event) => withRequestTrace(event, context))
         Sentry.captureException(error)
       })
     },

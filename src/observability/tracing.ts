@@ -53,8 +53,14 @@ interface SpanScope {
 
 const scopes = new AsyncLocalStorage<SpanScope>()
 
-/** Unix epoch milliseconds with the monotonic clock's resolution. */
-const now = () => performance.timeOrigin + performance.now()
+/**
+ * Unix epoch milliseconds, with the monotonic clock's resolution where the runtime has a time
+ * origin (Node); workerd has none, and its clocks advance only across I/O anyway.
+ */
+const now =
+  typeof performance !== 'undefined' && performance.timeOrigin > 0
+    ? () => performance.timeOrigin + performance.now()
+    : () => Date.now()
 
 export interface TracerOptions {
   exporter: SpanExporter

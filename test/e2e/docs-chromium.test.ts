@@ -49,7 +49,7 @@ describe('/docs in Chromium', () => {
       .getByText('Create an order priced from the catalog', { exact: false })
       .first()
       .waitFor({ timeout: 30_000 })
-    const text = await page.locator('body').innerText()
+    const text = (await page.locator('body').textContent()) ?? ''
     expect(text).toContain('payment-checkout')
 
     expect(external).toEqual([])

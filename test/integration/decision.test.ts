@@ -251,7 +251,9 @@ describe('documentation endpoints', () => {
     }
     expect(Object.keys(doc.paths)).toContain('/functions/v1/payment-checkout')
     expect(Object.keys(doc.paths)).toContain('/api/v1/checkout')
-    for (const id of ROUTE_IDS) expect(Object.keys(doc.paths)).toContain(`/functions/v1/${id}`)
+    for (const id of ROUTE_IDS) {
+      expect(Object.keys(doc.paths).some((p) => p.startsWith(`/functions/v1/${id}`))).toBe(true)
+    }
     // The reference itself renders in the browser (test/e2e/docs-chromium.test.ts).
     const page = await (await app.request('/docs')).text()
     expect(page).toContain('<script src="/docs/scalar.js"')

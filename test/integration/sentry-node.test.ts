@@ -15,6 +15,7 @@ import { userToken } from '../helpers/tokens.js'
  * a client error and a problem the gateway answers on purpose are not reported.
  */
 
+const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736'
 const EMAIL = 'kim.minsu@example.com'
 const PHONE = '010-2345-6789'
 const CLIENT_IP = '203.0.113.77'
@@ -70,6 +71,7 @@ function call(mode: string) {
       cookie: `sb-access-token=${token}`,
       'x-forwarded-for': CLIENT_IP,
       'content-type': 'text/plain',
+      traceparent: `00-${TRACE}-00f067aa0ba902b7-01`,
     },
     body: BODY_SECRET,
   })
@@ -92,8 +94,9 @@ describe('Sentry on Node', () => {
     expect(sentry.events()).toHaveLength(1)
     expect(event).toMatchObject({
       environment: 'test',
-      tags: { request_id: requestId, route: 'ops-manage' },
+      tags: { request_id: requestId, route: 'ops-manage', trace_id: TRACE },
       contexts: {
+        trace: { trace_id: TRACE, span_id: res.headers.get('traceparent')?.split('-')[2] },
         gateway: {
           requestId,
           route: 'ops-manage',
