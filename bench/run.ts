@@ -4,6 +4,7 @@ import { addedLatency } from './latency.js'
 import { benchOptions, log, report } from './lib/options.js'
 import { ensureBuild } from './lib/servers.js'
 import type { Row } from './lib/stats.js'
+import { logLineCost } from './log.js'
 import { memory } from './memory.js'
 import { nativeStack } from './native.js'
 import { proxyThroughput } from './proxy.js'
@@ -16,6 +17,7 @@ import { startup } from './startup.js'
 const opts = benchOptions()
 const figures: [string, () => Promise<Row[]>][] = [
   ['decision', () => decisionCost(opts)],
+  ['log', () => logLineCost(opts)],
   ['proxy', () => proxyThroughput(opts)],
   ['latency', () => addedLatency(opts)],
   ['native', () => nativeStack(opts)],

@@ -77,6 +77,14 @@ export const startHonoProxy = (upstream: Server) =>
     '/functions/v1/bench-echo',
   )
 
+export const startFastifyProxy = (upstream: Server) =>
+  startNodeServer(
+    'fastify-proxy',
+    'fastify-proxy.ts',
+    { UPSTREAM_URL: `http://127.0.0.1:${upstream.port}`, LOG_LEVEL: 'info' },
+    '/functions/v1/bench-echo',
+  )
+
 export const startBareHono = () => startNodeServer('bare Hono', 'bare-hono.ts', {}, '/health')
 
 const POSTGRES_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -135,6 +143,9 @@ export async function startGateway(
       LOG_LEVEL: logLevel,
       LEGACY_FUNCTIONS_URL: `http://127.0.0.1:${upstream.port}/functions/v1`,
       PROXY_BODY_LIMIT_BYTES: String(1024 * 1024 * 1024),
+      // As many calls in flight to one function as the plain proxy's pool has sockets (256):
+      // the default bulkhead (64) answers 503 beyond it, which the baselines never do.
+      LEGACY_MAX_PER_FUNCTION: '256',
       // The load generators spread requests over many client addresses in this header.
       TRUSTED_IP_HEADER: 'x-forwarded-for',
       ...database,

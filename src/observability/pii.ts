@@ -20,8 +20,12 @@ const MAX_DEPTH = 8
 const MAX_ITEMS = 200
 const MAX_STRING = 16 * 1024
 
-// Every content rule below needs one of these to match; most log strings have none.
-const MAY_MATCH = /[\d@=]|eyJ|bearer|basic|_sk_|_gsk_|sb_secret/i
+// Every content rule below needs one of these to match; most log strings have none. Digit
+// rules need two digits in a row (`v1` in a path does not), percent-encoding has two hex
+// characters after `%`; identity keys (60+ characters of base64) may have no digit pair, so
+// every string that long is scanned.
+const MAY_MATCH = /\d\d|%|[@=]|eyJ|bearer|basic|_sk_|_gsk_|sb_secret/i
+const ALWAYS_SCAN = 60
 
 const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@:]+:[^\s/@]+@/gi
 const JWT = /\beyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*/g
@@ -62,7 +66,7 @@ function decodePercentRun(run: string): string {
  * @example maskString('mail kim@example.com, call 010-1234-5678') // 'mail [email], call [phone]'
  */
 export function maskString(value: string): string {
-  if (!MAY_MATCH.test(value)) return value
+  if (value.length < ALWAYS_SCAN && !MAY_MATCH.test(value)) return value
   let s = value.length > MAX_STRING ? `${value.slice(0, MAX_STRING)}…[truncated]` : value
   // Paths and queries arrive percent-encoded (`kim%40example.com`): mask what they decode to.
   if (s.includes('%')) s = s.replace(PERCENT_RUN, decodePercentRun)

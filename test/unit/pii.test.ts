@@ -366,3 +366,14 @@ describe('the access-log line', () => {
     ])
   })
 })
+
+describe('maskString fast path', () => {
+  it('skips strings with no digit pair or trigger, and still scans every long one', () => {
+    expect(maskString('/functions/v1/payment-checkout')).toBe('/functions/v1/payment-checkout')
+    // A DI (64 base64 characters) whose digits never touch: scanned because of its length.
+    const di = 'MC0GCCqGSIb3DQIJAyEAq7Xv9Lm2Np4Qr8St0Uv1Wx2Yz3Ab4Cd5Ef6Gh7Ij8Kl9M'
+    expect(maskString(`di ${di}`)).toBe('di [identity-key]')
+    expect(maskString('/functions/v1/kim%40example.com')).toBe('/functions/v1/[email]')
+    expect(maskString('call 010-2345-6789')).toBe('call [phone]')
+  })
+})
