@@ -46,6 +46,8 @@ async function timeToHealthy(env: Record<string, string>): Promise<number> {
   }
 }
 
+const TELEMETRY = 'embedded PGlite, Sentry and OTLP export configured'
+
 export async function startup(opts: BenchOptions): Promise<Row[]> {
   await ensureBuild()
   const dir = mkdtempSync(join(tmpdir(), 'bench-start-'))
@@ -63,6 +65,16 @@ export async function startup(opts: BenchOptions): Promise<Row[]> {
         ][])
       : []),
     ['no database configured (embedded PGlite)', { ...base, PGLITE_DIR: join(dir, 'pglite') }],
+    // Both SDKs load from node_modules at start when configured (the endpoints need not answer).
+    [
+      TELEMETRY,
+      {
+        ...base,
+        PGLITE_DIR: join(dir, 'pglite-telemetry'),
+        SENTRY_DSN: 'http://0123456789abcdef@127.0.0.1:9/1',
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9',
+      },
+    ],
   ]
   const times = new Map<string, number[]>()
   const runs = Math.max(5, opts.runs)
@@ -90,8 +102,9 @@ export async function startup(opts: BenchOptions): Promise<Row[]> {
       baseline: '',
       value,
       unit: 'ms',
-      target: '≤ 300 ms',
-      met: value.median <= 300,
+      // The target is the gateway's own start; the SDKs' load is a cost of turning them on.
+      target: name === TELEMETRY ? 'report' : '≤ 300 ms',
+      met: name === TELEMETRY ? undefined : value.median <= 300,
       detail: `node -e 0 takes ${spread(bare).median.toFixed(0)} ms`,
     }
   })

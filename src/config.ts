@@ -108,6 +108,11 @@ const EnvSchema = z.object({
   TOSS_API_URL: httpUrl.default('https://api.tosspayments.com'),
   ANTHROPIC_API_KEY: z.string().min(1).optional(),
   ANTHROPIC_BASE_URL: httpUrl.optional(),
+  // Second opinion on AI suggestions by the cheaper model (off by default): its own time and
+  // token budget; a timeout or error never holds back an answer the guard let through.
+  AI_SECOND_OPINION: z.enum(['off', 'on']).default('off'),
+  AI_SECOND_OPINION_TIMEOUT_MS: int(100, 10_000).default(1_500),
+  AI_SECOND_OPINION_MAX_TOKENS: int(16, 1_000).default(64),
   /** Workers: where the statement font (Noto Sans KR TTF) is fetched from, once per isolate. */
   SETTLEMENT_FONT_URL: httpUrl.optional(),
   BFF_ADMIN_TOKEN: optionalSecret(24),
@@ -201,7 +206,7 @@ const EnvSchema = z.object({
     .string()
     .regex(/^[\w.-]{1,100}$/, 'a service name such as bff-gateway')
     .default('bff-gateway'),
-  /** Share of new traces (no sampled parent) that are exported, 0 to 1; a parent's choice wins. */
+  /** Share of new traces exported, 0 to 1; a continued traceparent keeps its caller's choice. */
   OTEL_TRACES_SAMPLER_ARG: z
     .string()
     .trim()

@@ -60,9 +60,31 @@ export type AiResult<T> =
     }
   | { source: 'template'; fallback: FallbackReason; usage: TokenUsage; attempts: AiAttempt[] }
 
+/** One call to the cheaper model outside the answer chain (the second opinion). */
+export interface ClassifyRequest {
+  system: string
+  messages: Array<{ role: 'user'; content: string }>
+  maxTokens: number
+  timeoutMs: number
+  jsonSchema?: Record<string, unknown>
+  signal?: AbortSignal
+  trace?: TraceContext
+}
+
+export interface ClassifyResult extends TokenUsage {
+  model: string
+  text: string
+}
+
 /** The gateway's view of Anthropic: primary model, one cheaper fallback, then the caller's template. */
 export interface AiClient {
   complete<T>(request: AiRequest<T>): Promise<AiResult<T>>
+  /**
+   * One call to the fallback (cheaper) model with its own timeout and token budget, outside the
+   * breakers (a tight classifier timeout must not open the breaker answers rely on). Throws on
+   * any failure; the caller decides what a failure means.
+   */
+  classify?(request: ClassifyRequest): Promise<ClassifyResult>
   /** False when every model's breaker is open, so a call could only end in a template. */
   available(): boolean
   /** Breaker state per model, for /ready, metrics and the dashboard. */
@@ -227,6 +249,36 @@ export function createAnthropicClient({
 
   return {
     models: { primary: primaryModel, fallback: fallbackModel },
+
+    async classify(request: ClassifyRequest): Promise<ClassifyResult> {
+      const message = await sdk.messages.create(
+        {
+          model: fallbackModel,
+          system: request.system,
+          messages: request.messages,
+          max_tokens: request.maxTokens,
+          ...(request.jsonSchema && structuredOutputs
+            ? {
+                output_config: {
+                  format: { type: 'json_schema' as const, schema: request.jsonSchema },
+                },
+              }
+            : {}),
+        },
+        {
+          timeout: request.timeoutMs,
+          maxRetries: 0,
+          headers: outgoingTraceHeaders(request.trace),
+          ...(request.signal ? { signal: request.signal } : {}),
+        },
+      )
+      return {
+        model: fallbackModel,
+        text: message.content.flatMap((b) => (b.type === 'text' ? [b.text] : [])).join(''),
+        inputTokens: message.usage?.input_tokens ?? 0,
+        outputTokens: message.usage?.output_tokens ?? 0,
+      }
+    },
 
     // Before the first call there are no breakers yet: every model counts as closed.
     available: () => breakers.size === 0 || [...breakers.values()].some((b) => b.state !== OPEN),

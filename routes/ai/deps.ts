@@ -3,6 +3,7 @@ import type { Metrics } from '../../src/observability/metrics.js'
 import type { Db } from '../../src/platform/db/port.js'
 import type { AiClient } from './anthropic.js'
 import type { AiOutcomeEvent } from './outcome.js'
+import type { SecondOpinionOptions } from './second-opinion.js'
 import type { PollTemplates, ReplyTemplates } from './templates.js'
 
 /** What the AI suggestion routes need; built once by the entries and shared by both routes. */
@@ -21,4 +22,6 @@ export interface AiDeps {
   /** Quota units one request costs; 1 by default. */
   quotaCost?: number
   clock?: () => number
+  /** Review by the cheaper model of what the guard let through (off unless enabled). */
+  secondOpinion?: SecondOpinionOptions
 }

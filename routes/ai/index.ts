@@ -20,7 +20,17 @@ export const ai = defineFeature<AiDeps>({
       vendorFetch?.anthropic ? { fetch: vendorFetch.anthropic } : {},
     )
     if (!anthropic) return undefined
-    return { db, anthropic, logger: logger.child({ component: 'ai' }), metrics }
+    return {
+      db,
+      anthropic,
+      logger: logger.child({ component: 'ai' }),
+      metrics,
+      secondOpinion: {
+        enabled: config.AI_SECOND_OPINION === 'on',
+        timeoutMs: config.AI_SECOND_OPINION_TIMEOUT_MS,
+        maxTokens: config.AI_SECOND_OPINION_MAX_TOKENS,
+      },
+    }
   },
   routes: [
     {

@@ -89,6 +89,8 @@ export function createAiPollSuggest(deps: AiDeps): NativeHandler {
           max: body.count,
           guard,
         }),
+      texts: (p) => [p.question, ...p.options],
+      min: minimumOf(body.count),
       template: () => templatePolls(templates, body),
     })
   }

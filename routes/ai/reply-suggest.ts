@@ -79,6 +79,8 @@ export function createAiReplySuggest(deps: AiDeps): NativeHandler {
           max: body.count,
           guard,
         }),
+      texts: (s) => [s],
+      min: minimumOf(body.count),
       template: () => templateReplies(templates, { ...style, count: body.count }),
     })
   }

@@ -7,6 +7,7 @@ import type { AiDeps } from './deps.js'
 import type { BuiltPrompt, DroppedItem } from './guard/index.js'
 import type { AiOutcomeEvent } from './outcome.js'
 import { type AiFeature, consumeQuota } from './quota.js'
+import { type SecondOpinion, type SecondOpinionOptions, secondOpinion } from './second-opinion.js'
 
 /** Fewer valid items than this, after repair, counts as a failed answer (half, rounded up). */
 export const minimumOf = (count: number) => Math.ceil(count / 2)
@@ -25,6 +26,10 @@ export interface SuggestionJob<T> {
     text: string,
   ) => { ok: true; items: T[]; dropped: DroppedItem[] } | { ok: false; dropped: DroppedItem[] }
   template: () => T[]
+  /** Every user-visible string of an item, for the second opinion. */
+  texts?: (item: T) => string[]
+  /** Fewer items than this after the second opinion falls back to the template. */
+  min?: number
 }
 
 /** `meta` of every answer: which model answered, or that a template did and why. */
@@ -87,6 +92,19 @@ export async function runSuggestion<T>(
     })
   }
 
+  let opinion: SecondOpinion | undefined
+  if (result.source === 'ai' && deps.secondOpinion?.enabled && job.texts) {
+    const checked = await reviewed(c, deps, job, result.value)
+    opinion = checked.opinion
+    dropped += result.value.length - checked.items.length
+    if (checked.items.length >= (job.min ?? 1)) {
+      result = { ...result, value: checked.items }
+    } else {
+      const { usage, attempts } = result
+      result = { source: 'template', fallback: 'invalid-output', usage, attempts }
+    }
+  }
+
   const items = result.source === 'ai' ? result.value : job.template()
   const model = result.source === 'ai' ? result.model : 'template'
   const fallback = result.fallback
@@ -105,6 +123,12 @@ export async function runSuggestion<T>(
     aiAttempts: result.attempts.map((a) => `${a.model}:${a.outcome}`).join(','),
     aiDropped: dropped,
     quotaRemaining: remaining,
+    ...(opinion
+      ? {
+          aiSecondOpinion: opinion.outcome,
+          aiSecondOpinionTokens: opinion.inputTokens + opinion.outputTokens,
+        }
+      : {}),
   })
   record({
     feature: job.feature,
@@ -151,4 +175,32 @@ async function recordUsage<T>(
       ...errorFields(error),
     })
   }
+}
+
+/**
+ * The second opinion (`AI_SECOND_OPINION=on`): the cheaper model reviews the items the guard
+ * let through; an item with a flagged text is dropped. Its failure leaves the items as they are.
+ */
+async function reviewed<T>(
+  c: AppContext,
+  deps: AiDeps,
+  job: SuggestionJob<T>,
+  items: T[],
+): Promise<{ items: T[]; opinion: SecondOpinion }> {
+  const owners: number[] = []
+  const texts: string[] = []
+  for (const [i, item] of items.entries()) {
+    for (const text of job.texts?.(item) ?? []) {
+      owners.push(i)
+      texts.push(text)
+    }
+  }
+  const opinion = await secondOpinion(
+    deps.anthropic,
+    texts,
+    deps.secondOpinion as SecondOpinionOptions,
+    { signal: c.req.raw.signal, trace: c.get('trace') },
+  )
+  const bad = new Set(opinion.unsafe.map((i) => owners[i]))
+  return { items: items.filter((_, i) => !bad.has(i)), opinion }
 }

@@ -56,7 +56,20 @@ beforeAll(async () => {
     },
     60_000,
   )
-})
+  // The audit trail lives in embedded PGlite here, which starts on first use and takes seconds
+  // to compile and migrate (longer on a busy machine): start it before the CLI's first change,
+  // so the CLI's own request deadline measures the change, not the database's start-up.
+  const deadline = Date.now() + 90_000
+  for (;;) {
+    const ready = await fetch(`${gateway.url}/ready`).then(
+      (r) => r.json() as Promise<{ checks: Record<string, string> }>,
+    )
+    if (ready.checks.database === 'up') break
+    if (Date.now() > deadline)
+      throw new Error(`the embedded database did not start: ${JSON.stringify(ready)}`)
+    await new Promise((r) => setTimeout(r, 500))
+  }
+}, 120_000)
 
 afterAll(async () => {
   await gateway?.stop('SIGTERM')
