@@ -206,7 +206,7 @@ const EnvSchema = z.object({
     .string()
     .regex(/^[\w.-]{1,100}$/, 'a service name such as bff-gateway')
     .default('bff-gateway'),
-  /** Share of new traces (no sampled parent) that are exported, 0 to 1; a parent's choice wins. */
+  /** Share of new traces exported, 0 to 1; a continued traceparent keeps its caller's choice. */
   OTEL_TRACES_SAMPLER_ARG: z
     .string()
     .trim()

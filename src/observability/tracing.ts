@@ -89,12 +89,15 @@ export class Tracer {
   }
 
   /**
-   * Whether a request is recorded: a continued trace follows its caller's sampled flag (the
-   * W3C parent-based rule, so one trace is recorded everywhere or nowhere); a new one is
-   * recorded with the configured ratio.
+   * Whether a request is recorded: a trace continued from a `traceparent` follows its caller's
+   * sampled flag (the W3C parent-based rule, so one trace is recorded everywhere or nowhere); a
+   * new one is recorded with the configured ratio. Cloud Run's front end puts
+   * `X-Cloud-Trace-Context` on every request and sets `o=1` only for the few Cloud Trace
+   * samples, so there `o=1` records and `o=0` leaves the choice to the ratio.
    */
   samples(trace: TraceContext): boolean {
-    return trace.source === 'new' ? this.#random() < this.#ratio : trace.sampled
+    if (trace.sampled) return true
+    return trace.source === 'traceparent' ? false : this.#random() < this.#ratio
   }
 
   /**

@@ -30,6 +30,12 @@ describe('Tracer', () => {
     expect(tracer(1, 0.5).samples(CONTINUED('00'))).toBe(false)
     expect(tracer(0.25, 0.2).samples(traceContextOf(undefined))).toBe(true)
     expect(tracer(0.25, 0.3).samples(traceContextOf(undefined))).toBe(false)
+    // Cloud Run's front end: o=1 records, o=0 leaves it to the ratio.
+    const cloud = (o: string) =>
+      traceContextOf(undefined, `4bf92f3577b34da6a3ce929d0e0e4736/1;o=${o}`)
+    expect(tracer(0, 0.5).samples(cloud('1'))).toBe(true)
+    expect(tracer(0.25, 0.2).samples(cloud('0'))).toBe(true)
+    expect(tracer(0.25, 0.3).samples(cloud('0'))).toBe(false)
   })
 
   it('nests spans under the current one and exports them with the request', async () => {
