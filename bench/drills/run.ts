@@ -27,10 +27,10 @@ const DRILLS: Record<string, Drill> = {
     (await import('./legacy.js')).legacyDrill(
       short ? { rate: 30, each: 2, totalTimeoutMs: 3_000 } : {},
     ),
-  fuzz: async (short) => (await import('./fuzz.js')).fuzzDrill(short ? { runs: 5 } : {}),
+  fuzz: async (short) => (await import('./fuzz.js')).fuzzDrill(short ? { runs: 4 } : {}),
   soak: async (short) =>
     (await import('./soak.js')).soakDrill(
-      short ? { seconds: 15, sampleMs: 1_000, users: 100, judgeLatency: false } : {},
+      short ? { seconds: 12, sampleMs: 1_000, users: 100, judgeLatency: false } : {},
     ),
 }
 

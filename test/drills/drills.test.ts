@@ -35,10 +35,10 @@ describe('reliability drills (short forms)', () => {
   }, 90_000)
 
   it('soak: RSS, heap and descriptors do not grow beyond noise; no 5xx', async () => {
-    expectPass(await soakDrill({ seconds: 15, sampleMs: 1_000, users: 100, judgeLatency: false }))
+    expectPass(await soakDrill({ seconds: 12, sampleMs: 1_000, users: 100, judgeLatency: false }))
   }, 90_000)
 
   it('fuzz: schema-generated valid, near-valid and hostile requests; no 5xx, no row on a refusal', async () => {
-    expectPass(await fuzzDrill({ runs: 5 }))
+    expectPass(await fuzzDrill({ runs: 4 }))
   }, 90_000)
 })
