@@ -1,4 +1,5 @@
 import type { ProblemSet } from '../src/errors.js'
+import type { ClientApp } from '../src/kit/client.js'
 import { GATEWAY_PROBLEMS } from '../src/problems.js'
 import { assembleRouteTable, type NativeServices } from '../src/route-table.js'
 import type { NativeHandler } from '../src/types.js'
@@ -39,3 +40,10 @@ export const PROBLEM_SETS: readonly ProblemSet[] = [
 export function nativeHandlers(services: NativeServices): Record<string, NativeHandler> {
   return ROUTE_TABLE.nativeHandlers(services)
 }
+
+/**
+ * The gateway's API as a Hono app type, for a typed client: `hc<AppType>(base)` from
+ * `hono/client` (README, "Typed clients"). Built from the features' route declarations and the
+ * zod schemas their native handlers validate with.
+ */
+export type AppType = ClientApp<typeof FEATURES>

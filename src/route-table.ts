@@ -142,7 +142,12 @@ export interface FeatureSpec<D> {
 }
 
 /** A feature as the route table sees it (built by `defineFeature`). */
-export interface Feature {
+export interface Feature<R extends readonly RouteSpec<never>[] = readonly RouteSpec<never>[]> {
+  /**
+   * The routes as declared, literal types kept (ids, aliases, methods, `api` schemas): only
+   * types read it, to build the typed client (`AppType`, `src/kit/client.ts`).
+   */
+  readonly declared?: R
   readonly name: string
   readonly routes: readonly RouteDef[]
   readonly problems: readonly ProblemSet[]
@@ -165,7 +170,10 @@ export interface Feature {
  *   ],
  * })
  */
-export function defineFeature<D = NativeServices>(spec: FeatureSpec<D>): Feature {
+export function defineFeature<
+  D = NativeServices,
+  const R extends readonly RouteSpec<D>[] = readonly RouteSpec<D>[],
+>(spec: FeatureSpec<D> & { routes: R }): Feature<R> {
   const routes = spec.routes.map(
     (r): RouteDef => ({
       id: r.id,

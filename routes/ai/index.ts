@@ -10,10 +10,10 @@ import { PollSuggestAnswer, ReplySuggestAnswer } from './schemas.js'
  * AI suggestions through Anthropic, behind the prompt-injection guard (`guard/`), with per-user
  * quotas in the database and template answers when the model is unavailable.
  */
-export const ai = defineFeature<AiDeps>({
+export const ai = defineFeature({
   name: 'ai',
   problems: [AI_PROBLEMS],
-  setup: ({ config, db, logger, metrics, vendorFetch }) => {
+  setup: ({ config, db, logger, metrics, vendorFetch }): AiDeps | undefined => {
     if (!db) return undefined
     const anthropic = anthropicFromConfig(
       config,

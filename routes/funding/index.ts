@@ -60,7 +60,7 @@ export function fundingDeps({
  * campaign (charges shared by any number of instances through leased work in PostgreSQL) and the
  * funding payment webhook. State machine and money movements: supabase/migrations/0006_funding.sql.
  */
-export const funding = defineFeature<FundingDeps>({
+export const funding = defineFeature({
   name: 'funding',
   problems: [FUNDING_PROBLEMS, FUNDING_SQL_PROBLEMS],
   setup: fundingDeps,

@@ -14,10 +14,10 @@ export { type SealedPerson, sealAad } from './verify.js'
  * Identity verification (`verify-identity`) through PortOne V2. Native when the database, the
  * PortOne secret and both identity keys are configured.
  */
-export const identity = defineFeature<IdentityDeps>({
+export const identity = defineFeature({
   name: 'identity',
   problems: [IDENTITY_PROBLEMS],
-  setup: ({ config, db, logger, vendorFetch }) => {
+  setup: ({ config, db, logger, vendorFetch }): IdentityDeps | undefined => {
     if (
       !db ||
       !config.PORTONE_API_SECRET ||

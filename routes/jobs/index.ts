@@ -64,7 +64,7 @@ export function schedulerDeps(services: JobsServices): SchedulerDeps | undefined
  * triggers reach the same dispatcher through the Workers entry's `scheduled` handler
  * (`runCron`). Jobs are registered in `registry.ts`.
  */
-export const jobs = defineFeature<SchedulerDeps>({
+export const jobs = defineFeature({
   name: 'jobs',
   problems: [JOBS_PROBLEMS],
   setup: ({ config, logger, db, vendorFetch }) =>

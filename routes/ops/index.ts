@@ -11,10 +11,10 @@ export { OPS_SECTIONS, type OpsSection } from './manage.js'
  * The platform's ops back office API (`ops-manage`), distinct from the gateway's own `/admin`:
  * for users whose `app_metadata.role` is `ops`. Native wherever there is a database.
  */
-export const ops = defineFeature<OpsDeps>({
+export const ops = defineFeature({
   name: 'ops',
   problems: [OPS_PROBLEMS],
-  setup: ({ config, db, logger, vendorFetch }) => {
+  setup: ({ config, db, logger, vendorFetch }): OpsDeps | undefined => {
     if (!db) return undefined
     return {
       db,

@@ -42,10 +42,10 @@ export { tossWebhookPolicy } from './webhook-policy.js'
  * Payments through TossPayments: checkout, the payment webhook and refunds run natively;
  * confirmation and reconciliation stay on Edge Functions.
  */
-export const payments = defineFeature<PaymentDeps>({
+export const payments = defineFeature({
   name: 'payments',
   problems: [PAYMENT_PROBLEMS, PAYMENT_SQL_PROBLEMS, TOSS_PROBLEMS],
-  setup: ({ config, db, logger, vendorFetch }) => {
+  setup: ({ config, db, logger, vendorFetch }): PaymentDeps | undefined => {
     const toss = tossFromServices({ config, vendorFetch })
     if (!db || !toss) return undefined
     return { db, toss, logger: logger.child({ component: 'payments' }) }

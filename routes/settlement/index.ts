@@ -20,7 +20,7 @@ export { runAll } from './run-all.js'
  * (`settlement.font`: the npm package on Node) or `SETTLEMENT_FONT_URL` (Workers); the XLSX
  * writer only from the Node entry (`settlement.xlsx`).
  */
-export const settlement = defineFeature<SettlementDeps>({
+export const settlement = defineFeature({
   name: 'settlement',
   problems: [SETTLEMENT_PROBLEMS, SETTLEMENT_SQL_PROBLEMS],
   setup: settlementSetup,
