@@ -1,4 +1,5 @@
 import { AppError } from '../../src/errors.js'
+import { hmacKey } from '../../src/platform/credentials.js'
 
 /**
  * Encryption of identity data at rest and the keyed CI hash, with Web Crypto (Node and
@@ -62,13 +63,7 @@ export function identityCrypto({
   })
   const current = ring[0]
   if (!current) throw new TypeError('IDENTITY_CI_KEYS has no key')
-  const hmac = crypto.subtle.importKey(
-    'raw',
-    encoder.encode(hashKey),
-    { name: 'HMAC', hash: 'SHA-256' },
-    false,
-    ['sign'],
-  )
+  const hmac = hmacKey(hashKey)
   const byId = new Map(ring.map((k) => [k.id, k.key]))
 
   return {

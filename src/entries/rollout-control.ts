@@ -11,16 +11,22 @@ import { ShadowTraffic } from '../rollout/shadow.js'
 import type { FlagStore } from '../rollout/stores/port.js'
 import type { IdentityVerifier, RolloutHooks } from '../types.js'
 
-export interface RolloutControlOptions {
+/** What both entries pass to start rollout control (each adds its database). */
+export interface RolloutEntryOptions {
   config: Config
   /** The table read from `FLAGS_FILE` (Node) or bundled (Workers). */
   file: FlagTable
   rules: FlagRules
-  store: FlagStore
-  audit: AuditTrail
   logger: Logger
   metrics: Metrics
+  /** Hash key of the shared record (one per environment sharing a store). */
+  storeKey?: string
   verifier?: IdentityVerifier
+}
+
+export interface RolloutControlOptions extends Omit<RolloutEntryOptions, 'storeKey'> {
+  store: FlagStore
+  audit: AuditTrail
   /** Fleet-wide counters (Redis, Upstash); in-process when absent. */
   fleetStore?: FleetStatsStore
 }

@@ -1,22 +1,10 @@
-import { type Config, ConfigError } from '../config.js'
-import type { Logger } from '../observability/log.js'
-import type { Metrics } from '../observability/metrics.js'
+import { ConfigError } from '../config.js'
 import type { Db } from '../platform/db/port.js'
 import { type AuditTrail, dbAuditTrail, memoryAuditTrail } from '../rollout/audit.js'
-import type { FlagRules, FlagTable } from '../rollout/flags.js'
-import { upstashFleetStore } from '../rollout/stores/upstash-fleet.js'
-import { workerFlagStore } from '../rollout/stores/worker.js'
-import type { IdentityVerifier } from '../types.js'
-import { rolloutControl } from './rollout-control.js'
+import { upstashFleetFromConfig, workerFlagStore } from '../rollout/stores/worker.js'
+import { type RolloutEntryOptions, rolloutControl } from './rollout-control.js'
 
-export interface WorkerRolloutOptions {
-  config: Config
-  file: FlagTable
-  rules: FlagRules
-  logger: Logger
-  metrics: Metrics
-  storeKey?: string
-  verifier?: IdentityVerifier
+export interface WorkerRolloutOptions extends RolloutEntryOptions {
   /** The entry's database (PostgREST); the trail is kept in memory without one, outside production. */
   db?: Db
 }
@@ -41,14 +29,7 @@ export function workerRollout(opts: WorkerRolloutOptions) {
   } else {
     audit = memoryAuditTrail()
   }
-  const fleetStore =
-    config.UPSTASH_REDIS_REST_URL && config.UPSTASH_REDIS_REST_TOKEN
-      ? upstashFleetStore({
-          url: config.UPSTASH_REDIS_REST_URL,
-          token: config.UPSTASH_REDIS_REST_TOKEN,
-          prefix: `${opts.storeKey ?? 'bff:flags'}:fleet`,
-        })
-      : undefined
+  const fleetStore = upstashFleetFromConfig(config, { key: opts.storeKey })
   const control = rolloutControl({ ...opts, store, audit, fleetStore })
   return {
     ...control,

@@ -1,8 +1,7 @@
 import type { Config } from '../../config.js'
-import { memoryStoreInDevelopment } from './memory.js'
 import type { FlagStore } from './port.js'
 import { redisFlagStore } from './redis.js'
-import { upstashFlagStore } from './upstash.js'
+import { workerFlagStore } from './worker.js'
 
 export interface FlagStoreFromConfigOptions {
   /** Hash key of the record; set it apart per environment when they share a server. */
@@ -11,9 +10,10 @@ export interface FlagStoreFromConfigOptions {
 }
 
 /**
- * The Node entry's flag store: `REDIS_URL` → Redis, else `UPSTASH_REDIS_REST_URL` + token →
- * Upstash, else in-memory, which only development accepts (a change would reach one instance only).
- * Workers use `workerFlagStore`, which keeps ioredis out of their bundle.
+ * The Node entry's flag store: `REDIS_URL` → Redis, else what Workers use (`workerFlagStore`:
+ * Upstash when configured, else in-memory, which only development accepts: a change would reach
+ * one instance only). Workers import `workerFlagStore` alone, which keeps ioredis out of their
+ * bundle.
  * @throws ConfigError naming REDIS_URL when staging or production has no shared store.
  */
 export function flagStoreFromConfig(
@@ -24,12 +24,5 @@ export function flagStoreFromConfig(
   { key, onError }: FlagStoreFromConfigOptions = {},
 ): FlagStore {
   if (config.REDIS_URL) return redisFlagStore({ url: config.REDIS_URL, key, onError })
-  if (config.UPSTASH_REDIS_REST_URL && config.UPSTASH_REDIS_REST_TOKEN) {
-    return upstashFlagStore({
-      url: config.UPSTASH_REDIS_REST_URL,
-      token: config.UPSTASH_REDIS_REST_TOKEN,
-      key,
-    })
-  }
-  return memoryStoreInDevelopment(config)
+  return workerFlagStore(config, { key })
 }
