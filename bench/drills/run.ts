@@ -23,13 +23,14 @@ const DRILLS: Record<string, Drill> = {
     (await import('./postgres.js')).postgresDrill(
       short ? { rate: 40, beforeMs: 1_500, downMs: 2_500, afterMs: 4_000 } : {},
     ),
-  soak: async (short) =>
-    (await import('./soak.js')).soakDrill(
-      short ? { seconds: 15, sampleMs: 1_000, users: 100, judgeLatency: false } : {},
-    ),
   legacy: async (short) =>
     (await import('./legacy.js')).legacyDrill(
       short ? { rate: 30, each: 2, totalTimeoutMs: 3_000 } : {},
+    ),
+  fuzz: async (short) => (await import('./fuzz.js')).fuzzDrill(short ? { runs: 5 } : {}),
+  soak: async (short) =>
+    (await import('./soak.js')).soakDrill(
+      short ? { seconds: 15, sampleMs: 1_000, users: 100, judgeLatency: false } : {},
     ),
 }
 

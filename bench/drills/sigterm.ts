@@ -21,16 +21,20 @@ export interface SigtermOptions {
 }
 
 interface AccessLine {
+  msg?: string
   message?: string
   requestId?: string
+  status?: number
   httpRequest?: { status?: number }
   outcome?: string
 }
 
-function accessLog(g: GatewayProcess): AccessLine[] {
+/** The gateway's JSON log lines (`message` in Cloud Logging's fields, `msg` before). */
+function accessLog(g: GatewayProcess): (AccessLine & { text: string })[] {
   return g.stdout.flatMap((line) => {
     try {
-      return [JSON.parse(line) as AccessLine]
+      const l = JSON.parse(line) as AccessLine
+      return [{ ...l, text: l.message ?? l.msg ?? '' }]
     } catch {
       return []
     }
@@ -55,9 +59,18 @@ async function round(
   ).start()
   await sleep(warmMs)
   const upload = streamingUpload(g.url, { chunks: 50, size: 64 * 1024, gapMs: 50 })
-  const download = streamingDownload(g.url, { chunks: 50, gapMs: 50 })
+  let streaming: () => void = () => {}
+  const downloading = new Promise<void>((resolve) => {
+    streaming = resolve
+  })
+  const download = streamingDownload(g.url, { chunks: 50, gapMs: 50, onFirstChunk: streaming })
   const probes = await Promise.all([0, 1, 2].map(() => halfSentRequest(port, '/ready')))
-  await sleep(500)
+  // A barrier: the gateway has accepted (and read) the connections opened before this answer.
+  // On a busy machine a connection still in the listen backlog when the listener closes is
+  // reset by the kernel; that is not a request the gateway could drain.
+  await Promise.race([downloading, sleep(5_000)])
+  await (await fetch(`${g.url}/health`)).arrayBuffer()
+  await sleep(300)
 
   const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
     g.child.once('exit', (code, signal) => resolve({ code, signal })),
@@ -91,9 +104,9 @@ async function round(
   const log = accessLog(g)
   const received = new Map<string, number>()
   for (const l of log)
-    if (l.message === 'request' && l.requestId)
-      received.set(l.requestId, l.httpRequest?.status ?? 0)
-  const stopped = log.find((l) => l.message === 'stopped')
+    if (l.text === 'request' && l.requestId)
+      received.set(l.requestId, l.httpRequest?.status ?? l.status ?? 0)
+  const stopped = log.find((l) => l.text === 'stopped')
   const failed = samples.filter((s: Sample) => s.status === 0)
   // A request with no access-log line never reached the app (an idle keep-alive connection
   // closed as the request was written) only if the process drained and stopped on its own.

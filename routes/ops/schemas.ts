@@ -8,7 +8,14 @@ const reason = z
   .min(1, 'required: say why (it goes to the audit trail)')
   .max(500, 'at most 500 characters')
 
-const isoTime = z.iso.datetime({ offset: true, error: 'an ISO 8601 time with offset' })
+// ISO 8601 allows any offset up to ±23:59; PostgreSQL's timestamptz takes at most ±15:59 and
+// refuses the rest (SQLSTATE 22009), which must be the client's 422, not a database error.
+const isoTime = z.iso
+  .datetime({ offset: true, error: 'an ISO 8601 time with offset' })
+  .refine(
+    (v) => Number(/[+-](\d{2}):?\d{2}$/.exec(v)?.[1] ?? 0) <= 15,
+    'an ISO 8601 time with an offset of at most ±15:59',
+  )
 
 /** `GET users/{id}/{section}`: filters and keyset pagination. */
 export const RecordsQuery = z

@@ -6,9 +6,22 @@ const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-
   message: 'a UUID',
 })
 const period = z.string().regex(PERIOD_PATTERN, { message: 'a month as YYYY-MM (2000-2099)' })
-const isoDate = z.string().regex(/^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$/, {
-  message: 'a date as YYYY-MM-DD',
-})
+// The pattern alone lets 2026-02-30 through, which the database refuses (a 500, not a 422).
+const isoDate = z
+  .string()
+  .regex(/^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$/, {
+    message: 'a date as YYYY-MM-DD',
+  })
+  .refine(
+    (v) => {
+      // Runs after a failed pattern too: an unparsable value must not throw.
+      const day = new Date(`${v}T00:00:00Z`)
+      return !Number.isNaN(day.getTime()) && day.toISOString().slice(0, 10) === v
+    },
+    {
+      message: 'a date that exists (YYYY-MM-DD)',
+    },
+  )
 
 const onePeriod = {
   creatorId: uuid,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { fuzzDrill } from '../../bench/drills/fuzz.js'
 import { legacyDrill } from '../../bench/drills/legacy.js'
 import { formatReport } from '../../bench/drills/lib/report.js'
 import { postgresDrill } from '../../bench/drills/postgres.js'
@@ -35,5 +36,9 @@ describe('reliability drills (short forms)', () => {
 
   it('soak: RSS, heap and descriptors do not grow beyond noise; no 5xx', async () => {
     expectPass(await soakDrill({ seconds: 15, sampleMs: 1_000, users: 100, judgeLatency: false }))
+  }, 90_000)
+
+  it('fuzz: schema-generated valid, near-valid and hostile requests; no 5xx, no row on a refusal', async () => {
+    expectPass(await fuzzDrill({ runs: 5 }))
   }, 90_000)
 })

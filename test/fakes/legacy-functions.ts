@@ -30,7 +30,8 @@ export const GZIPPED_TEXT = 'compressed body '.repeat(200)
 
 const functions: Record<string, Handler> = {
   echo(req, res, body, q) {
-    const status = Number(q.get('status') ?? 200)
+    const asked = Number(q.get('status') ?? 200)
+    const status = Number.isInteger(asked) && asked >= 200 && asked <= 599 ? asked : 200
     res.writeHead(status, { 'content-type': 'application/json', 'x-legacy-function': 'echo' })
     res.end(
       JSON.stringify({

@@ -128,6 +128,13 @@ describe('ops-manage on PostgreSQL', () => {
     [`users/${randomUUID()}/settlements`, 404, 'param:section'],
     [`users/${randomUUID()}/nonsense`, 404, 'param:section'],
     ['audit?targetType=planet', 422, 'query:targetType'],
+    // Valid ISO 8601 but past PostgreSQL's ±15:59 offsets: refused here, not a 500 in the database.
+    [`audit?from=${encodeURIComponent('2026-02-28T22:42:28+21:22')}`, 422, 'query:from'],
+    [
+      `users/${randomUUID()}/orders?to=${encodeURIComponent('2026-01-01T00:00:00-16:00')}`,
+      422,
+      'query:to',
+    ],
   ])('GET %s answers %i naming %s', async (path, status, field) => {
     const res = await call(path)
     expect(res.status).toBe(status)

@@ -352,6 +352,15 @@ describe('payout-calculate on PostgreSQL', () => {
         },
         'payoutDate',
       ],
+      // Matches the pattern but is no date: the database would refuse it (it was a 500).
+      [
+        { action: 'calculate', creatorId: creator.id, period: '2026-01', payoutDate: '2026-02-30' },
+        'payoutDate',
+      ],
+      [
+        { action: 'preview', creatorId: creator.id, period: '2026-01', payoutDate: '2090-04-31' },
+        'payoutDate',
+      ],
       [{ action: 'explode', creatorId: creator.id, period: '2026-01' }, 'action'],
       [{ creatorId: creator.id, period: '2026-01' }, 'action'],
       [{ action: 'calculate', creatorId: creator.id, period: '2026-01', extra: 1 }, 'extra'],

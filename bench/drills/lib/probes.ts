@@ -121,7 +121,7 @@ export function streamingUpload(
 /** GET the legacy `stream` function (`chunks` lines, one every `gapMs`) through the gateway. */
 export function streamingDownload(
   url: string,
-  { chunks, gapMs }: { chunks: number; gapMs: number },
+  { chunks, gapMs, onFirstChunk }: { chunks: number; gapMs: number; onFirstChunk?: () => void },
 ): Promise<StreamResult> {
   return new Promise((resolve) => {
     const req = http.get(
@@ -131,6 +131,7 @@ export function streamingDownload(
         let text = ''
         res.setEncoding('utf8')
         res.on('data', (d: string) => {
+          if (!text) onFirstChunk?.()
           text += d
         })
         res.on('end', () =>

@@ -42,6 +42,8 @@ export interface StageOptions {
   env?: Record<string, string>
   /** Auto-rollback on the native routes (on by default, as in production). */
   rollback?: boolean
+  /** More routes native at 100 % (beyond the payment and AI routes). */
+  nativeRoutes?: readonly string[]
 }
 
 export interface Stage extends LoadTarget {
@@ -139,18 +141,14 @@ export async function startStage(options: StageOptions = {}): Promise<Stage> {
     const dir = mkdtempSync(join(tmpdir(), 'drill-'))
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
     const flags = join(dir, 'flags.json')
-    const off = { rollback: { enabled: false } }
+    const off = options.rollback === false ? { rollback: { enabled: false } } : {}
+    const routes: Record<string, object> = { ...NATIVE_FLAGS.routes }
+    for (const id of options.nativeRoutes ?? []) routes[id] ??= { native: 100 }
     writeFileSync(
       flags,
-      JSON.stringify(
-        options.rollback === false
-          ? {
-              routes: Object.fromEntries(
-                Object.entries(NATIVE_FLAGS.routes).map(([id, f]) => [id, { ...f, ...off }]),
-              ),
-            }
-          : NATIVE_FLAGS,
-      ),
+      JSON.stringify({
+        routes: Object.fromEntries(Object.entries(routes).map(([id, f]) => [id, { ...f, ...off }])),
+      }),
     )
     const adminToken = randomBytes(24).toString('hex')
     const env: Record<string, string> = {

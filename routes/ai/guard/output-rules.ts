@@ -85,8 +85,9 @@ const EMAIL_PATTERNS: readonly RegExp[] = [
 const CONTACT_PATTERNS: readonly RegExp[] = [
   // @handle (Instagram, X, TikTok …), dots and underscores included.
   /@\s*[a-z0-9_][a-z0-9_.]{1,}/,
-  // KakaoTalk and open chat, not the company's brands (카카오프렌즈, 카카오페이지 stay).
-  /카카오\s*톡|카톡|까톡|캌톡|카\s*[카코]\s*오?\s*톡|카카오\s*(?:아이디|id|계정|친구|친추|프로필)|kakao\s*talk|kakaotalk|\bkatalk\b|kakao\s*(?:id|아이디)|\bkt\s*id\b/,
+  // KakaoTalk and open chat, not the company's brands (카카오프렌즈, 카카오페이지 stay) nor
+  // the app's features (카톡 이모티콘, 카톡 프사).
+  /(?:카카오\s*톡|카톡|까톡|캌톡|카\s*[카코]\s*오?\s*톡)(?!\s*(?:이모티콘|이모지|테마|프사|알림|업데이트|광고))|카카오\s*(?:아이디|id|계정|친구|친추|프로필)|kakao\s*talk|kakaotalk|\bkatalk\b|kakao\s*(?:id|아이디)|\bkt\s*id\b/,
   /오픈\s*(?:채팅|챗|카톡|톡|방)|\bopen\s*\.?\s*chat|openchat|오챗|단톡\s*(?:방|링크|주소)/,
   // Telegram, not words that start like it (텔레파시, 텔레비전, 텔레토비).
   /텔레그램|텔레\s*(?:아이디|id|계정|채널|방|주소|로\s*(?:연락|와|오|dm|디엠)|:|@)|telegram|\btg\s*[:@]|\bt\.me\b/,
