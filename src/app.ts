@@ -128,6 +128,7 @@ export function createApp(deps: Deps) {
     metrics,
     logger,
     tracer,
+    errorReporter: deps.errorReporter,
     shadow: {
       traffic: shadow,
       flags: deps.flags,

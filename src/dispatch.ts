@@ -1,7 +1,8 @@
 import { upstreamRequestHeaders } from '../legacy-proxy/headers.js'
 import { legacyTarget } from '../legacy-proxy/target.js'
 import type { LegacyTransport } from '../legacy-proxy/transport.js'
-import { GatewayError } from './errors.js'
+import { AppError, GatewayError } from './errors.js'
+import { type ErrorReporter, requestErrorContext } from './observability/error-report.js'
 import { errorFields, type Logger } from './observability/log.js'
 import type { GatewayMetrics } from './observability/metrics.js'
 import type { Tracer } from './observability/tracing.js'
@@ -32,6 +33,8 @@ export interface DispatchOptions {
   logger: Logger
   /** Spans of the legacy call, when OpenTelemetry export is configured. */
   tracer?: Tracer
+  /** Where a native crash replayed to legacy is reported (Sentry), when configured. */
+  errorReporter?: ErrorReporter
   /** Shadow traffic for read-only routes (the flag table's `shadow` percentages). */
   shadow?: {
     traffic: ShadowTraffic
@@ -191,6 +194,11 @@ export function createDispatcher(opts: DispatchOptions) {
     if (verdict.replay) {
       opts.metrics.fallbacks.inc({ route: def.id, reason: verdict.reason })
       opts.logger.warn('native failed, replaying to legacy', logFields)
+      // The client is served by legacy, but a throw that is not one of the gateway's own errors
+      // is a bug in the native code: reported like the 500 it would otherwise have been.
+      if (failure !== undefined && !(failure instanceof AppError)) {
+        opts.errorReporter?.report(failure, requestErrorContext(c, 'replayed-to-legacy'))
+      }
       c.set('logFields', { ...c.get('logFields'), fallback: verdict.reason, nativeStatus: status })
       return forwardLegacy(c, 'legacy-fallback', BODYLESS.has(method) ? null : await bufferBody(c))
     }

@@ -1,7 +1,7 @@
 import type { Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { DependencyUnavailableError, GatewayError, problemResponse } from './errors.js'
-import type { ErrorReporter } from './observability/error-report.js'
+import { type ErrorReporter, requestErrorContext } from './observability/error-report.js'
 import { errorFields, type Logger } from './observability/log.js'
 import { gatewayProblem, notFound } from './problems.js'
 import type { AppEnv } from './types.js'
@@ -59,15 +59,7 @@ export function errorHandler(logger: Logger, reporter?: ErrorReporter) {
     }
     const routeId = c.get('route')?.def.id
     logger.error('unhandled error', { requestId, route: routeId, ...errorFields(error) })
-    const trace = c.get('trace')
-    reporter?.report(error, {
-      requestId,
-      routeId,
-      traceId: trace?.traceId,
-      spanId: trace?.spanId,
-      method: c.req.method,
-      path: c.req.path,
-    })
+    reporter?.report(error, requestErrorContext(c))
     return problemResponse(
       gatewayProblem('internal', {
         detail: 'The gateway failed to handle the request; quote the request id when reporting it',

@@ -138,14 +138,19 @@ const RESPONSE_HEADERS: Record<string, Record<string, unknown>> = {
 
 const ref = (kind: string, name: string) => ({ $ref: `#/components/${kind}/${name}` })
 
+const converted = new WeakMap<z.ZodType, Partial<Record<'input' | 'output', object>>>()
+
 /** JSON Schema of a zod schema: what the handler accepts (`input`) or answers (`output`). */
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
+  const cached = converted.get(schema)?.[io]
+  if (cached) return cached as Record<string, unknown>
   const out = z.toJSONSchema(schema, {
     target: 'draft-2020-12',
     io,
     unrepresentable: 'any',
   }) as Record<string, unknown>
   delete out.$schema
+  converted.set(schema, { ...converted.get(schema), [io]: out })
   return out
 }
 
@@ -183,6 +188,23 @@ export function openApiDocument(routes: readonly RouteDef[], options: OpenApiOpt
     }
   }
   const usedProblems = new Map<string, DocumentedProblem>()
+  /** One example per code and status, shared by every operation (`components.examples`). */
+  const examples: Record<string, unknown> = {}
+  const exampleRef = (p: DocumentedProblem, status: number) => {
+    const name = status === p.status ? p.code : `${p.code}-${status}`
+    examples[name] ??= {
+      summary: p.title,
+      value: {
+        type: p.type ?? PROBLEM_TYPE_BASE + p.code,
+        title: p.title,
+        status,
+        detail: p.title,
+        code: p.code,
+        requestId: '2f1c9a7e-4b8d-4c1e-9f0a-3d5b6c7e8f90',
+      },
+    }
+    return ref('examples', name)
+  }
 
   /** problem+json answers, one per status, each code an example. */
   function problemResponses(
@@ -222,22 +244,7 @@ export function openApiDocument(routes: readonly RouteDef[], options: OpenApiOpt
         content: {
           'application/problem+json': {
             schema: ref('schemas', 'Problem'),
-            examples: Object.fromEntries(
-              problems.map((p) => [
-                p.code,
-                {
-                  summary: p.title,
-                  value: {
-                    type: p.type ?? PROBLEM_TYPE_BASE + p.code,
-                    title: p.title,
-                    status,
-                    detail: p.title,
-                    code: p.code,
-                    requestId: '2f1c9a7e-4b8d-4c1e-9f0a-3d5b6c7e8f90',
-                  },
-                },
-              ]),
-            ),
+            examples: Object.fromEntries(problems.map((p) => [p.code, exampleRef(p, status)])),
           },
         },
       }
@@ -428,6 +435,7 @@ export function openApiDocument(routes: readonly RouteDef[], options: OpenApiOpt
       },
       parameters: HEADERS,
       headers: RESPONSE_HEADERS,
+      examples,
       schemas: {
         FieldProblem: {
           type: 'object',

@@ -1,10 +1,11 @@
+import type { z } from 'zod'
 import { requireUserId } from '../../src/kit/caller.js'
 import { readIdempotencyKey, validJson } from '../../src/kit/request.js'
 import { withEffect } from '../../src/platform/effect.js'
 import type { NativeHandler } from '../../src/types.js'
 import { dbCall } from './db-problems.js'
 import type { PaymentDeps } from './deps.js'
-import { CheckoutBody } from './schemas.js'
+import { CheckoutBody, type CheckoutResponse } from './schemas.js'
 
 /** What `checkout_create_order` returns. */
 export interface CheckoutOrder {
@@ -45,6 +46,14 @@ export function createPaymentCheckout({ db, logger }: PaymentDeps): NativeHandle
     })
     if (order.replayed) c.header('idempotent-replayed', 'true')
     const { orderId, orderName, amount, currency, customerKey } = order
-    return c.json({ orderId, orderName, amount, currency, customerKey }, order.replayed ? 200 : 201)
+    // The answer /openapi.json and the typed client describe (`CheckoutResponse`).
+    const answer: z.input<typeof CheckoutResponse> = {
+      orderId,
+      orderName,
+      amount,
+      currency,
+      customerKey,
+    }
+    return c.json(answer, order.replayed ? 200 : 201)
   }
 }

@@ -1,3 +1,4 @@
+import type { z } from 'zod'
 import type { GatewayError } from '../../src/errors.js'
 import { isOps, optionalUserId, requireUserId } from '../../src/kit/caller.js'
 import { parseInput, readIdempotencyKey, readJson } from '../../src/kit/request.js'
@@ -7,7 +8,7 @@ import { dbCall } from './db-problems.js'
 import type { PaymentDeps } from './deps.js'
 import { PAYMENT_PROBLEMS } from './problems.js'
 import { type RefundRow, type RefundRunResult, runRefund } from './refund-run.js'
-import { RefundBody, RefundRetryBody } from './schemas.js'
+import { RefundBody, type RefundResponse, RefundRetryBody } from './schemas.js'
 import { tossCodeProblem, tossProblem } from './toss/client.js'
 
 const RETRY_HINT =
@@ -81,7 +82,8 @@ function failFastWhenTossIsDown(toss: PaymentDeps['toss']): void {
   }
 }
 
-function view(refund: RefundRow) {
+/** A refund as answered; `RefundResponse` is what /openapi.json and the typed client describe. */
+function view(refund: RefundRow): z.input<typeof RefundResponse> {
   return {
     refundId: refund.refundId,
     paymentKey: refund.paymentKey,

@@ -6,7 +6,7 @@ import { jobDispatcher, runCron } from '../../routes/jobs/index.js'
 import { createApp, type GatewayApp } from '../app.js'
 import { type Config, type ConfigError, loadConfig } from '../config.js'
 import { problemResponse } from '../errors.js'
-import { deferredReporter } from '../observability/error-report.js'
+import { deferredReporter, dsnHost } from '../observability/error-report.js'
 import { createLogger } from '../observability/log.js'
 import { Metrics } from '../observability/metrics.js'
 import { otlpFetchExporter } from '../observability/otlp-fetch.js'
@@ -120,6 +120,13 @@ function build(env: WorkerEnv): Built {
     metrics,
     identity,
     rateLimiter: rateLimiterFromConfig(config),
+  })
+  // Once per isolate: where reports and traces go, by host only (a DSN's user part is a key).
+  logger.info('isolate started', {
+    errorReporting: config.SENTRY_DSN ? `sentry ${dsnHost(config.SENTRY_DSN)}` : 'off',
+    traces: config.OTEL_EXPORTER_OTLP_ENDPOINT
+      ? `otlp ${new URL(config.OTEL_EXPORTER_OTLP_ENDPOINT).host}`
+      : 'off',
   })
   const jobs = db ? jobDispatcher({ config, logger, db }, 'worker') : undefined
   const cron = async (expression: string) => {

@@ -1,3 +1,4 @@
+import type { AppContext } from '../types.js'
 import { maskPii, maskString } from './pii.js'
 
 /**
@@ -19,6 +20,22 @@ export interface ErrorContext {
   method: string
   /** The request path; masked with `maskString` before it leaves. */
   path: string
+  /** What the client got instead, when not the 500 (`replayed-to-legacy`). */
+  outcome?: string
+}
+
+/** The report context of the request `c`. */
+export function requestErrorContext(c: AppContext, outcome?: string): ErrorContext {
+  const trace = c.get('trace')
+  return {
+    requestId: c.get('requestId') ?? 'unknown',
+    routeId: c.get('route')?.def.id,
+    traceId: trace?.traceId,
+    spanId: trace?.spanId,
+    method: c.req.method,
+    path: c.req.path,
+    ...(outcome ? { outcome } : {}),
+  }
 }
 
 export interface ErrorReporter {
@@ -135,6 +152,7 @@ export function reportFields(context: ErrorContext) {
       request_id: context.requestId,
       route: context.routeId ?? 'none',
       ...(context.traceId ? { trace_id: context.traceId } : {}),
+      ...(context.outcome ? { outcome: context.outcome } : {}),
     },
     gateway: {
       requestId: context.requestId,

@@ -138,6 +138,8 @@ describe('the Cloud Run release', () => {
         PORTONE_API_SECRET: 'portone-secret-placeholder',
         IDENTITY_CI_KEYS: `k1:${Buffer.alloc(32, 1).toString('base64')}`,
         IDENTITY_CI_HASH_KEY: 'ci-hash-key-placeholder-0123456789abcdef',
+        SENTRY_DSN: 'https://0123abcd@o1.ingest.sentry.io/4501',
+        OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20placeholder',
       }
       expect(Object.keys(secrets).sort()).toEqual(CLOUD_RUN_SECRETS)
       const config = loadConfig({ ...vars, ...secrets, PORT: '8080' })

@@ -126,8 +126,11 @@ describe('/openapi.json', () => {
     expect(all).toEqual(expect.arrayContaining(paymentCodes))
     const example =
       checkout.responses['422'].content['application/problem+json'].examples['validation-failed']
-        .value
-    expect(example).toMatchObject({ status: 422, code: 'validation-failed' })
+    expect(example.$ref).toBe('#/components/examples/validation-failed')
+    expect(doc.components.examples['validation-failed'].value).toMatchObject({
+      status: 422,
+      code: 'validation-failed',
+    })
     // A legacy-only route gets the pipeline's problems but none of the native handler's.
     const confirm = op('/functions/v1/payment-confirm')
     expect(confirm.responses['422']).toBeUndefined()

@@ -32,6 +32,11 @@ const steerable: NativeHandler = async (c: AppContext) => {
   return c.json({ ok: true })
 }
 
+const REPLAY: Record<string, 'never' | 'always'> = {
+  'ops-manage': 'never',
+  'payout-statement': 'always',
+}
+
 let sentry: SentryFake
 let reporter: ErrorReporter
 let legacy: LegacyStandIn
@@ -43,15 +48,16 @@ beforeAll(async () => {
   reporter = await sentryNodeReporter({ dsn: sentry.dsn, environment: 'test' })
   legacy = await startLegacyStandIn()
   gateway = await startTestGateway(legacy.functionsUrl, {
-    native: { 'ops-manage': steerable },
-    flags: { 'ops-manage': { native: 100 } },
+    native: { 'ops-manage': steerable, 'payout-statement': steerable },
+    flags: { 'ops-manage': { native: 100 }, 'payout-statement': { native: 100 } },
     env: { TRUSTED_IP_HEADER: 'x-forwarded-for' },
     extra: {
       errorReporter: reporter,
-      // A failure is answered, not replayed to legacy, whatever the table declares today.
-      routes: ROUTES.map((r) =>
-        r.id === 'ops-manage' ? { ...r, policy: { ...r.policy, replay: 'never' as const } } : r,
-      ),
+      // ops-manage answers a failure; payout-statement replays it to legacy.
+      routes: ROUTES.map((r) => {
+        const replay = REPLAY[r.id]
+        return replay ? { ...r, policy: { ...r.policy, replay } } : r
+      }),
     },
   })
   token = await userToken('sentry-user', { email: EMAIL })
@@ -63,8 +69,8 @@ afterAll(async () => {
   await sentry?.close()
 })
 
-function call(mode: string) {
-  return fetch(`${gateway.url}/functions/v1/ops-manage?mode=${mode}&email=${EMAIL}`, {
+function call(mode: string, route = 'ops-manage') {
+  return fetch(`${gateway.url}/functions/v1/${route}?mode=${mode}&email=${EMAIL}`, {
     method: 'POST',
     headers: {
       authorization: `Bearer ${token}`,
@@ -87,11 +93,7 @@ describe('Sentry on Node', () => {
     expect(res.status).toBe(500)
     const requestId = res.headers.get('x-request-id')
 
-    const [event, ...more] = await sentry.waitForEvents(1)
-    // Everything queued has left once the client closes: the 400 and 503 were never reported.
-    await reporter.close(2_000)
-    expect(more).toEqual([])
-    expect(sentry.events()).toHaveLength(1)
+    const [event] = await sentry.waitForEvents(1)
     expect(event).toMatchObject({
       environment: 'test',
       tags: { request_id: requestId, route: 'ops-manage', trace_id: TRACE },
@@ -113,5 +115,25 @@ describe('Sentry on Node', () => {
     for (const personal of [EMAIL, PHONE, CLIENT_IP, BODY_SECRET, token, 'kim.minsu']) {
       expect(sent).not.toContain(personal)
     }
+  })
+
+  it('reports a native crash replayed to legacy, not a deliberate 503 replayed', async () => {
+    const deliberate = await call('upstream-down', 'payout-statement')
+    expect(deliberate.headers.get('x-bff-backend')).toBe('legacy-fallback')
+    const res = await call('crash', 'payout-statement')
+    expect(res.status).toBe(200)
+    expect(res.headers.get('x-bff-backend')).toBe('legacy-fallback')
+    const events = await sentry.waitForEvents(2)
+    expect(events.at(-1)).toMatchObject({
+      tags: {
+        request_id: res.headers.get('x-request-id'),
+        route: 'payout-statement',
+        outcome: 'replayed-to-legacy',
+      },
+      exception: { values: [{ type: 'TypeError' }] },
+    })
+    // Everything queued has left once the client closes: the 400s and 503s never were.
+    await reporter.close(2_000)
+    expect(sentry.events()).toHaveLength(2)
   })
 })

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { Readable } from 'node:stream'
 import { promisify } from 'node:util'
 import { Miniflare } from 'miniflare'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -26,6 +27,8 @@ let sentry: SentryFake
 let entry: Miniflare
 let reporting: Miniflare
 let outdir: string
+/** What the entry's isolate wrote on stdout. */
+const logs: string[] = []
 
 beforeAll(async () => {
   legacy = await startLegacyStandIn()
@@ -38,6 +41,9 @@ beforeAll(async () => {
     { env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' } },
   )
   entry = new Miniflare({
+    handleRuntimeStdio: (stdout: Readable) => {
+      stdout.setEncoding('utf8').on('data', (chunk: string) => logs.push(chunk))
+    },
     modules: true,
     script: await readFile(join(outdir, 'worker.js'), 'utf8'),
     compatibilityDate: COMPATIBILITY_DATE,
@@ -89,6 +95,10 @@ describe('telemetry on Workers', () => {
     expect(starts.every((ms) => Math.abs(ms - Date.now()) < 60_000)).toBe(true)
     expect(JSON.stringify(spans)).not.toContain('kim@example.com')
     expect(collector.requests.at(-1)?.authorization).toBe('Bearer collector-secret')
+    expect(logs.join('\n')).toContain(
+      `"errorReporting":"sentry ${new URL(sentry.dsn).host}","traces":"otlp ${new URL(collector.url).host}"`,
+    )
+    expect(logs.join('\n')).not.toContain(sentry.key)
     // Served through the Sentry wrapper (a DSN is set), and a 200 reports nothing.
     expect(sentry.items).toEqual([])
   })

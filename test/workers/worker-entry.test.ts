@@ -61,6 +61,22 @@ describe('the wrangler-built worker in workerd', () => {
     expect(legacy.received.at(-1)?.headers.apikey).toBe('k')
   })
 
+  it('serves /openapi.json from the zod schemas, and /docs with its script from the static assets', async () => {
+    const res = await mf.dispatchFetch('http://gw.test/openapi.json')
+    expect(res.status).toBe(200)
+    const doc = (await res.json()) as {
+      paths: Record<string, Record<string, { requestBody?: unknown; responses: object }>>
+      components: { examples: Record<string, unknown> }
+    }
+    expect(doc.paths['/api/v1/checkout']?.post?.requestBody).toBeDefined()
+    expect(doc.components.examples['validation-failed']).toBeDefined()
+    const page = await mf.dispatchFetch('http://gw.test/docs')
+    expect(page.status).toBe(200)
+    expect(page.headers.get('content-security-policy')).toMatch(/script-src 'self' 'nonce-/)
+    // On Workers the script is a static asset (wrangler.toml [assets]), served before the Worker.
+    expect(await page.text()).toContain('<script src="/docs/scalar.js"')
+  })
+
   it('serves the admin API with the live flag table, and refuses it without the token', async () => {
     const refused = await mf.dispatchFetch('http://gw.test/admin/api/flags')
     expect(refused.status).toBe(401)
