@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { memoryOf } from '../lib/proc.js'
 import { MixedLoad, quantileMs, type Sample, summarize } from './lib/load.js'
+import { checkNothingReadLost } from './lib/losses.js'
 import { type DrillReport, ReportBuilder, runAsScript } from './lib/report.js'
 import { fdCount, startStage } from './lib/stage.js'
 
@@ -154,39 +155,10 @@ export async function soakDrill({
         line,
       )
     }
-    const received = new Set(
-      stage.gateway.stdout.flatMap((line) => {
-        try {
-          const l = JSON.parse(line) as { message?: string; msg?: string; requestId?: string }
-          return (l.message ?? l.msg) === 'request' && l.requestId ? [l.requestId] : []
-        } catch {
-          return []
-        }
-      }),
-    )
-    // Failed before the gateway read it: the keep-alive race of a connection the server was
-    // closing as idle (its 5 s timeout) as the client reused it; clients retry those.
-    const unread = samples.filter((s) => s.status === 0 && !received.has(s.requestId))
-    const bad = samples.filter(
-      (s) => s.status >= 500 || (s.status === 0 && received.has(s.requestId)),
-    )
-    r.figure(
-      'requests failed before the gateway read them (idle keep-alive race)',
-      `${unread.length} (${[...new Set(unread.map((s) => s.error))].join(', ') || 'none'})`,
-    )
-    r.check(
-      'no 5xx, nothing the gateway read lost',
-      bad.length === 0,
-      bad
-        .slice(0, 3)
-        .map((s) => `${s.kind} ${s.status} ${s.code ?? s.error ?? ''}`)
-        .join('; ') || `${samples.length - unread.length} answered`,
-    )
-    r.check(
-      'requests that never reached the gateway failed only as a closed connection',
-      unread.every((s) => /ECONNRESET|socket hang up|EPIPE/.test(s.error ?? '')),
-      `${unread.length} such requests`,
-    )
+    checkNothingReadLost(r, samples, stage.gateway.stdout, {
+      unread: 'requests failed before the gateway read them (idle keep-alive race)',
+      lost: 'no 5xx, nothing the gateway read lost',
+    })
     r.check(
       'no crash',
       stage.gateway.child.exitCode === null,

@@ -359,7 +359,8 @@ export function classifyDigitRun(run: DigitRun): 'rrn' | 'phone' | 'card' | 'acc
   return undefined
 }
 
-function luhn(digits: string): boolean {
+/** The Luhn check digit test card numbers carry (ISO/IEC 7812). */
+export function luhn(digits: string): boolean {
   let sum = 0
   for (let i = digits.length - 1, double = false; i >= 0; i--, double = !double) {
     let d = digits.charCodeAt(i) - 48

@@ -13,7 +13,7 @@
  * Untrusted text on its way to an outside service (a fan message sent to the AI model) goes
  * through `maskUntrusted`, which also finds numbers written to slip past these patterns.
  */
-import { classifyDigitRun, digitRuns, foldText } from './normalise.js'
+import { classifyDigitRun, digitRuns, foldText, luhn } from './normalise.js'
 
 const REDACTED = '[redacted]'
 const MAX_DEPTH = 8
@@ -123,16 +123,7 @@ function isCardNumber(digits: string): boolean {
   const first = digits.charCodeAt(0) - 48
   // 13 digits exist only for old Visa (4…); a leading 1 is far more often an epoch timestamp.
   if (digits.length === 13 ? first !== 4 : first < 2 || first === 7 || first === 8) return false
-  let sum = 0
-  for (let i = digits.length - 1, double = false; i >= 0; i--, double = !double) {
-    let d = digits.charCodeAt(i) - 48
-    if (double) {
-      d *= 2
-      if (d > 9) d -= 9
-    }
-    sum += d
-  }
-  return sum % 10 === 0
+  return luhn(digits)
 }
 
 const RRN_WEIGHTS = [2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5]
