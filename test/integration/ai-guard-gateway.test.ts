@@ -1,4 +1,3 @@
-import { SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createAnthropicClient } from '../../routes/ai/anthropic.js'
 import type { AiOutcomeEvent } from '../../routes/ai/outcome.js'
@@ -9,24 +8,14 @@ import { createJwtVerifier } from '../../src/security/jwt.js'
 import { type FakeAnthropic, startFakeAnthropic, userText } from '../fakes/anthropic.js'
 import { type LegacyStandIn, startLegacyStandIn } from '../fakes/legacy-functions.js'
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js'
+import { TEST_JWT_SECRET as SECRET, userToken } from '../helpers/tokens.js'
 import { createTestDatabase, type TestDatabase } from './ai-db-helper.js'
 
 // The obfuscation classes of the output guard through the real gateway on a real Node server
 // (JWT, flags, dispatch, the AI handlers, PostgreSQL quotas), against a model stand-in that
 // obeys the injection: whatever it answers, nothing obfuscated reaches the creator.
 
-const SECRET = 'ai-guard-gateway-secret-0123456789abcdef'
 const GOOD = ['고마워요! 덕분에 힘이 나요', '다음 방송에서 또 만나요!']
-
-async function tokenFor(sub: string) {
-  return new SignJWT({ role: 'authenticated' })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(sub)
-    .setAudience('authenticated')
-    .setIssuedAt()
-    .setExpirationTime('5m')
-    .sign(new TextEncoder().encode(SECRET))
-}
 
 describe('AI guard inside the gateway, model obeying the injection', () => {
   let fake: FakeAnthropic
@@ -76,7 +65,7 @@ describe('AI guard inside the gateway, model obeying the injection', () => {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
-        authorization: `Bearer ${await tokenFor(sub)}`,
+        authorization: `Bearer ${await userToken(sub)}`,
       },
       body: JSON.stringify(body),
     })
