@@ -9,6 +9,7 @@ import { wrk } from './lib/wrk.js'
  * Each directory holds a checkout with its `dist/node.js` built (`node scripts/build.mjs`).
  *
  *   npx tsx bench/builds.ts --before=/tmp/old-checkout --after=. [--rounds=6] [--seconds=3]
+ *     [--connections=32,256] [--levels=warn,info]
  */
 
 const arg = (name: string, fallback?: string) =>
@@ -18,6 +19,8 @@ const after = arg('after', '.')
 if (!before || !after) throw new Error('usage: --before=<checkout> --after=<checkout>')
 const rounds = Number(arg('rounds', '6'))
 const seconds = Number(arg('seconds', '3'))
+const connectionList = (arg('connections', '32') as string).split(',').map(Number)
+const levels = (arg('levels', 'warn,info') as string).split(',')
 
 const upstream = await startUpstream()
 async function gateway(name: string, dir: string, level: string) {
@@ -39,22 +42,24 @@ async function gateway(name: string, dir: string, level: string) {
   return { name, proc, url: `http://127.0.0.1:${port}/functions/v1/bench-echo` }
 }
 
-const servers = [
-  await gateway('before warn', before, 'warn'),
-  await gateway('after warn', after, 'warn'),
-  await gateway('before info', before, 'info'),
-  await gateway('after info', after, 'info'),
-]
+const servers = []
+for (const level of levels) {
+  servers.push(await gateway(`before ${level}`, before, level))
+  servers.push(await gateway(`after ${level}`, after, level))
+}
 const script = new URL('./lib/client-ips.lua', import.meta.url).pathname
 const cpu = new Map<string, number[]>()
 try {
   for (const s of servers) await wrk(s.url, 32, 2, script)
   for (let r = 0; r < rounds; r++) {
-    for (const s of r % 2 ? [...servers].reverse() : servers) {
-      const c0 = cpuSeconds(s.proc.pid)
-      const res = await wrk(s.url, 32, seconds, script)
-      const c1 = cpuSeconds(s.proc.pid)
-      cpu.set(s.name, [...(cpu.get(s.name) ?? []), ((c1 - c0) * 1e6) / Math.max(1, res.requests)])
+    for (const connections of connectionList) {
+      for (const s of r % 2 ? [...servers].reverse() : servers) {
+        const c0 = cpuSeconds(s.proc.pid)
+        const res = await wrk(s.url, connections, seconds, script)
+        const c1 = cpuSeconds(s.proc.pid)
+        const key = `${s.name} c=${connections}`
+        cpu.set(key, [...(cpu.get(key) ?? []), ((c1 - c0) * 1e6) / Math.max(1, res.requests)])
+      }
     }
     console.log(
       `round ${r + 1}/${rounds}: ${[...cpu].map(([n, xs]) => `${n} ${xs.at(-1)?.toFixed(0)} µs/req`).join(', ')}`,
@@ -71,20 +76,20 @@ const show = (label: string, s: ReturnType<typeof spread>) =>
     `${label}: ${s.median.toFixed(2)} [${s.min.toFixed(2)}–${s.max.toFixed(2)}] (n=${s.n})`,
   )
 for (const name of cpu.keys()) show(`${name}, CPU µs/req`, spread(of(name)))
-show(
-  'after ÷ before, warn',
-  pairwise('after warn', 'before warn', (x, y) => x / y),
-)
-show(
-  'after ÷ before, info',
-  pairwise('after info', 'before info', (x, y) => x / y),
-)
-show(
-  'info − warn before, µs',
-  pairwise('before info', 'before warn', (x, y) => x - y),
-)
-show(
-  'info − warn after, µs',
-  pairwise('after info', 'after warn', (x, y) => x - y),
-)
+for (const c of connectionList) {
+  for (const level of levels) {
+    show(
+      `after ÷ before, ${level}, c=${c}`,
+      pairwise(`after ${level} c=${c}`, `before ${level} c=${c}`, (x, y) => x / y),
+    )
+  }
+  if (levels.includes('warn') && levels.includes('info')) {
+    for (const build of ['before', 'after']) {
+      show(
+        `info − warn ${build}, c=${c}, µs`,
+        pairwise(`${build} info c=${c}`, `${build} warn c=${c}`, (x, y) => x - y),
+      )
+    }
+  }
+}
 process.exit(0)
