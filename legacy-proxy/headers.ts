@@ -52,9 +52,16 @@ export interface ForwardContext {
   tracestate?: string
 }
 
+const COMMON_CONNECTION = new Map<string, ReadonlySet<string>>(
+  ['keep-alive', 'Keep-Alive', 'close', 'Close'].map((v) => [v, new Set([v.toLowerCase()])]),
+)
+
 /** Names listed in `Connection` are hop-by-hop for this message too. */
-function connectionTokens(value: string | null | undefined): Set<string> | undefined {
+function connectionTokens(value: string | null | undefined): ReadonlySet<string> | undefined {
   if (!value) return undefined
+  // What nearly every message carries: one shared set each instead of a new one per message.
+  const common = COMMON_CONNECTION.get(value)
+  if (common) return common
   const tokens = new Set<string>()
   for (const t of value.split(',')) {
     const name = t.trim().toLowerCase()
@@ -114,7 +121,7 @@ export function upstreamRequestHeaders(
  */
 export function isForwardableResponseHeader(
   name: string,
-  connection: Set<string> | undefined,
+  connection: ReadonlySet<string> | undefined,
 ): boolean {
   const lower = name.toLowerCase()
   return (

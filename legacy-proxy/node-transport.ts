@@ -92,10 +92,21 @@ export function nodeTransport({
     const keep = agent.keepSocketAlive.bind(agent)
     agent.keepSocketAlive = (socket) =>
       performance.now() - (born.get(socket) ?? 0) < maxSocketAgeMs && keep(socket)
+    // Each socket is recorded once, when the agent opens it, not on every request it serves.
+    type Create = (
+      options: object,
+      callback: (error: Error | null, socket?: Socket) => void,
+    ) => Socket | undefined
+    const create = (agent.createConnection as unknown as Create).bind(agent)
+    const createConnection: Create = (options, callback) => {
+      const socket = create(options, callback)
+      if (socket) track(socket, agent)
+      return socket
+    }
+    agent.createConnection = createConnection as unknown as typeof agent.createConnection
     return agent
   }
   const track = (socket: Socket, agent: http.Agent) => {
-    if (born.has(socket)) return
     born.set(socket, performance.now())
     const expire = setTimeout(() => {
       const free = Object.values(agent.freeSockets).some((list) => list?.includes(socket))
@@ -147,10 +158,8 @@ export function nodeTransport({
         })
         // No body and no framing header: nothing may make node:http add one.
         if (headers === undefined) upstreamReq.useChunkedEncodingByDefault = false
-        upstreamReq.once('socket', (socket) =>
-          track(socket as Socket, target.https ? httpsAgent : httpAgent),
-        )
-        upstreamReq.once('close', () => {
+        // `on` rather than `once` for events a request or response emits once: no wrapper each.
+        upstreamReq.on('close', () => {
           clearTimeout(deadline)
           if (released) return
           released = true
@@ -198,7 +207,7 @@ export function nodeTransport({
         // One 'close' listener does both jobs: a client that goes away cancels the upstream
         // request, and a finished response settles the call.
         if (direct) {
-          outgoing.once('close', () => {
+          outgoing.on('close', () => {
             if (!outgoing.writableFinished || !exchangeComplete(upstreamReq, upstreamResponse))
               upstreamReq.destroy()
             if (headersArrived) resolve(RESPONSE_ALREADY_SENT)
@@ -216,10 +225,10 @@ export function nodeTransport({
           onOutcome(outcome)
           settled = true
           // A response cut short upstream (reset, total timeout) is cut short for the client too.
-          upstreamRes.once('error', () => (direct ? outgoing.destroy() : undefined))
+          upstreamRes.on('error', () => (direct ? outgoing.destroy() : undefined))
           // An answer that came before the whole request was sent leaves the connection in an
           // unknown state (the rest of the body is still to come): it is not reused.
-          upstreamRes.once('end', () => {
+          upstreamRes.on('end', () => {
             if (!upstreamReq.writableFinished) upstreamReq.destroy()
           })
           if (direct) {
@@ -288,17 +297,20 @@ function headersObject(list: readonly string[]): Record<string, string | string[
   return out
 }
 
-interface UpstreamTarget {
+interface UpstreamOrigin {
   protocol: string
   https: boolean
   hostname: string
   port: string | number
   host: string
+}
+
+interface UpstreamTarget extends UpstreamOrigin {
   path: string
 }
 
 /** Origins of legacy targets, parsed once: there is one per deployment. */
-const origins = new Map<string, Omit<UpstreamTarget, 'path'>>()
+const origins = new Map<string, UpstreamOrigin>()
 
 /**
  * Paths made only of characters the WHATWG URL parser leaves alone, with no dot or percent
@@ -324,9 +336,23 @@ function parseTarget(target: string): UpstreamTarget {
     }
     if (origins.size < 16) origins.set(origin, parsed)
   }
-  if (PLAIN_TARGET_PATH.test(path)) return { ...parsed, path }
-  const url = new URL(target)
-  return { ...parsed, path: url.pathname + url.search }
+  if (!PLAIN_TARGET_PATH.test(path)) {
+    const url = new URL(target)
+    return withPath(parsed, url.pathname + url.search)
+  }
+  return withPath(parsed, path)
+}
+
+/** The origin's fields with a path, as a literal (one allocation of a fixed shape). */
+function withPath(o: UpstreamOrigin, path: string): UpstreamTarget {
+  return {
+    protocol: o.protocol,
+    https: o.https,
+    hostname: o.hostname,
+    port: o.port,
+    host: o.host,
+    path,
+  }
 }
 
 function responseHeaders(

@@ -6,14 +6,15 @@ import { createDispatcher } from './dispatch.js'
 import { type DocsScript, docsRoutes } from './docs-page.js'
 import { errorHandler, notFoundHandler } from './error-handler.js'
 import { bodyLimit } from './middleware/body-limit.js'
-import { cors, strictOrigin } from './middleware/cors.js'
+import { corsLayer, strictOrigin } from './middleware/cors.js'
 import { decide } from './middleware/decide.js'
+import { frame, type Layer } from './middleware/frame.js'
 import { identify } from './middleware/identify.js'
 import { rateLimit } from './middleware/rate-limit.js'
-import { requestContext } from './middleware/request-context.js'
+import { requestContextLayer } from './middleware/request-context.js'
 import { createRouteResolver, resolveRoute } from './middleware/resolve-route.js'
-import { responseHeaders } from './middleware/response-headers.js'
-import { secureHeaders } from './middleware/secure-headers.js'
+import { responseHeadersLayer } from './middleware/response-headers.js'
+import { secureHeadersLayer } from './middleware/secure-headers.js'
 import { sequence } from './middleware/sequence.js'
 import { spanNative, spanStep, traceSpans } from './middleware/trace-spans.js'
 import type { ErrorReporter } from './observability/error-report.js'
@@ -151,24 +152,36 @@ export function createApp(deps: Deps) {
   app.onError(errorHandler(logger, deps.errorReporter))
   app.notFound(notFoundHandler)
 
+  // The layers every request passes, run as one middleware (`frame`). No CORS for /admin: an
+  // allowed app origin's script must not read the dashboard, its form token or the audit trail
+  // with the operator's cookie.
+  const appCors = corsLayer({ allowedOrigins: config.ALLOWED_ORIGINS })
+  const corsOutsideAdmin: Layer = {
+    name: 'cors',
+    before(c) {
+      const path = c.req.path
+      return path === '/admin' || path.startsWith('/admin/') ? undefined : appCors.before?.(c)
+    },
+  }
   app.use(
     '*',
-    requestContext({ logger, metrics, knownRoutes: routeIds, observe: deps.rollout?.observe }),
+    frame([
+      requestContextLayer({
+        logger,
+        metrics,
+        knownRoutes: routeIds,
+        observe: deps.rollout?.observe,
+      }),
+      responseHeadersLayer,
+      secureHeadersLayer({ hsts: !config.isDevelopment }),
+      corsOutsideAdmin,
+    ]),
   )
   if (tracer) {
     const spans = traceSpans({ tracer })
     app.use('/functions/v1/*', spans)
     app.use('/api/v1/*', spans)
   }
-  app.use('*', responseHeaders())
-  app.use('*', secureHeaders({ hsts: !config.isDevelopment }))
-  // No CORS for /admin: an allowed app origin's script must not read the dashboard, its form
-  // token or the audit trail with the operator's cookie.
-  const appCors = cors({ allowedOrigins: config.ALLOWED_ORIGINS })
-  app.use('*', function corsOutsideAdmin(c, next) {
-    const path = c.req.path
-    return path === '/admin' || path.startsWith('/admin/') ? next() : appCors(c, next)
-  })
 
   app.route(
     '/',

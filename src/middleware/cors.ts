@@ -2,6 +2,7 @@ import type { Context, MiddlewareHandler, Next } from 'hono'
 import { gatewayHeaders, readHeader } from '../platform/request-headers.js'
 import { gatewayProblem } from '../problems.js'
 import type { AppEnv } from '../types.js'
+import { type Layer, layerMiddleware } from './frame.js'
 
 /** What supabase-js and our clients send, plus the gateway's own headers. */
 export const CORS_ALLOW_HEADERS = [
@@ -73,20 +74,21 @@ export function originPolicy(allowedOrigins: readonly string[]): (origin: string
  * `Access-Control-Allow-Origin: *` cannot open itself to a disallowed origin. Credentials are
  * allowed only for origins listed explicitly (the Fetch standard forbids them with `*`).
  */
-export function cors({
+export function corsLayer({
   allowedOrigins,
   allowHeaders = CORS_ALLOW_HEADERS,
   exposeHeaders = CORS_EXPOSE_HEADERS,
   allowMethods = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
   maxAgeSeconds = 600,
-}: CorsOptions): MiddlewareHandler<AppEnv> {
+}: CorsOptions): Layer {
   const verdictOf = originPolicy(allowedOrigins)
   const allowHeadersValue = allowHeaders.join(', ')
   const exposeHeadersValue = exposeHeaders.join(', ')
   const allowMethodsValue = allowMethods.join(', ')
 
-  // Not `async`: no await inside, and on the proxy hot path every promise counts.
-  return function cors(c: Context<AppEnv>, next: Next) {
+  return { name: 'cors', before: cors }
+
+  function cors(c: Context<AppEnv>): Response | undefined {
     const origin = readHeader(c, 'origin')
     const verdict = origin === undefined ? false : verdictOf(origin)
 
@@ -105,7 +107,7 @@ export function cors({
         headers.set('access-control-allow-headers', allowHeadersValue)
         headers.set('access-control-max-age', String(maxAgeSeconds))
       }
-      return Promise.resolve(c.body(null, 204, Object.fromEntries(headers)))
+      return c.body(null, 204, Object.fromEntries(headers))
     }
 
     // Into the gateway's response headers, so they reach every kind of response: legacy ones
@@ -118,8 +120,13 @@ export function cors({
       if (verdict === 'explicit') headers['access-control-allow-credentials'] = 'true'
       headers['access-control-expose-headers'] = exposeHeadersValue
     }
-    return next()
+    return undefined
   }
+}
+
+/** `corsLayer` as a middleware of its own. */
+export function cors(options: CorsOptions): MiddlewareHandler<AppEnv> {
+  return layerMiddleware(corsLayer(options))
 }
 
 export interface StrictOriginOptions {

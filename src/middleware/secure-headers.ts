@@ -1,5 +1,6 @@
-import type { Context, MiddlewareHandler, Next } from 'hono'
+import type { MiddlewareHandler } from 'hono'
 import type { AppEnv } from '../types.js'
+import { type Layer, layerMiddleware } from './frame.js'
 
 export interface SecureHeadersOptions {
   /** Strict-Transport-Security; off in development, where the gateway is served over http. */
@@ -31,17 +32,24 @@ export function applySecureHeaders(headers: Headers, { hsts }: SecureHeadersOpti
  * pass through untouched; the gateway's own problems about a legacy call
  * (502, 504) still get them.
  */
-export function secureHeaders(options: SecureHeadersOptions): MiddlewareHandler<AppEnv> {
-  return async function secureHeaders(c: Context<AppEnv>, next: Next) {
-    await next()
-    const relayed = c.get('backend') === 'legacy' || c.get('backend') === 'legacy-fallback'
-    if (relayed && !c.res.headers.get('content-type')?.startsWith('application/problem+json'))
-      return
-    try {
-      applySecureHeaders(c.res.headers, options)
-    } catch {
-      c.res = new Response(c.res.body, c.res)
-      applySecureHeaders(c.res.headers, options)
-    }
+export function secureHeadersLayer(options: SecureHeadersOptions): Layer {
+  return {
+    name: 'secureHeaders',
+    after(c) {
+      const relayed = c.get('backend') === 'legacy' || c.get('backend') === 'legacy-fallback'
+      if (relayed && !c.res.headers.get('content-type')?.startsWith('application/problem+json'))
+        return
+      try {
+        applySecureHeaders(c.res.headers, options)
+      } catch {
+        c.res = new Response(c.res.body, c.res)
+        applySecureHeaders(c.res.headers, options)
+      }
+    },
   }
+}
+
+/** `secureHeadersLayer` as a middleware of its own. */
+export function secureHeaders(options: SecureHeadersOptions): MiddlewareHandler<AppEnv> {
+  return layerMiddleware(secureHeadersLayer(options))
 }

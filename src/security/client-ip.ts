@@ -36,14 +36,24 @@ export function clientAddress(
 ): string | undefined {
   let ip: string | undefined
   if (trustedIpHeader === 'x-forwarded-for') {
-    const hops = (readHeader(c, 'x-forwarded-for') ?? '').split(',').map((h) => h.trim())
-    ip = hops[hops.length - Math.max(1, forwardedHops)]
+    ip = forwardedEntry(readHeader(c, 'x-forwarded-for') ?? '', Math.max(1, forwardedHops))
   } else if (trustedIpHeader) {
     ip = readHeader(c, trustedIpHeader)?.trim()
   } else {
     ip = socketAddress(c)
   }
   return ip?.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1') || undefined
+}
+
+/** The `hops`-th entry from the right of an `X-Forwarded-For` list, trimmed ('' past its start). */
+function forwardedEntry(value: string, hops: number): string {
+  let end = value.length
+  for (let hop = 1; ; hop++) {
+    const comma = value.lastIndexOf(',', end - 1)
+    if (hop === hops) return value.slice(comma + 1, end).trim()
+    if (comma === -1) return ''
+    end = comma
+  }
 }
 
 function normalizeIp(raw: string): string | undefined {
