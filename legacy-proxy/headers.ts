@@ -77,18 +77,19 @@ function stripGatewayCookies(cookie: string): string | undefined {
 }
 
 /**
- * Request headers for the upstream, as a flat `[name, value, ...]` list (Node's raw form keeps
- * repeated headers apart). `Host` comes from the target; `X-Forwarded-*` are overwritten.
+ * Request headers for the upstream, from the client's as a flat `[name, value, ...]` list, to
+ * the same form (Node's raw form keeps repeated headers apart). `Host` comes from the target; `X-Forwarded-*` are overwritten.
  */
 export function upstreamRequestHeaders(
-  entries: Iterable<[string, string]>,
+  list: readonly string[],
   connection: string | null | undefined,
   ctx: ForwardContext,
 ): string[] {
   const extra = connectionTokens(connection)
   const out: string[] = []
-  for (const [rawName, value] of entries) {
-    const name = rawName.toLowerCase()
+  for (let i = 0; i < list.length; i += 2) {
+    const name = (list[i] as string).toLowerCase()
+    const value = list[i + 1] as string
     if (HOP_BY_HOP.has(name) || DROPPED_REQUEST.has(name) || extra?.has(name)) continue
     if (name === 'cookie') {
       const kept = stripGatewayCookies(value)

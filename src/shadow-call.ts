@@ -2,7 +2,7 @@ import { Hono } from 'hono'
 import { upstreamRequestHeaders } from '../legacy-proxy/headers.js'
 import { legacyTarget } from '../legacy-proxy/target.js'
 import { GatewayError, problemResponse } from './errors.js'
-import { headerEntries, legacyTrace, readHeader } from './platform/request-headers.js'
+import { headerEntries, headerList, legacyTrace, readHeader } from './platform/request-headers.js'
 import { gatewayProblem } from './problems.js'
 import type { ObservedResponse } from './rollout/compare.js'
 import { readCapped } from './rollout/shadow.js'
@@ -48,7 +48,7 @@ export function snapshotRequest(
       route.rest,
       q === -1 ? '' : url.slice(q),
     ),
-    legacyHeaders: upstreamRequestHeaders(headerEntries(c), readHeader(c, 'connection'), {
+    legacyHeaders: upstreamRequestHeaders(headerList(c), readHeader(c, 'connection'), {
       host: readHeader(c, 'host') ?? new URL(url).host,
       proto: legacy.proto,
       clientIp: legacy.clientIp,

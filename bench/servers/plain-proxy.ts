@@ -7,10 +7,12 @@ import http from 'node:http'
 
 const port = Number(process.env.PORT ?? 0)
 const upstream = new URL(process.env.UPSTREAM_URL ?? 'http://127.0.0.1:8788')
+// The same pool as the gateway's Node transport: 256 sockets, all of them kept when idle (a
+// smaller idle pool closes and reopens connections at 256 requests in flight).
 const agent = new http.Agent({
   keepAlive: true,
   maxSockets: 256,
-  maxFreeSockets: 64,
+  maxFreeSockets: 256,
   scheduling: 'lifo',
 })
 

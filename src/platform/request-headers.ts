@@ -36,6 +36,18 @@ export function repeatedHeader(c: AppContext, name: string): boolean {
   return c.req.raw.headers.get(name)?.includes(',') ?? false
 }
 
+/**
+ * All request headers as a flat `[name, value, ...]` list, repeated ones kept apart on Node
+ * (where this is the parser's own `rawHeaders`, not a copy: read it, never change it).
+ */
+export function headerList(c: AppContext): readonly string[] {
+  const incoming = nodeRequest(c)
+  if (incoming) return incoming.rawHeaders
+  const out: string[] = []
+  for (const [name, value] of c.req.raw.headers) out.push(name, value)
+  return out
+}
+
 /** All request headers as `[name, value]` pairs, repeated ones kept apart on Node. */
 export function* headerEntries(c: AppContext): Generator<[string, string]> {
   const incoming = nodeRequest(c)
