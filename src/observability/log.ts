@@ -108,6 +108,9 @@ function hasKeys(fields: LogFields | undefined): fields is LogFields {
  * reliably, and Cloud Run's own request log has them where access to it is controlled.
  *
  * `prefix` is the logger's bound fields, already masked and serialised (`"k":v,` or '').
+ * The gateway's own strings are written between quotes as they are: route ids of the table
+ * are `[a-z0-9_-]`, a generated request id is a UUID, and backend, reason and subject source
+ * are the gateway's enums; none of them can hold a character JSON would escape.
  */
 export function accessLine(
   time: string,
@@ -125,7 +128,7 @@ export function accessLine(
     if (masked.length > 2) line += `${masked.slice(1, -1)},`
   }
   line += `"requestId":${
-    r.requestIdFromClient ? clientString(r.requestId) : JSON.stringify(r.requestId)
+    r.requestIdFromClient ? clientString(r.requestId) : `"${r.requestId}"`
   },"httpRequest":{"requestMethod":${method},"requestUrl":${clientString(r.path)},"status":${
     r.status
   },"latency":"${seconds.toFixed(seconds < 1 ? 4 : 3)}s"}`
@@ -136,10 +139,10 @@ export function accessLine(
       : `,"traceId":"${trace.traceId}"`
     line += `,"logging.googleapis.com/spanId":"${trace.spanId}","logging.googleapis.com/trace_sampled":${trace.sampled}`
   }
-  line += `,"route":${r.routeKnown ? JSON.stringify(r.route) : clientString(r.route)},"backend":${JSON.stringify(r.backend)}`
-  if (r.reason !== undefined) line += `,"reason":${JSON.stringify(r.reason)}`
+  line += `,"route":${r.routeKnown ? `"${r.route}"` : clientString(r.route)},"backend":"${r.backend}"`
+  if (r.reason !== undefined) line += `,"reason":"${r.reason}"`
   if (r.bucket !== undefined) line += `,"bucket":${r.bucket}`
-  if (r.subjectSource !== undefined) line += `,"subjectSource":${JSON.stringify(r.subjectSource)}`
+  if (r.subjectSource !== undefined) line += `,"subjectSource":"${r.subjectSource}"`
   line += `,"latencyMs":${r.latencyMs}`
   if (r.upstreamMs !== undefined) line += `,"upstreamMs":${r.upstreamMs}`
   return `${line}}`
@@ -159,6 +162,29 @@ function withoutOwnKeys(fields: LogFields): LogFields {
   return fields
 }
 
+/**
+ * `new Date(ms).toISOString()`, from a cache of the current second's `YYYY-MM-DDTHH:MM:SS.`:
+ * every log line carries the time, and building a Date and formatting it whole costs more than
+ * the rest of the access line. Each logger keeps its own cache (clocks differ in tests).
+ */
+export function isoTimeFormatter(): (ms: number) => string {
+  let second = Number.NaN
+  let prefix = ''
+  return (ms) => {
+    const whole = Math.floor(ms)
+    const s = Math.floor(whole / 1000)
+    if (s !== second) {
+      const iso = new Date(whole).toISOString()
+      // Years outside 0000–9999 are written with a sign and six digits: no cache for those.
+      if (iso.length !== 24) return iso
+      second = s
+      prefix = iso.slice(0, 20)
+    }
+    const milli = whole - s * 1000
+    return `${prefix}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`
+  }
+}
+
 export function createLogger({
   level = 'info',
   write = (line) => console.log(line),
@@ -167,6 +193,7 @@ export function createLogger({
   traceProject,
 }: LoggerOptions = {}): Logger {
   const threshold = LEVELS[level]
+  const isoTime = isoTimeFormatter()
   const make = (bound: LogFields): Logger => {
     // Bound fields are masked and serialised once, not on every line.
     const maskedBound = withoutOwnKeys(maskPii(bound) as LogFields)
@@ -178,7 +205,7 @@ export function createLogger({
       write(
         JSON.stringify({
           severity: SEVERITY[lvl],
-          time: new Date(clock()).toISOString(),
+          time: isoTime(clock()),
           message: maskString(msg),
           ...maskedBound,
           ...masked,
@@ -192,7 +219,7 @@ export function createLogger({
       error: (msg, fields) => emit('error', msg, fields),
       access: (record) => {
         if (LEVELS.info < threshold) return
-        write(accessLine(new Date(clock()).toISOString(), prefix, record, traceProject))
+        write(accessLine(isoTime(clock()), prefix, record, traceProject))
       },
       child: (fields) => make({ ...bound, ...fields }),
       enabled: (lvl) => LEVELS[lvl] >= threshold,
