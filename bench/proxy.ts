@@ -8,6 +8,7 @@ import {
   startHonoProxy,
   startNginx,
   startPlainProxy,
+  startUndiciProxy,
   startUpstream,
   workerPids,
 } from './lib/servers.js'
@@ -30,6 +31,7 @@ export async function proxyThroughput(opts: BenchOptions): Promise<Row[]> {
     await startPlainProxy(upstream),
     ...(focus ? [] : [await startHonoProxy(upstream)]),
     await startFastifyProxy(upstream),
+    ...(focus ? [await startUndiciProxy(upstream)] : []),
     ...(hasNginx && !focus ? [await startNginx(upstream)] : []),
     await startGateway(upstream),
     await startGateway(upstream, { logLevel: 'info', name: 'gateway (log info)' }),
@@ -182,6 +184,19 @@ export async function proxyThroughput(opts: BenchOptions): Promise<Row[]> {
       met: errors === 0 && logCost.median <= 10,
       detail: `CPU/req ${cpu(info, c)} vs ${cpu('gateway', c)} µs`,
     })
+  }
+  if (focus) {
+    // A reference point, no target: the same minimal proxy with undici upstream.
+    for (const c of [32, 256]) {
+      rows.push({
+        figure: `proxy req/s, c=${c}, undici proxy (reference)`,
+        baseline: 'plain node:http proxy',
+        value: ratio('undici proxy', 'node:http proxy', c),
+        unit: '×',
+        target: '',
+        detail: `undici proxy ${med('undici proxy', c)}/s; CPU/req ${cpu('undici proxy', c)} µs`,
+      })
+    }
   }
   if (errors) log(`${errors} failed requests: the ratios above are not valid`)
   return rows

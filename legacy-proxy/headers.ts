@@ -34,6 +34,9 @@ const DROPPED_REQUEST = new Set([
   'traceparent',
   'tracestate',
   'x-cloud-trace-context',
+  // `Expect: 100-continue` is answered by the gateway's own server; the upstream gets the body
+  // as it arrives, without waiting for a 100 of its own.
+  'expect',
 ])
 
 /** Cookies that carry the canary override: the gateway's, not the function's. */

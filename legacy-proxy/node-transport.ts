@@ -1,8 +1,7 @@
-import http, { type IncomingMessage } from 'node:http'
-import https from 'node:https'
-import type { Socket } from 'node:net'
-import { Readable } from 'node:stream'
+import type { IncomingMessage } from 'node:http'
+import { PassThrough, Readable } from 'node:stream'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
+import { Client, type Dispatcher } from 'undici'
 import type { GatewayError } from '../src/errors.js'
 import { BodyCounter, bodyTimeout } from '../src/platform/body-limit.js'
 import { appendGatewayHeaders } from '../src/platform/response-headers.js'
@@ -20,24 +19,17 @@ import {
 export interface NodeTransportOptions {
   headersTimeoutMs: number
   totalTimeoutMs: number
-  /** Sockets kept per upstream host. */
+  /** Connections kept per upstream origin (each carries one request at a time). */
   maxSockets?: number
-  /**
-   * Idle sockets kept per upstream host; defaults to `maxSockets`. A smaller pool than the
-   * sockets in use closes connections as soon as a burst of answers returns them and opens new
-   * ones for the next burst: at 256 requests in flight with 64 kept, connecting was the largest
-   * single cost on the proxy path. Idle sockets still close after `idleSocketMs`.
-   */
-  maxFreeSockets?: number
   /**
    * Calls to one legacy function in flight at once (a bulkhead): beyond it the call is refused
    * with 503 at once, so one hanging function cannot hold the whole pool. Defaults to a quarter
    * of `maxSockets`.
    */
   maxPerFunction?: number
-  /** A pooled socket with no request on it is closed after this long. */
+  /** A pooled connection with no request on it is closed after this long. */
   idleSocketMs?: number
-  /** A socket older than this is closed after its exchange instead of going back to the pool. */
+  /** A connection older than this is not given another request; a new one is opened. */
   maxSocketAgeMs?: number
 }
 
@@ -46,81 +38,50 @@ const legacyBusy = () =>
     detail: 'Too many calls to this legacy function are in flight; retry shortly',
   })
 
-/**
- * Methods for which `node:http` adds `Transfer-Encoding: chunked` on its own when a request has
- * no framing header: they need the headers as an object to go out with no framing at all.
- */
-const CHUNKED_BY_DEFAULT = (method: string) =>
-  !['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'].includes(method)
+/** Why the gateway itself cut a call (so its error is not read as the upstream's failure). */
+class Cut extends Error {}
 
 /**
- * The Node transport: `node:http` with a keep-alive pool, piping the client's socket straight
- * to the upstream and back. Served through `@hono/node-server`, it writes the response itself
- * (no web-stream conversion on the hot path) and hands Hono the adapter's "already sent" marker;
- * called without a Node request (tests with `app.request`), it answers with a web Response.
+ * The Node transport: undici's connection pool to the legacy origin (HTTP/1.1, one request per
+ * connection at a time), the client's body streamed to it as it arrives and the answer written
+ * straight to the client's socket. Served through `@hono/node-server`, it writes the response
+ * itself (no web-stream conversion on the hot path) and hands Hono the adapter's "already sent"
+ * marker; called without a Node request (tests with `app.request`), it answers with a web
+ * Response.
  *
- * The gateway alone frames the upstream request, from the body it actually sends: bytes with a
- * `Content-Length` that matches them, a streamed body with the length the client declared (and
- * exactly that many bytes) or chunked, and no body with neither header, whatever the method. A
- * connection whose exchange did not complete cleanly (an answer before the whole body was sent,
- * a client gone mid-upload, a response cut short) is destroyed, never returned to the pool, and
- * every socket has a bounded life: the call's deadline while in use, `idleSocketMs` in the pool,
- * `maxSocketAgeMs` in all.
+ * undici rather than `node:http`'s client: the same minimal proxy costs about a third less CPU
+ * per request with it (BENCHMARKS.md, "Logging on the proxy path").
+ *
+ * Framing is the gateway's, from the body it actually sends: bytes with their length, a streamed
+ * body with the length the client declared (and exactly that many bytes: undici fails the call
+ * and closes the connection on any difference) or chunked, and no body with no framing header
+ * (`Content-Length: 0` for POST, PUT and PATCH, which undici adds to those methods, as fetch
+ * does). A connection whose exchange did not complete cleanly (an answer before the whole body
+ * was sent, a client gone mid-upload, a response cut short, a call the gateway cancelled) is
+ * destroyed, never reused, and every connection has a bounded life: the call's deadlines while
+ * in use, `idleSocketMs` idle, `maxSocketAgeMs` in all.
  */
 export function nodeTransport({
   headersTimeoutMs,
   totalTimeoutMs,
   maxSockets = 256,
-  maxFreeSockets = maxSockets,
   maxPerFunction = Math.max(1, Math.floor(maxSockets / 4)),
   idleSocketMs = 4_000,
   maxSocketAgeMs = 60_000,
 }: NodeTransportOptions): LegacyTransport {
-  const agentOptions = {
-    keepAlive: true,
-    keepAliveMsecs: 1_000,
-    maxSockets,
-    maxFreeSockets,
-    scheduling: 'lifo' as const,
-    // Idle pooled sockets are destroyed by the agent when this fires.
-    timeout: idleSocketMs,
-  }
-  // When each socket was opened: past `maxSocketAgeMs` it is not pooled again, and a pooled
-  // one is closed then.
-  const born = new WeakMap<object, number>()
-  const bounded = <A extends http.Agent>(agent: A): A => {
-    const keep = agent.keepSocketAlive.bind(agent)
-    agent.keepSocketAlive = (socket) =>
-      performance.now() - (born.get(socket) ?? 0) < maxSocketAgeMs && keep(socket)
-    // Each socket is recorded once, when the agent opens it, not on every request it serves.
-    type Create = (
-      options: object,
-      callback: (error: Error | null, socket?: Socket) => void,
-    ) => Socket | undefined
-    const create = (agent.createConnection as unknown as Create).bind(agent)
-    const createConnection: Create = (options, callback) => {
-      const socket = create(options, callback)
-      if (socket) track(socket, agent)
-      return socket
+  const pools = new Map<string, ConnectionPool>()
+  const poolFor = (origin: string): ConnectionPool => {
+    let pool = pools.get(origin)
+    if (!pool) {
+      pool = new ConnectionPool(origin, { maxSockets, idleSocketMs, maxSocketAgeMs })
+      pools.set(origin, pool)
     }
-    agent.createConnection = createConnection as unknown as typeof agent.createConnection
-    return agent
+    return pool
   }
-  const track = (socket: Socket, agent: http.Agent) => {
-    born.set(socket, performance.now())
-    const expire = setTimeout(() => {
-      const free = Object.values(agent.freeSockets).some((list) => list?.includes(socket))
-      if (free) socket.destroy()
-    }, maxSocketAgeMs)
-    expire.unref()
-    socket.once('close', () => clearTimeout(expire))
-  }
-  const httpAgent = bounded(new http.Agent(agentOptions))
-  const httpsAgent = bounded(new https.Agent(agentOptions))
   const inFlight = new Map<string, number>()
 
   return {
-    kind: 'node-http',
+    kind: 'node-undici',
     forward(c, call, onOutcome) {
       const { incoming, outgoing } = nodeExchange(c) ?? {}
       const direct = incoming !== undefined && outgoing !== undefined
@@ -133,40 +94,47 @@ export function nodeTransport({
         const sent = performance.now()
         let settled = false
         let headersArrived = false
+        let ended = false
         let released = false
-        let upstreamResponse: IncomingMessage | undefined
+        let bodySent = call.body !== 'stream'
+        // undici's handle on the request once it is on a connection; a cut before that is kept.
+        let abortCall: ((error: Error) => void) | undefined
+        let cut: Cut | undefined
+        let webBody: Readable | undefined
+        let resume: (() => void) | undefined
 
-        const fail = (error: GatewayError) => {
-          if (settled) return
-          settled = true
-          clearTimeout(deadline)
-          upstreamReq.destroy()
-          reject(error)
+        const pool = poolFor(target.origin)
+        let connection: Client | undefined
+        /** The connection back to the pool once undici is done with the call. */
+        const releaseConnection = (reusable: boolean) => {
+          if (!connection) return
+          pool.release(connection, reusable)
+          connection = undefined
         }
-
-        // With headers given as a flat list, node:http adds no Host of its own.
-        call.headers.push('host', target.host)
-        const headers = frame(call)
-        const upstreamReq = (target.https ? https : http).request({
-          protocol: target.protocol,
-          hostname: target.hostname,
-          port: target.port,
-          path: target.path,
-          method: call.method,
-          headers: headers ?? headersObject(call.headers),
-          agent: target.https ? httpsAgent : httpAgent,
-        })
-        // No body and no framing header: nothing may make node:http add one.
-        if (headers === undefined) upstreamReq.useChunkedEncodingByDefault = false
-        // `on` rather than `once` for events a request or response emits once: no wrapper each.
-        upstreamReq.on('close', () => {
-          clearTimeout(deadline)
+        /** The call's place in the bulkhead, and its deadline. */
+        const release = () => {
           if (released) return
           released = true
+          clearTimeout(deadline)
           const left = (inFlight.get(fn) ?? 1) - 1
           if (left > 0) inFlight.set(fn, left)
           else inFlight.delete(fn)
-        })
+        }
+        /** Cancel the call: the connection is destroyed, never pooled again. */
+        const cancel = (why: string) => {
+          if (ended) return
+          cut ??= new Cut(why)
+          abortCall?.(cut)
+        }
+        const fail = (error: GatewayError) => {
+          if (settled) return
+          settled = true
+          // A call already on a connection ends in `onError` and frees it there; one still
+          // waiting for a connection gives it back unused when it gets one.
+          cancel('failed')
+          release()
+          reject(error)
+        }
 
         // One timer per request: it fires at the headers deadline and, when the headers came in
         // time, re-arms itself for what is left of the total.
@@ -175,15 +143,8 @@ export function nodeTransport({
             // The client is still sending its body: the function cannot be blamed for not
             // answering yet. The body deadline (408) bounds the upload; the headers deadline
             // counts from the moment the body went out whole.
-            if (
-              call.body === 'stream' &&
-              call.bodyDeadline !== undefined &&
-              !upstreamReq.writableFinished &&
-              !upstreamReq.destroyed
-            ) {
-              upstreamReq.once('finish', () => {
-                if (!settled) deadline = setTimeout(onDeadline, headersTimeoutMs)
-              })
+            if (!bodySent && call.bodyDeadline !== undefined && !ended) {
+              waitingForBody = true
               return
             }
             fail(upstreamTimeout('The legacy function did not answer in time'))
@@ -191,126 +152,220 @@ export function nodeTransport({
           }
           const left = totalTimeoutMs - (performance.now() - sent)
           if (left > 0) deadline = setTimeout(onDeadline, left)
-          else upstreamReq.destroy(new Error('total timeout'))
+          else cancel('total timeout')
         }
+        let waitingForBody = false
         let deadline = setTimeout(onDeadline, Math.min(headersTimeoutMs, totalTimeoutMs))
-
-        upstreamReq.on('error', (error: NodeJS.ErrnoException) => {
-          if (settled) return
-          if ((direct && outgoing.destroyed) || c.req.raw.signal.aborted) {
-            fail(clientClosed())
-            return
+        const bodyDone = () => {
+          bodySent = true
+          if (waitingForBody && !settled) {
+            waitingForBody = false
+            deadline = setTimeout(onDeadline, headersTimeoutMs)
           }
-          fail(upstreamUnavailable('The legacy function could not be reached', error))
-        })
+        }
 
-        // One 'close' listener does both jobs: a client that goes away cancels the upstream
-        // request, and a finished response settles the call.
+        // A client that goes away cancels the call; a finished response settles it.
         if (direct) {
           outgoing.on('close', () => {
-            if (!outgoing.writableFinished || !exchangeComplete(upstreamReq, upstreamResponse))
-              upstreamReq.destroy()
+            if (!ended) cancel('client closed')
             if (headersArrived) resolve(RESPONSE_ALREADY_SENT)
+            else if (!settled) fail(clientClosed())
           })
         } else {
-          c.req.raw.signal.addEventListener('abort', () => upstreamReq.destroy(), { once: true })
+          c.req.raw.signal.addEventListener('abort', () => cancel('client closed'), { once: true })
         }
 
-        upstreamReq.on('response', (upstreamRes) => {
-          headersArrived = true
-          upstreamResponse = upstreamRes
-          const headersMs = performance.now() - sent
-          const outcome: LegacyOutcome = { status: upstreamRes.statusCode ?? 502, headersMs }
-          const headers = responseHeaders(upstreamRes, call, headersMs)
-          onOutcome(outcome)
-          settled = true
-          // A response cut short upstream (reset, total timeout) is cut short for the client too.
-          upstreamRes.on('error', () => (direct ? outgoing.destroy() : undefined))
-          // An answer that came before the whole request was sent leaves the connection in an
-          // unknown state (the rest of the body is still to come): it is not reused.
-          upstreamRes.on('end', () => {
-            if (!upstreamReq.writableFinished) upstreamReq.destroy()
-          })
-          if (direct) {
-            outgoing.writeHead(outcome.status, headers)
-            upstreamRes.pipe(outgoing)
-          } else {
+        const body = requestBody(c.req.raw, incoming, call, bodyDone, fail)
+        const headers = frame(call, target.host)
+        const handler: Dispatcher.DispatchHandler = {
+          onConnect(abort) {
+            abortCall = abort
+            if (cut) abort(cut)
+          },
+          onHeaders(status, rawHeaders, resumeCall) {
+            // Informational answers (100 Continue, 103) are not passed on.
+            if (status < 200) return true
+            headersArrived = true
+            resume = resumeCall
+            const headersMs = performance.now() - sent
+            const outcome: LegacyOutcome = { status, headersMs }
+            const out = responseHeaders(rawHeaders, call, headersMs)
+            onOutcome(outcome)
+            settled = true
+            if (direct) {
+              outgoing.writeHead(status, out)
+              return true
+            }
             const webHeaders = new Headers()
-            for (let i = 0; i < headers.length; i += 2)
-              webHeaders.append(headers[i] as string, headers[i + 1] as string)
-            const nullBody = call.method === 'HEAD' || [204, 205, 304].includes(outcome.status)
-            if (nullBody) upstreamRes.resume()
+            for (let i = 0; i < out.length; i += 2)
+              webHeaders.append(out[i] as string, out[i + 1] as string)
+            const nullBody = call.method === 'HEAD' || [204, 205, 304].includes(status)
+            if (!nullBody) webBody = new Readable({ read: () => resume?.() })
             resolve(
               new Response(
-                nullBody ? null : (Readable.toWeb(upstreamRes) as ReadableStream<Uint8Array>),
-                {
-                  status: outcome.status,
-                  headers: webHeaders,
-                },
+                webBody ? (Readable.toWeb(webBody) as ReadableStream<Uint8Array>) : null,
+                { status, headers: webHeaders },
               ),
             )
+            return true
+          },
+          onData(chunk) {
+            if (direct) {
+              if (outgoing.write(chunk)) return true
+              outgoing.once('drain', () => resume?.())
+              return false
+            }
+            return webBody ? webBody.push(chunk) : true
+          },
+          onComplete() {
+            ended = true
+            releaseConnection(true)
+            release()
+            if (direct) outgoing.end()
+            else webBody?.push(null)
+          },
+          onError(error) {
+            ended = true
+            // The connection's state is unknown: it is closed, never given another call.
+            releaseConnection(false)
+            release()
+            if (headersArrived) {
+              // A response cut short upstream (reset, total timeout) is cut short for the client.
+              if (direct) outgoing.destroy()
+              else webBody?.destroy(error)
+              return
+            }
+            if (settled) return
+            if ((direct && outgoing.destroyed) || c.req.raw.signal.aborted) {
+              fail(clientClosed())
+              return
+            }
+            fail(upstreamUnavailable('The legacy function could not be reached', error))
+          },
+        }
+        pool.acquire((client) => {
+          // Cut while waiting for a connection: the connection goes back unused.
+          if (cut || settled) {
+            pool.release(client, true)
+            return
           }
+          connection = client
+          client.dispatch(
+            { path: target.path, method: call.method as Dispatcher.HttpMethod, headers, body },
+            handler,
+          )
         })
-
-        sendBody(c.req.raw, incoming, call, upstreamReq, fail)
       })
     },
     async close() {
-      httpAgent.destroy()
-      httpsAgent.destroy()
+      await Promise.allSettled([...pools.values()].map((pool) => pool.close()))
+      pools.clear()
     },
   }
 }
 
-/** Whether the request went out whole and its response came back whole. */
-function exchangeComplete(
-  upstreamReq: http.ClientRequest,
-  upstreamRes: IncomingMessage | undefined,
-): boolean {
-  return upstreamReq.writableFinished && upstreamRes?.complete === true
+/**
+ * Connections to one legacy origin, each an undici `Client` carrying one call at a time:
+ * reused last-in first-out, at most `maxSockets`, calls beyond that wait their turn in order.
+ * A connection whose call failed or was cut is destroyed, not reused (undici's own pool would
+ * reconnect it and leave the new socket idle with no keep-alive timer: nodejs/undici#5845).
+ * Idle sockets close after `idleSocketMs` (undici's keep-alive timer, whatever the server's
+ * hint), and a connection older than `maxSocketAgeMs` is closed instead of reused.
+ */
+class ConnectionPool {
+  private readonly free: Client[] = []
+  private readonly waiting: ((client: Client) => void)[] = []
+  private readonly born = new WeakMap<Client, number>()
+  private open = 0
+
+  constructor(
+    private readonly origin: string,
+    private readonly options: { maxSockets: number; idleSocketMs: number; maxSocketAgeMs: number },
+  ) {}
+
+  acquire(use: (client: Client) => void): void {
+    const now = performance.now()
+    for (let client = this.free.pop(); client; client = this.free.pop()) {
+      if (
+        !client.destroyed &&
+        !client.closed &&
+        now - (this.born.get(client) ?? 0) < this.options.maxSocketAgeMs
+      ) {
+        use(client)
+        return
+      }
+      this.discard(client)
+    }
+    if (this.open < this.options.maxSockets) use(this.connect(now))
+    else this.waiting.push(use)
+  }
+
+  release(client: Client, reusable: boolean): void {
+    if (
+      !reusable ||
+      client.destroyed ||
+      client.closed ||
+      performance.now() - (this.born.get(client) ?? 0) >= this.options.maxSocketAgeMs
+    ) {
+      this.discard(client)
+      const next = this.waiting.shift()
+      if (next) next(this.connect(performance.now()))
+      return
+    }
+    const next = this.waiting.shift()
+    if (next) next(client)
+    else this.free.push(client)
+  }
+
+  async close(): Promise<void> {
+    const all = this.free.splice(0)
+    await Promise.allSettled(all.map((client) => client.destroy()))
+  }
+
+  private connect(now: number): Client {
+    this.open++
+    const client = new Client(this.origin, {
+      pipelining: 1,
+      keepAliveTimeout: this.options.idleSocketMs,
+      keepAliveMaxTimeout: this.options.idleSocketMs,
+      // The call's own deadlines bound the exchange; undici's would count differently.
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      strictContentLength: true,
+    })
+    this.born.set(client, now)
+    return client
+  }
+
+  private discard(client: Client): void {
+    this.open--
+    client.destroy().catch(() => {})
+  }
 }
 
 /**
- * Adds the framing header for the body the gateway will send to `call.headers` (which carry no
- * `Content-Length` or `Transfer-Encoding` of the client's) and returns them; returns undefined
- * when there is no body and the method is one node:http would frame as chunked anyway.
+ * The call's headers with the `Host` of the target and the framing of the body it sends, added
+ * to `call.headers` (which carry no `Content-Length` or `Transfer-Encoding` of the client's).
+ * Bytes and bodiless calls are framed by undici from what it sends; a streamed body carries the
+ * length the client declared, or none, and goes out chunked.
  */
-function frame(call: LegacyCall): string[] | undefined {
-  const { body, headers } = call
-  if (body instanceof Uint8Array) headers.push('content-length', String(body.byteLength))
-  else if (body === 'stream') {
-    if (call.bodyLength !== undefined) headers.push('content-length', String(call.bodyLength))
-    else headers.push('transfer-encoding', 'chunked')
-  } else if (CHUNKED_BY_DEFAULT(call.method)) return undefined
+function frame(call: LegacyCall, host: string): string[] {
+  const { headers } = call
+  headers.push('host', host)
+  if (call.body === 'stream' && call.bodyLength !== undefined)
+    headers.push('content-length', String(call.bodyLength))
   return headers
 }
 
-/** A flat header list as node:http's object form, repeated names kept as arrays. */
-function headersObject(list: readonly string[]): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {}
-  for (let i = 0; i < list.length; i += 2) {
-    const name = list[i] as string
-    const value = list[i + 1] as string
-    const seen = out[name]
-    out[name] = seen === undefined ? value : Array.isArray(seen) ? [...seen, value] : [seen, value]
-  }
-  return out
-}
-
-interface UpstreamOrigin {
-  protocol: string
-  https: boolean
-  hostname: string
-  port: string | number
+interface UpstreamTarget {
+  /** `scheme://host[:port]`, the pool's key. */
+  origin: string
   host: string
-}
-
-interface UpstreamTarget extends UpstreamOrigin {
   path: string
 }
 
 /** Origins of legacy targets, parsed once: there is one per deployment. */
-const origins = new Map<string, UpstreamOrigin>()
+const origins = new Map<string, { origin: string; host: string }>()
 
 /**
  * Paths made only of characters the WHATWG URL parser leaves alone, with no dot or percent
@@ -322,53 +377,31 @@ const PLAIN_TARGET_PATH = /^\/[\w\-~!$&()*+,;=:@/]*(?:\?[\w\-.~!$&()*+,;=:@/?%]*
 function parseTarget(target: string): UpstreamTarget {
   const slash = target.indexOf('/', target.indexOf('//') + 2)
   const path = slash === -1 ? '/' : target.slice(slash)
-  const origin = slash === -1 ? target : target.slice(0, slash)
-  let parsed = origins.get(origin)
+  const originText = slash === -1 ? target : target.slice(0, slash)
+  let parsed = origins.get(originText)
   if (!parsed) {
-    const url = new URL(origin)
-    const https = url.protocol === 'https:'
-    parsed = {
-      protocol: url.protocol,
-      https,
-      hostname: url.hostname,
-      port: url.port || (https ? 443 : 80),
-      host: url.host,
-    }
-    if (origins.size < 16) origins.set(origin, parsed)
+    const url = new URL(originText)
+    parsed = { origin: url.origin, host: url.host }
+    if (origins.size < 16) origins.set(originText, parsed)
   }
-  if (!PLAIN_TARGET_PATH.test(path)) {
-    const url = new URL(target)
-    return withPath(parsed, url.pathname + url.search)
-  }
-  return withPath(parsed, path)
+  if (PLAIN_TARGET_PATH.test(path)) return { origin: parsed.origin, host: parsed.host, path }
+  const url = new URL(target)
+  return { origin: parsed.origin, host: parsed.host, path: url.pathname + url.search }
 }
 
-/** The origin's fields with a path, as a literal (one allocation of a fixed shape). */
-function withPath(o: UpstreamOrigin, path: string): UpstreamTarget {
-  return {
-    protocol: o.protocol,
-    https: o.https,
-    hostname: o.hostname,
-    port: o.port,
-    host: o.host,
-    path,
-  }
-}
-
-function responseHeaders(
-  upstreamRes: IncomingMessage,
-  call: LegacyCall,
-  headersMs: number,
-): string[] {
-  const raw = upstreamRes.rawHeaders
-  // Read from the raw list: `upstreamRes.headers` would build a second copy of every header.
+/** The client's response headers: the upstream's raw ones the policy passes, and the gateway's. */
+function responseHeaders(raw: Buffer[], call: LegacyCall, headersMs: number): string[] {
+  const names: string[] = []
+  const values: string[] = []
   let connectionValue: string | undefined
   let upstreamVary: string | undefined
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i] as string
+    const name = (raw[i] as Buffer).toString('latin1')
+    const value = (raw[i + 1] as Buffer).toString('latin1')
+    names.push(name)
+    values.push(value)
     if (name.length !== 10 && name.length !== 4) continue
     const lower = name.toLowerCase()
-    const value = raw[i + 1] as string
     if (lower === 'connection')
       connectionValue = connectionValue === undefined ? value : `${connectionValue}, ${value}`
     else if (lower === 'vary')
@@ -377,8 +410,8 @@ function responseHeaders(
   const connection = connectionTokens(connectionValue)
   const gateway = call.responseHeaders
   const out: string[] = []
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i] as string
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i] as string
     const lower = name.toLowerCase()
     if (
       !isForwardableResponseHeader(lower, connection) ||
@@ -387,7 +420,7 @@ function responseHeaders(
     )
       continue
     if (Object.hasOwn(gateway, lower)) continue
-    out.push(name, raw[i + 1] as string)
+    out.push(name, values[i] as string)
   }
   appendGatewayHeaders(out, gateway, upstreamVary)
   out.push('server-timing', serverTiming(headersMs, call.startedAt, performance.now()))
@@ -395,47 +428,44 @@ function responseHeaders(
 }
 
 /**
- * Sends the body the gateway framed in `frame`. A streamed body is checked against the length
- * it was framed with: a client that stops short (gone mid-upload) or a source that errors
- * destroys the upstream request instead of ending it, so a half-sent request never completes.
+ * The body undici sends: the buffered bytes, null, or for a streamed body a stream of the
+ * client's bytes as they arrive, counted against the route's limit and cut at the body
+ * deadline. It is a stream of its own, not the client's request: undici destroys the stream it
+ * was given when a call fails, and the client's connection must stay up to get its answer
+ * (413, 408). `done` is called when the whole body was handed over.
  */
-function sendBody(
+function requestBody(
   request: Request,
   incoming: IncomingMessage | undefined,
   call: LegacyCall,
-  upstreamReq: http.ClientRequest,
+  done: () => void,
   fail: (error: GatewayError) => void,
-): void {
-  if (call.body === null) {
-    upstreamReq.end()
-    return
-  }
-  if (call.body instanceof Uint8Array) {
-    upstreamReq.end(call.body)
-    return
-  }
+): Uint8Array | Readable | null {
+  if (call.body !== 'stream') return call.body
   const source: Readable | null = incoming
     ? incoming
     : request.body
       ? Readable.fromWeb(request.body as import('node:stream/web').ReadableStream<Uint8Array>)
       : null
+  const out = new PassThrough()
   if (!source) {
     // Framed with a length or chunked: an empty body is complete only when the length is 0.
-    if (call.bodyLength === undefined || call.bodyLength === 0) upstreamReq.end()
-    else upstreamReq.destroy()
-    return
+    if (call.bodyLength === undefined || call.bodyLength === 0) {
+      out.end()
+      done()
+    } else out.destroy(new Error('the client sent no body'))
+    return out
   }
   let ended = false
   const count = new BodyCounter(call.bodyLimitBytes)
-  const expected = call.bodyLength
+  const stop = (error: Error) => {
+    source.unpipe(out)
+    out.destroy(error)
+  }
   source.on('data', (chunk: Buffer) => {
     if (count.add(chunk.length)) {
-      source.unpipe(upstreamReq)
       fail(count.problem())
-      upstreamReq.destroy()
-    } else if (expected !== undefined && count.received > expected) {
-      source.unpipe(upstreamReq)
-      upstreamReq.destroy()
+      stop(new Error('body over the limit'))
     }
   })
   // The body deadline: a body still arriving then is cut as on the native path (408).
@@ -446,24 +476,25 @@ function sendBody(
       : setTimeout(
           () => {
             if (ended) return
-            source.unpipe(upstreamReq)
             const error = bodyTimeout(Math.round(deadline - call.startedAt))
             error.headers.connection = 'close'
             fail(error)
-            upstreamReq.destroy()
+            stop(new Error('body deadline'))
           },
           Math.max(0, deadline - performance.now()),
         )
-  upstreamReq.once('close', () => clearTimeout(timer))
+  out.once('close', () => clearTimeout(timer))
   source.once('end', () => {
     ended = true
     clearTimeout(timer)
-    if (expected === undefined || count.received === expected) upstreamReq.end()
-    else upstreamReq.destroy()
+    // undici checks the bytes against a declared length and fails the call on a difference.
+    out.end()
+    done()
   })
-  source.once('error', () => upstreamReq.destroy())
+  source.once('error', () => stop(new Error('the client body failed')))
   source.once('close', () => {
-    if (!ended) upstreamReq.destroy()
+    if (!ended) stop(new Error('the client went away mid-upload'))
   })
-  source.pipe(upstreamReq, { end: false })
+  source.pipe(out, { end: false })
+  return out
 }

@@ -77,6 +77,15 @@ export const startHonoProxy = (upstream: Server) =>
     '/functions/v1/bench-echo',
   )
 
+/** The plain proxy with undici's dispatcher upstream: a reference point (`bench:proxy --focus`). */
+export const startUndiciProxy = (upstream: Server) =>
+  startNodeServer(
+    'undici proxy',
+    'undici-proxy.ts',
+    { UPSTREAM_URL: `http://127.0.0.1:${upstream.port}` },
+    '/functions/v1/bench-echo',
+  )
+
 export const startFastifyProxy = (upstream: Server) =>
   startNodeServer(
     'fastify-proxy',

@@ -17,7 +17,8 @@ const server = http.createServer((req, res) => {
   const headers: string[] = []
   const raw = req.rawHeaders
   for (let i = 0; i < raw.length; i += 2) {
-    if (!HOP.has((raw[i] as string).toLowerCase())) headers.push(raw[i] as string, raw[i + 1] as string)
+    if (!HOP.has((raw[i] as string).toLowerCase()))
+      headers.push(raw[i] as string, raw[i + 1] as string)
   }
   const bodyless = req.method === 'GET' || req.method === 'HEAD'
   let resume: (() => void) | undefined

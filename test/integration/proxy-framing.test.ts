@@ -87,7 +87,8 @@ describe('legacy request framing (Node transport, raw sockets)', () => {
       expect(got[0]?.method).toBe(method)
       const req = got[0] as (typeof got)[0]
       expect(
-        wellFramed(req, expected.withBody ? body : null),
+        // undici, as fetch, frames a bodiless POST, PUT or PATCH with `Content-Length: 0`.
+        wellFramed(req, expected.withBody ? body : null, { emptyLength: true }),
         `framing ${JSON.stringify(framingHeaders(req))}, ${req.body.length} bytes`,
       ).toBe(true)
     }
