@@ -57,8 +57,10 @@ export async function proxyThroughput(opts: BenchOptions): Promise<Row[]> {
           const cpuList = cpuPerRequest.get(key(s.name, connections)) ?? []
           cpuList.push(((cpu1 - cpu0) * 1e6) / Math.max(1, r.requests))
           cpuPerRequest.set(key(s.name, connections), cpuList)
-          errors += r.errors
-          if (r.errors) log(`${s.name} c=${connections}: ${r.errors} errors`)
+          // A server that stopped answering shows as no requests at all, not as errors.
+          errors += r.errors + (r.requests === 0 ? 1 : 0)
+          if (r.errors || r.requests === 0)
+            log(`${s.name} c=${connections}: ${r.errors} errors, ${r.requests} requests`)
           const list = rps.get(key(s.name, connections)) ?? []
           list.push(r.rps)
           rps.set(key(s.name, connections), list)

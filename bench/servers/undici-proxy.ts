@@ -22,7 +22,13 @@ const server = http.createServer((req, res) => {
   }
   const bodyless = req.method === 'GET' || req.method === 'HEAD'
   let resume: (() => void) | undefined
+  let abort: ((error: Error) => void) | undefined
+  let complete = false
   res.on('drain', () => resume?.())
+  // A client gone mid-answer cancels the upstream call, or its paused connection is held.
+  res.on('close', () => {
+    if (!complete) abort?.(new Error('client closed'))
+  })
   pool.dispatch(
     {
       path: req.url ?? '/',
@@ -31,8 +37,11 @@ const server = http.createServer((req, res) => {
       body: bodyless ? null : req,
     },
     {
-      onConnect() {},
+      onConnect(abortCall) {
+        abort = abortCall
+      },
       onError() {
+        complete = true
         if (!res.headersSent) res.writeHead(502).end()
         else res.destroy()
       },
@@ -52,6 +61,7 @@ const server = http.createServer((req, res) => {
         return res.write(chunk)
       },
       onComplete() {
+        complete = true
         res.end()
       },
     },

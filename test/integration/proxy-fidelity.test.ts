@@ -284,6 +284,38 @@ describe('legacy proxy fidelity (Node transport, real server)', () => {
     expect(legacy.cancelled.some((u) => u.includes('abort-test'))).toBe(true)
   })
 
+  it('cancels the upstream call when a client stops reading mid-download and goes away', async () => {
+    // The gateway is held back by the client (backpressure), then the client leaves: the call
+    // must end upstream too, not wait paused on its connection.
+    const before = legacy.cancelled.length
+    const url = new URL(gateway.url)
+    await new Promise<void>((resolve, reject) => {
+      const req = http.get(
+        {
+          host: url.hostname,
+          port: url.port,
+          path: '/functions/v1/huge?mb=64&id=stalled',
+          agent: false,
+        },
+        (res) => {
+          res.once('data', () => {
+            res.pause()
+            setTimeout(() => {
+              req.destroy()
+              resolve()
+            }, 300)
+          })
+        },
+      )
+      req.on('error', () => {})
+      setTimeout(() => reject(new Error('no answer')), 5_000)
+    })
+    await waitFor(() => legacy.cancelled.length > before)
+    expect(legacy.cancelled.some((u) => u.includes('id=stalled'))).toBe(true)
+    // The function's calls are not held either: the next one is served.
+    expect((await raw(gateway.url, '/functions/v1/echo?after=stalled')).status).toBe(200)
+  })
+
   it.each(['/functions/v1/echo/a/%2E%2E', '/functions/v1/echo/./b/../c'])(
     'resolves dot segments in %s before routing, never sending them upstream',
     async (path) => {
