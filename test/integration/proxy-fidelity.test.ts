@@ -284,6 +284,43 @@ describe('legacy proxy fidelity (Node transport, real server)', () => {
     expect(legacy.cancelled.some((u) => u.includes('abort-test'))).toBe(true)
   })
 
+  it('answers Expect: 100-continue itself and streams the body on, without the Expect header', async () => {
+    const url = new URL(gateway.url)
+    const body = Buffer.from('{"after":"continue"}')
+    const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = http.request({
+        host: url.hostname,
+        port: url.port,
+        method: 'POST',
+        path: '/functions/v1/echo?id=expect',
+        headers: {
+          expect: '100-continue',
+          'content-type': 'application/json',
+          'content-length': body.length,
+        },
+        agent: false,
+      })
+      // The body goes only once the gateway said to continue.
+      req.on('continue', () => req.end(body))
+      req.on('response', (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }),
+        )
+      })
+      req.on('error', reject)
+      req.flushHeaders()
+    })
+    expect(answer.status).toBe(200)
+    const echoed = JSON.parse(answer.text) as {
+      headers: Record<string, string>
+      bodyBase64: string
+    }
+    expect(Buffer.from(echoed.bodyBase64, 'base64').equals(body)).toBe(true)
+    expect(echoed.headers.expect).toBeUndefined()
+  })
+
   it('cancels the upstream call when a client stops reading mid-download and goes away', async () => {
     // The gateway is held back by the client (backpressure), then the client leaves: the call
     // must end upstream too, not wait paused on its connection.
