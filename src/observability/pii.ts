@@ -43,7 +43,8 @@ const EMAIL = /[\w.%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g
 
 // Digit runs count only when not glued to a word or a dash, so UUIDs, order ids such as
 // `ORD-20240101-0001` and ISO dates never match.
-const RRN_DASHED = /(?<![\w-])\d{6}-[1-8]\d{6}(?![\w-])/g
+// Written with a dash or a space (`900101 1234567`, as forms and chat messages have it).
+const RRN_DASHED = /(?<![\w-])\d{6}[- ][1-8]\d{6}(?![\w-])/g
 const MOBILE = /(?<![\w+-])(?:\+82[-. ]?0?|0)1[016789][-. ]?\d{3,4}[-. ]?\d{4}(?![\w-])/g
 const LANDLINE = /(?<![\w-])0(?:2|[3-6][1-5]|70|50\d)-\d{3,4}-\d{4}(?![\w-])/g
 const CARD =

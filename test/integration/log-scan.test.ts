@@ -14,6 +14,7 @@ const SECRETS = {
   email: 'kim.minsu@example.co.kr',
   phone: '010-2345-6789',
   rrn: '900101-1234568',
+  rrnSpaced: '850315 2876541',
   card: '4111 1111 1111 1111',
   account: '110-123-456789',
   password: 'hunter2-correct-horse',
@@ -38,7 +39,9 @@ const leaky: NativeHandler = async (c) => {
     identityNote: `ci=${SECRETS.ci} di ${SECRETS.di}`,
   })
   if (mode === 'crash')
-    throw new Error(`failed for ${SECRETS.email} card ${SECRETS.card} rrn ${SECRETS.rrn}`)
+    throw new Error(
+      `failed for ${SECRETS.email} card ${SECRETS.card} rrn ${SECRETS.rrn} or ${SECRETS.rrnSpaced}`,
+    )
   if (mode === 'identity') throw new Error(`duplicate CI ${SECRETS.ci} (DI ${SECRETS.di})`)
   if (mode === 'dependency')
     throw new DependencyUnavailableError(`db at postgres://app:${SECRETS.password}@db:5432`)
@@ -87,7 +90,7 @@ const personalBody = JSON.stringify({
   refundAccount: { accountNumber: SECRETS.account },
   password: SECRETS.password,
   apiKey: SECRETS.apiKey,
-  note: `call me on ${SECRETS.phone} or write to ${SECRETS.email}`,
+  note: `call me on ${SECRETS.phone} or write to ${SECRETS.email}; 주민번호 ${SECRETS.rrnSpaced}`,
   verifiedCustomer: {
     name: SECRETS.name,
     birthDate: SECRETS.birthDate,

@@ -19,6 +19,7 @@ describe('maskString: personal data and secrets are masked', () => {
     ['resident number', 'rrn 900101-1234568', 'rrn [rrn]'],
     ['resident number, no checksum needed with dash', '850315-2876541', '[rrn]'],
     ['resident number without dash', '9001011234568', '[rrn]'],
+    ['resident number with a space', '주민번호 900101 1234568 입니다', '주민번호 [rrn] 입니다'],
     ['card with spaces', 'card 4111 1111 1111 1111 ok', 'card [card] ok'],
     ['card with dashes', '4111-1111-1111-1111', '[card]'],
     ['card plain', '5409123412341238', '[card]'],
