@@ -33,4 +33,9 @@ export const DEBIAN_PACKAGES: readonly DebianPackage[] = [
     neededBy: 'the browser tests',
   },
   { name: 'poppler-utils', provides: '/usr/bin/pdftotext', neededBy: 'the PDF statement tests' },
+  {
+    name: 'openssl',
+    provides: '/usr/bin/openssl',
+    neededBy: 'the HTTPS legacy test (a certificate of its own)',
+  },
 ]
