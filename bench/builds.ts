@@ -1,5 +1,5 @@
 import { CPU, cpuSeconds, freePort, NODE, start, waitForHttp } from './lib/proc.js'
-import { startUpstream } from './lib/servers.js'
+import { gatewayEnv, startUpstream } from './lib/servers.js'
 import { spread } from './lib/stats.js'
 import { wrk } from './lib/wrk.js'
 
@@ -28,15 +28,7 @@ async function gateway(name: string, dir: string, level: string) {
   const proc = start(NODE, [`${dir}/dist/node.js`], {
     cwd: dir,
     cpu: CPU?.server,
-    env: {
-      PORT: String(port),
-      APP_ENV: 'development',
-      LOG_LEVEL: level,
-      LEGACY_FUNCTIONS_URL: `http://127.0.0.1:${upstream.port}/functions/v1`,
-      PROXY_BODY_LIMIT_BYTES: String(1024 * 1024 * 1024),
-      LEGACY_MAX_PER_FUNCTION: '256',
-      TRUSTED_IP_HEADER: 'x-forwarded-for',
-    },
+    env: gatewayEnv(upstream, port, level),
   })
   await waitForHttp(`http://127.0.0.1:${port}/health`, 60_000, proc)
   return { name, proc, url: `http://127.0.0.1:${port}/functions/v1/bench-echo` }

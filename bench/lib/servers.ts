@@ -131,6 +131,26 @@ export function ensureBuild(): Promise<unknown> {
   return built
 }
 
+/** The gateway's settings on the proxy benchmarks (`startGateway`, `bench/builds.ts`). */
+export function gatewayEnv(
+  upstream: Server,
+  port: number,
+  logLevel: string,
+): Record<string, string> {
+  return {
+    PORT: String(port),
+    APP_ENV: 'development',
+    LOG_LEVEL: logLevel,
+    LEGACY_FUNCTIONS_URL: `http://127.0.0.1:${upstream.port}/functions/v1`,
+    PROXY_BODY_LIMIT_BYTES: String(1024 * 1024 * 1024),
+    // As many calls in flight to one function as the plain proxy's pool has sockets (256):
+    // the default bulkhead (64) answers 503 beyond it, which the baselines never do.
+    LEGACY_MAX_PER_FUNCTION: '256',
+    // The load generators spread requests over many client addresses in this header.
+    TRUSTED_IP_HEADER: 'x-forwarded-for',
+  }
+}
+
 /** The built gateway (`node dist/node.js`), as it runs on Cloud Run. */
 export async function startGateway(
   upstream: Server,
@@ -147,16 +167,7 @@ export async function startGateway(
     cwd: ROOT,
     cpu: CPU?.server,
     env: {
-      PORT: String(port),
-      APP_ENV: 'development',
-      LOG_LEVEL: logLevel,
-      LEGACY_FUNCTIONS_URL: `http://127.0.0.1:${upstream.port}/functions/v1`,
-      PROXY_BODY_LIMIT_BYTES: String(1024 * 1024 * 1024),
-      // As many calls in flight to one function as the plain proxy's pool has sockets (256):
-      // the default bulkhead (64) answers 503 beyond it, which the baselines never do.
-      LEGACY_MAX_PER_FUNCTION: '256',
-      // The load generators spread requests over many client addresses in this header.
-      TRUSTED_IP_HEADER: 'x-forwarded-for',
+      ...gatewayEnv(upstream, port, logLevel),
       ...database,
       ...env,
     },
